@@ -1,0 +1,53 @@
+"""The ``envq`` command line: one entry point, one sub-command group per domain.
+
+Each domain module (``envq.air.cli``, ``envq.water.cli``) exposes ``register(subparsers)``, which
+adds its group and sets ``func`` on every leaf parser; ``func(args)`` returns the exit code.
+Exit codes: 0 success, 1 failure while computing, 2 bad usage or bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+__all__ = ["main", "build_parser"]
+
+_GROUPS = ("envq.air.cli", "envq.water.cli")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="envq",
+        description="Hunan environmental-quality aggregator: AQI and good-air-day rates "
+        "(HJ 633, HJ 663, GB 3095) and surface-water classes (GB 3838-2002).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in _GROUPS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # a group still being built
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from envq.errors import InputError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except InputError as exc:
+        print(f"envq: bad input: {exc}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, KeyError, ValueError) as exc:
+        print(f"envq: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
