@@ -1,0 +1,167 @@
+"""Good-air-day ratio, day-validity rules, city values and targets (reference §2.2, §2.4; E14, E17)."""
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from envq.air.city import city_daily, city_daily_aqi, day_valid
+from envq.air.rates import Targets, _budget, good_day_rates, parse_period
+from envq.errors import InputError
+
+
+def city_days_from(aqi_by_city: dict[str, list], start="2019-01-01", valid=None) -> xr.Dataset:
+    """A minimal city-day dataset: PM2.5 daily means chosen to give the wanted AQI (2012)."""
+    cities = list(aqi_by_city)
+    n = len(next(iter(aqi_by_city.values())))
+    dates = pd.date_range(start, periods=n, freq="D")
+    pm25 = np.array([aqi_by_city[c] for c in cities], float)
+    daily = xr.Dataset(
+        {
+            "pm25_24h": (("city", "date"), pm25),
+            "o3_mda8": (("city", "date"), np.where(np.isfinite(pm25), 50.0, np.nan)),
+            "o3_1h_max": (("city", "date"), np.full(pm25.shape, 60.0)),
+            "so2_24h": (("city", "date"), np.full(pm25.shape, 5.0)),
+            "no2_24h": (("city", "date"), np.full(pm25.shape, 10.0)),
+            "pm10_24h": (("city", "date"), np.full(pm25.shape, 20.0)),
+            "co_24h": (("city", "date"), np.full(pm25.shape, 0.5)),
+        },
+        coords={"city": cities, "date": dates},
+    )
+    return xr.merge([daily, city_daily_aqi(daily)], compat="override")
+
+
+# PM2.5 daily means: 20 -> AQI 29 (优); 60 -> 82 (良); 75 -> 100 (良, still good); 76 -> 102 (轻度污染)
+EXCELLENT, GOOD, EDGE, LIGHT = 20.0, 60.0, 75.0, 76.0
+
+
+def test_e14_good_day_ratio_86_of_91():
+    # Naiman Q1 (a leap year's 91 days): 51 优 + 35 良 = 86 good of 91 valid -> 94.5%
+    days = [EXCELLENT] * 51 + [GOOD] * 35 + [LIGHT] * 5
+    r = good_day_rates(city_days_from({"奈曼旗": days}, start="2020-01-01"), "2020-Q1")
+    row = r.iloc[0]
+    assert (row.valid_days, row.good_days, row.good_day_ratio) == (91, 86, 94.5)
+    assert (row["days_优"], row["days_良"], row["days_轻度污染"]) == (51, 35, 5)
+
+
+def test_e17_invalid_days_leave_the_denominator():
+    # 30-day month, 2 days without a valid daily AQI, 25 days with AQI <= 100 -> 25/28 = 89.3%
+    days = [GOOD] * 25 + [LIGHT] * 3 + [np.nan] * 2
+    row = good_day_rates(city_days_from({"长沙市": days}, start="2019-04-01"), "2019-04").iloc[0]
+    assert (row.calendar_days, row.valid_days, row.good_days, row.good_day_ratio) == (30, 28, 25, 89.3)
+
+
+def test_aqi_100_is_good_and_101_is_not():
+    row = good_day_rates(city_days_from({"A": [EDGE, LIGHT]}), "2019-01-01..2019-01-02").iloc[0]
+    assert (row.good_days, row["days_良"], row["days_轻度污染"]) == (1, 1, 1)
+
+
+def test_province_is_the_mean_of_city_ratios_or_pooled():
+    # City A: 9 of 10 good (90%); city B: 1 of 2 good (50%), 8 days invalid.
+    a = [GOOD] * 9 + [LIGHT]
+    b = [GOOD, LIGHT] + [np.nan] * 8
+    cd = city_days_from({"A": a, "B": b})
+    mean = good_day_rates(cd, "2019-01-01..2019-01-10", by="province").iloc[0]
+    pooled = good_day_rates(cd, "2019-01-01..2019-01-10", by="province", province_method="pooled").iloc[0]
+    assert mean.good_day_ratio == 70.0  # (90 + 50) / 2
+    assert pooled.good_day_ratio == 83.3  # 10 / 12
+    assert (mean.valid_days, mean.good_days, mean.n_cities) == (12, 10, 2)
+
+
+def test_primary_pollutant_days_count_ties_for_each():
+    cd = city_days_from({"A": [LIGHT, LIGHT, EXCELLENT]})
+    cd["pm10_24h"][:] = [[152.0, 20.0, 20.0]]  # day 1: PM10 IAQI 101; PM2.5 76 -> 102 (not a tie)
+    cd = xr.merge([cd[["pm25_24h", "o3_mda8", "o3_1h_max", "so2_24h", "no2_24h", "pm10_24h", "co_24h"]],
+                   city_daily_aqi(cd[["pm25_24h", "o3_mda8", "o3_1h_max", "so2_24h", "no2_24h", "pm10_24h", "co_24h"]])])
+    row = good_day_rates(cd, "2019-01-01..2019-01-03").iloc[0]
+    assert row["primary_细颗粒物(PM2.5)"] == 2 and row["primary_颗粒物(PM10)"] == 0
+    # An exact tie: PM10 150 and PM2.5 75 both IAQI 100 -> both listed, each counted once.
+    daily = cd[["pm25_24h", "o3_mda8", "o3_1h_max", "so2_24h", "no2_24h", "pm10_24h", "co_24h"]].copy(deep=True)
+    daily["pm25_24h"][:] = [[75.0, 20.0, 20.0]]
+    daily["pm10_24h"][:] = [[150.0, 20.0, 20.0]]
+    tied = xr.merge([daily, city_daily_aqi(daily)])
+    assert tied["primary_pollutant"].values[0, 0] == "颗粒物(PM10),细颗粒物(PM2.5)"
+    row = good_day_rates(tied, "2019-01-01..2019-01-03").iloc[0]
+    assert row["primary_细颗粒物(PM2.5)"] == 1 and row["primary_颗粒物(PM10)"] == 1
+
+
+def test_day_rule_pm25_o3_keeps_days_without_pm10_and_flags_them():
+    cd = city_days_from({"A": [GOOD, GOOD, LIGHT]})
+    daily = cd[["pm25_24h", "o3_mda8", "o3_1h_max", "so2_24h", "no2_24h", "pm10_24h", "co_24h"]].copy(deep=True)
+    daily["pm10_24h"][:] = [[np.nan, 20.0, np.nan]]
+    lenient = xr.merge([daily, city_daily_aqi(daily)])
+    strict = xr.merge([daily, city_daily_aqi(daily, day_rule="all_six")])
+    assert lenient["missing_pollutants"].values[0].tolist() == ["pm10", "", "pm10"]
+    r = good_day_rates(lenient, "2019-01-01..2019-01-03").iloc[0]
+    assert (r.valid_days, r.good_days, r.valid_days_all_six, r.good_days_all_six) == (3, 2, 1, 1)
+    r = good_day_rates(strict, "2019-01-01..2019-01-03").iloc[0]
+    assert (r.valid_days, r.good_days) == (1, 1)
+    assert day_valid(daily, "all_six").values.tolist() == [[False, True, False]]
+
+
+def test_city_value_is_the_mean_of_assessment_stations_without_background():
+    # Two assessment stations (PM2.5 70 and 80) and one background station (10): city = 75.
+    sd = xr.Dataset(
+        {"pm25_24h": (("station", "date"), [[70.0], [80.0], [10.0]]),
+         "o3_mda8": (("station", "date"), [[100.0], [np.nan], [90.0]])},
+        coords={"station": ["1001A", "1002A", "1003A"], "date": pd.to_datetime(["2019-01-01"]),
+                "city": ("station", ["X市", "X市", "X市"]),
+                "is_background": ("station", [False, False, True])},
+    )
+    cd = city_daily(sd)
+    assert cd["pm25_24h"].item() == 75.0 and cd["n_stations_pm25_24h"].item() == 2
+    assert cd["o3_mda8"].item() == 100.0 and cd["n_stations_o3_mda8"].item() == 1
+    assert city_daily(sd, exclude_background=False)["pm25_24h"].item() == pytest.approx(160 / 3)
+
+
+@pytest.mark.parametrize(("text", "start", "end"), [
+    ("2019", "2019-01-01", "2019-12-31"),
+    ("2019-H1", "2019-01-01", "2019-06-30"),
+    ("2019-H2", "2019-07-01", "2019-12-31"),
+    ("2019-Q2", "2019-04-01", "2019-06-30"),
+    ("2019-04", "2019-04-01", "2019-04-30"),
+    ("2020-02", "2020-02-01", "2020-02-29"),
+    ("2019-01-01..2019-06-30", "2019-01-01", "2019-06-30"),
+])
+def test_periods(text, start, end):
+    p = parse_period(text)
+    assert (p.start.isoformat(), p.end.isoformat()) == (start, end)
+
+
+def test_year_to_date_ends_with_the_data():
+    assert parse_period("2019-YTD", data_end=dt.date(2019, 5, 17)).end == dt.date(2019, 5, 17)
+
+
+@pytest.mark.parametrize("bad", ["2019-13", "2019-Q5", "19", "2019-06-30..2019-01-01", "last year"])
+def test_bad_periods_are_refused_with_the_accepted_forms(bad):
+    with pytest.raises(ValueError, match="period"):
+        parse_period(bad)
+
+
+def test_budget_of_non_good_days():
+    # By 30 June: 150 good of 180 valid days; 184 days left in the year, target 83%.
+    # Needed: (150 + 184 - x) / (180 + 184) >= 0.83 -> x <= 334 - 302.12 = 31.88 -> 31 days
+    assert _budget(150, 180, 184, 83.0) == 31
+    # Exactly on target leaves no slack: 83 good of 100, nothing left -> 0; one fewer -> -1
+    assert _budget(83, 100, 0, 83.0) == 0 and _budget(82, 100, 0, 83.0) == -1
+
+
+def test_targets_per_scope_and_year_and_their_met_flag(tmp_path):
+    f = tmp_path / "targets.csv"
+    f.write_text("scope,name,year,target\ncity,长沙市,2019,80\ncity,*,,85\n", encoding="utf-8")
+    t = Targets.from_csv(f)
+    assert t.get("city", "长沙市", 2019) == 80 and t.get("city", "长沙市", 2020) == 85
+    assert t.get("province", "湖南省", 2019) == 83.0
+    cd = city_days_from({"长沙市": [GOOD] * 8 + [LIGHT] * 2, "株洲市": [GOOD] * 8 + [LIGHT] * 2})
+    r = good_day_rates(cd, "2019-01-01..2019-01-10", by="both", targets=t).set_index("name")
+    assert r.loc["长沙市", "target_met"] and not r.loc["株洲市", "target_met"]
+    assert bool(r.loc["湖南省", "target_met"]) is False  # 80% < 83%
+
+
+def test_bad_targets_file_names_row_and_field(tmp_path):
+    f = tmp_path / "targets.csv"
+    f.write_text("scope,name,year,target\ncity,长沙市,2019,eighty\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"targets.csv: row 2, field 'target/year'"):
+        Targets.from_csv(f)
