@@ -9,6 +9,7 @@ Tables are written as CSV into the output folder.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -23,14 +24,16 @@ AIR_EXTRACT = "air/hunan_sites_2019_wide.csv.gz"
 def run_air(data_dir: Path, out: Path) -> str:
     from envq.air.cli import city_days_table
     from envq.air.pipeline import city_days_from_hourly, read_air
-    from envq.air.rates import good_day_rates, monthly_rates
+    from envq.air.rates import good_day_rates, monthly_rates, period_air_statistics
 
     t0 = time.perf_counter()
     hourly = read_air(data_dir / AIR_EXTRACT)
     city_days, _, screened = city_days_from_hourly(hourly)
     year = good_day_rates(city_days, "2019", by="both")
     months = monthly_rates(city_days, 2019, by="both")
+    stats = period_air_statistics(city_days, "2019")
     elapsed = time.perf_counter() - t0
+    stats.to_csv(out / "air_2019_city_statistics.csv", index=False)
 
     year.to_csv(out / "air_2019_good_day_rates_year.csv", index=False)
     months.to_csv(out / "air_2019_good_day_rates_monthly.csv", index=False)
@@ -71,11 +74,9 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     data_dir = Path(args.data) if args.data else default_data_dir()
     print(run_air(data_dir, out))
-    try:
+    if importlib.util.find_spec("envq.water.demo") is not None:
         from envq.water import demo as water_demo
-    except ModuleNotFoundError:
-        water_demo = None
-    if water_demo is not None:
+
         print()
         print(water_demo.run(out))
     print(f"\nTables written to {out.resolve()}/")

@@ -46,6 +46,14 @@ def register(sub) -> None:
     p.add_argument("--targets", help="CSV scope,name,year,target [%%] (default 83%% everywhere)")
     p.set_defaults(func=_rates)
 
+    p = cmds.add_parser("stats", help="HJ 663 period statistics per city: means, percentiles, composite index")
+    p.add_argument("input")
+    p.add_argument("--period", required=True)
+    p.add_argument("--output", "-o", help="CSV file (default: print)")
+    _common(p)
+    _city_options(p)
+    p.set_defaults(func=_stats)
+
     p = cmds.add_parser("city-days", help="daily AQI, category and primary pollutant of every city day")
     p.add_argument("input")
     p.add_argument("--output", "-o", required=True)
@@ -135,6 +143,14 @@ def _rates(args) -> int:
     df = good_day_rates(city_days, args.period, by=args.by, province_method=args.province_method,
                         targets=targets)
     _write(df, args.output)
+    return 0
+
+
+def _stats(args) -> int:
+    from envq.air.rates import period_air_statistics
+
+    city_days, _, _ = _city_pipeline(args)
+    _write(period_air_statistics(city_days, args.period), args.output)
     return 0
 
 

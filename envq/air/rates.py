@@ -39,6 +39,7 @@ __all__ = [
     "parse_period",
     "good_day_rates",
     "monthly_rates",
+    "period_air_statistics",
 ]
 
 #: Hunan provincial plan: good-air-day ratio of each of the 14 cities and the province >= 83%.
@@ -269,3 +270,27 @@ def monthly_rates(city_days: xr.Dataset, year: int, **kwargs) -> pd.DataFrame:
     months = sorted({d.month for d in dates if d.year == year})
     return pd.concat([good_day_rates(city_days, f"{year}-{m:02d}", **kwargs) for m in months],
                      ignore_index=True)
+
+
+def period_air_statistics(city_days: xr.Dataset, period: Period | str, *,
+                          assessment: str | None = None) -> pd.DataFrame:
+    """HJ 663 statistics of each city over *period*: means, percentiles, composite index.
+
+    Concentrations are rounded per GB/T 8170 as published (integers; CO 0.1 mg/m3); the composite
+    index follows :func:`envq.air.stats.composite_index` (2012 Grade II basis, unweighted).
+    """
+    from envq import standards
+    from envq.air.stats import composite_index, period_statistics
+
+    dates = pd.DatetimeIndex(city_days["date"].values)
+    if isinstance(period, str):
+        period = parse_period(period, data_end=dates.max().date() if len(dates) else None)
+    assessment = assessment or standards.edition_for("hj663", period.start)
+    sel = city_days.isel(date=np.flatnonzero((dates >= pd.Timestamp(period.start)) & (dates <= pd.Timestamp(period.end))))
+    keep = [v for v in ("so2_24h", "no2_24h", "pm10_24h", "pm25_24h", "co_24h", "o3_mda8") if v in sel]
+    stats = period_statistics(sel[keep], freq=None, assessment=assessment, rounded=True)
+    ci = composite_index(stats, assessment=assessment)
+    df = xr.merge([stats, ci], compat="override").squeeze("period", drop=True).to_dataframe().reset_index()
+    df = df.drop(columns=[c for c in ("period_end",) if c in df])
+    df.insert(1, "period", period.label)
+    return df
