@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["round_gbt8170", "ceil_div", "to_scaled_int"]
+__all__ = ["round_gbt8170", "round_scaled", "ceil_div", "to_scaled_int"]
 
 _TIE_TOL = 1e-9
 
@@ -37,16 +37,38 @@ def round_gbt8170(x, decimals: int = 0, *, tie_tolerance: float = _TIE_TOL) -> n
     >>> round_gbt8170([0.15, 0.25, 1.255, 0.35], 1).tolist()
     [0.2, 0.2, 1.3, 0.4]
     """
-    a = np.asarray(x, dtype=np.float64)
-    scale = 10.0**decimals
-    s = np.abs(a) * scale
-    lower = np.floor(s)
-    frac = s - lower
-    tol = tie_tolerance * np.maximum(1.0, s)
-    tie = np.abs(frac - 0.5) <= tol
-    up = np.where(tie, (lower % 2) == 1, frac > 0.5)
-    out = (lower + up) / scale
-    return np.copysign(out, a) + 0.0  # + 0.0 turns -0.0 into 0.0
+    return round_scaled(x, decimals, tie_tolerance=tie_tolerance) / 10.0**decimals + 0.0
+
+
+def round_scaled(x, decimals: int = 0, *, tie_tolerance: float = _TIE_TOL) -> np.ndarray:
+    """GB/T 8170 rounding in units of 10**-decimals: an integer-valued float array (NaN kept).
+
+    ``round_scaled(0.15, 1)`` is 2.0 (0.2 in units of 0.1). This is the form the AQI lookup
+    wants; :func:`round_gbt8170` divides it back.
+    """
+    a0 = np.asarray(x, dtype=np.float64)
+    a = a0.reshape(-1) if a0.ndim == 0 else a0  # in-place steps below need arrays, not scalars
+    s = np.abs(a)
+    if decimals:
+        s *= 10.0**decimals
+    r = np.rint(s)  # half to even on exact ties
+    # A value a float artefact away from a tie (0.15 * 10 = 1.4999999999999998) is a tie too:
+    # |s - r| within tie_tolerance * max(s, 1) of one half. Screen candidates against the
+    # largest s first (cheap), then test the few candidates exactly.
+    d = s - r
+    np.abs(d, out=d)
+    biggest = np.fmax.reduce(s, axis=None, initial=1.0) if s.size else 1.0
+    cand = d >= 0.5 - tie_tolerance * biggest
+    if cand.any():
+        sc = s[cand]
+        near = d[cand] >= 0.5 - tie_tolerance * np.maximum(sc, 1.0)
+        lower = np.floor(sc[near])
+        rc = r[cand]
+        rc[near] = lower + (lower % 2 == 1)
+        r[cand] = rc
+    if (a < 0).any():
+        np.copysign(r, a, out=r)
+    return r.reshape(a0.shape)
 
 
 def to_scaled_int(x, decimals: int) -> tuple[np.ndarray, np.ndarray]:

@@ -189,3 +189,34 @@ def test_aqi_is_the_maximum_iaqi_and_integer(values):
     res = compute_aqi({k: np.array([v]) for k, v in conc.items()}, edition=E12, report="hourly")
     sub = [v[0] for v in res["iaqi"].values() if np.isfinite(v[0])]
     assert res["aqi"][0] == max(sub) and float(res["aqi"][0]).is_integer()
+
+
+def _iaqi_by_the_formula(c, table, edition):
+    """HJ 633 §6.2 / 4.2.6 written out in exact rationals from the standards file."""
+    import math
+    from decimal import ROUND_HALF_EVEN, Decimal
+    from fractions import Fraction
+
+    from envq import standards
+
+    doc = standards.load(edition)
+    dec = doc["concentration_decimals"][table.split("_")[0]]
+    cr = Fraction(Decimal(repr(c)).quantize(Decimal(1).scaleb(-dec), rounding=ROUND_HALF_EVEN))
+    bps = [v for v in doc["breakpoints"][table]["values"] if v is not None]
+    levels = doc["iaqi_levels"]
+    if cr > bps[-1]:
+        return 500 if len(bps) == len(levels) else None
+    for k in range(1, len(bps)):
+        if cr <= bps[k]:
+            lo, hi = Fraction(bps[k - 1]), Fraction(bps[k])
+            return levels[k - 1] + math.ceil((levels[k] - levels[k - 1]) * (cr - lo) / (hi - lo))
+    return 0
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(sorted(aqi_edition(E12).tables)), st.sampled_from([E12, E26]),
+       st.decimals(0, 4000, places=2, allow_nan=False))
+def test_iaqi_equals_the_formula_in_exact_rationals(table, edition, c):
+    expected = _iaqi_by_the_formula(float(c), table, edition)
+    got = iaqi([float(c)], table, edition=edition)[0]
+    assert (np.isnan(got) and expected is None) or got == expected

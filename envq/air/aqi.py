@@ -27,7 +27,7 @@ import pandas as pd
 import xarray as xr
 
 from envq import standards
-from envq._rounding import ceil_div, round_gbt8170, to_scaled_int
+from envq._rounding import ceil_div, round_scaled
 
 __all__ = [
     "POLLUTANTS",
@@ -198,19 +198,35 @@ def iaqi(concentration, table: str, *, edition: str = "hj633_2012", cap_above_to
     """
     t = aqi_edition(edition).tables[table]
     c = np.asarray(concentration, dtype=np.float64)
-    if not rounded:
-        c = round_gbt8170(c, t.decimals)
-    ci, valid = to_scaled_int(c, t.decimals)
-    valid &= ci >= 0
+    scaled = np.rint(c * 10**t.decimals) if rounded else round_scaled(c, t.decimals)
+    return _iaqi_of_scaled(scaled, edition, table, cap_above_top)
+
+
+def _iaqi_of_scaled(scaled: np.ndarray, edition: str, table: str, cap_above_top: bool) -> np.ndarray:
+    """IAQI of concentrations already rounded and scaled to integers (float array, NaN kept)."""
+    lut = _iaqi_lookup(edition, table, cap_above_top)
+    top = len(lut) - 3  # lut[top + 1]: above the last breakpoint; lut[top + 2]: missing (NaN)
+    idx = np.minimum(scaled, top + 1)
+    np.copyto(idx, top + 2, where=~(idx >= 0))  # NaN and negative concentrations
+    return lut.take(idx.astype(np.intp))
+
+
+@functools.cache
+def _iaqi_lookup(edition: str, table: str, cap_above_top: bool) -> np.ndarray:
+    """IAQI of every scaled integer concentration 0..top breakpoint, then above-top and missing.
+
+    Filled by the exact integer formula; a concentration, once rounded, is an index.
+    """
+    t = aqi_edition(edition).tables[table]
+    ci = np.arange(t.bp[-1] + 1, dtype=np.int64)
     idx = np.clip(np.searchsorted(t.bp, ci, side="left"), 1, len(t.bp) - 1)
     bp_lo, bp_hi = t.bp[idx - 1], t.bp[idx]
     i_lo, i_hi = t.levels[idx - 1], t.levels[idx]
-    value = i_lo + ceil_div((i_hi - i_lo) * (ci - bp_lo), bp_hi - bp_lo)
-    out = np.where(valid, value, np.nan).astype(np.float64)
-    above = valid & (ci > t.bp[-1])
-    if above.any():
-        out[above] = 500.0 if (cap_above_top and t.full) else np.nan
-    return out
+    value = (i_lo + ceil_div((i_hi - i_lo) * (ci - bp_lo), bp_hi - bp_lo)).astype(np.float64)
+    above = 500.0 if (cap_above_top and t.full) else np.nan
+    lut = np.append(value, [above, np.nan])
+    lut.setflags(write=False)
+    return lut
 
 
 def _labels(terms: list[_Term], order: list[str]) -> np.ndarray:
@@ -277,9 +293,9 @@ def compute_aqi(inputs: Mapping[str, np.ndarray], *, edition: str, report: str =
         return np.full(shape, np.nan) if a is None else np.broadcast_to(np.asarray(a, np.float64), shape)
 
     def evaluate(term):
-        tab = ed.tables[term.table]
-        c = round_gbt8170(get(term.input), tab.decimals)
-        return c, iaqi(c, term.table, edition=edition, cap_above_top=cap_above_top, rounded=True)
+        # (rounded concentration in units of 10**-decimals, IAQI)
+        scaled = round_scaled(get(term.input), ed.tables[term.table].decimals)
+        return scaled, _iaqi_of_scaled(scaled, edition, term.table, cap_above_top)
 
     conc, values = {}, {}
     for t in terms:
@@ -290,7 +306,7 @@ def compute_aqi(inputs: Mapping[str, np.ndarray], *, edition: str, report: str =
         for t in terms:
             if t.table != rule["table"]:
                 continue
-            above = np.nan_to_num(conc[t.term], nan=-1) > rule["threshold"]
+            above = conc[t.term] > rule["threshold"] * 10 ** ed.tables[t.table].decimals
             if not above.any():
                 continue
             if rule["action"] == "fixed_iaqi":
@@ -302,11 +318,12 @@ def compute_aqi(inputs: Mapping[str, np.ndarray], *, edition: str, report: str =
                 sub = evaluate(other)[1] if other is not None else np.full(shape, np.nan)
                 values[t.term] = np.where(above, sub, values[t.term])
 
-    stack = np.stack([values[n] for n in term_names]) if term_names else np.empty((0,) + shape)
-    present_any = np.isfinite(stack).any(axis=0)
-    with np.errstate(invalid="ignore"):
-        raw = np.where(present_any, np.nanmax(np.where(np.isfinite(stack), stack, -np.inf), axis=0), np.nan)
-    computed = np.where(np.isfinite(raw), np.clip(raw, ed.aqi_min, ed.aqi_max), np.nan)
+    if len(terms) > 8:
+        raise ValueError(f"{edition}: more than 8 terms in the {report} report; masks are 8-bit")
+    cols = [values[n] for n in term_names]
+    raw = functools.reduce(np.fmax, cols) if cols else np.full(shape, np.nan)  # NaN iff all NaN
+    present_any = ~np.isnan(raw)
+    computed = np.clip(raw, ed.aqi_min, ed.aqi_max)
 
     # Missing pollutants: every term of the pollutant NaN and the pollutant in the plan.
     order = list(doc["pollutant_order"])
@@ -315,10 +332,10 @@ def compute_aqi(inputs: Mapping[str, np.ndarray], *, edition: str, report: str =
         idx = [k for k, t in enumerate(terms) if t.pollutant == p]
         if not idx:
             continue
-        gone = ~np.isfinite(stack[idx]).any(axis=0)
+        gone = functools.reduce(np.logical_and, [np.isnan(cols[k]) for k in idx])
         if in_plan is not None and p in in_plan:
             gone &= np.broadcast_to(np.asarray(in_plan[p], bool), shape)
-        missing_mask |= (gone.astype(np.uint8) << i)
+        missing_mask |= gone.view(np.uint8) << np.uint8(i)
 
     rule = missing_rule or doc["missing_data"]["rule"]
     blocking_mask = missing_mask
@@ -328,28 +345,33 @@ def compute_aqi(inputs: Mapping[str, np.ndarray], *, edition: str, report: str =
         rule = doc["missing_data"]["rule"]
     partial = (missing_mask != 0) & present_any
     blocking = (blocking_mask != 0) & present_any
-    publication = np.where(~present_any, 3, np.where(partial, 1, 0)).astype(np.uint8)
-    published = computed.copy()
+    publication = partial.view(np.uint8).copy()  # 0 complete, 1 partial
+    publication[~present_any] = 3
+    published = computed
     if rule == "publish_if_above_100":
         withheld = blocking & ~(computed > doc["missing_data"].get("publish_above", 100))
         publication[withheld] = 2
-        published[withheld] = np.nan
+        published = np.where(withheld, np.nan, computed)
     elif rule != "available_pollutants":
         raise ValueError(f"unknown missing-data rule {rule!r}")
 
-    # Primary and over-standard pollutants, as bitmasks over the terms.
-    bits = (np.uint16(1) << np.arange(len(terms), dtype=np.uint16)).reshape((-1,) + (1,) * len(shape))
-    is_primary = (stack == published) & (published > doc["primary_pollutant"]["aqi_above"])
-    primary_mask = (np.where(is_primary, bits, 0)).sum(axis=0).astype(np.uint16)
-    if doc["over_standard_pollutant"]["defined"]:
-        over = stack > doc["over_standard_pollutant"]["iaqi_above"]
-        over_mask = np.where(over & np.isfinite(published), bits, 0).sum(axis=0).astype(np.uint16)
-    else:
-        over_mask = np.zeros(shape, dtype=np.uint16)
+    # Primary and over-standard pollutants, as 8-bit masks over the terms.
+    primary_mask = np.zeros(shape, dtype=np.uint8)
+    over_mask = np.zeros(shape, dtype=np.uint8)
+    has_primary = published > doc["primary_pollutant"]["aqi_above"]
+    over_defined = doc["over_standard_pollutant"]["defined"]
+    if over_defined:
+        has_aqi = ~np.isnan(published)
+    for k, col in enumerate(cols):
+        eq = col == published
+        eq &= has_primary
+        primary_mask |= eq.view(np.uint8) << np.uint8(k)
+        if over_defined:
+            over = col > doc["over_standard_pollutant"]["iaqi_above"]
+            over &= has_aqi
+            over_mask |= over.view(np.uint8) << np.uint8(k)
 
-    cats = ed.categories
-    level = np.searchsorted(cats["aqi_max"].to_numpy(), np.nan_to_num(published, nan=-1), side="left") + 1
-    level = np.where(np.isfinite(published), level, 0).astype(np.uint8)
+    level = _level_lookup(edition)[np.where(np.isnan(published), -1, published).astype(np.int64)]
 
     missing_labels = np.empty(2 ** len(order), dtype=object)
     for m in range(len(missing_labels)):
@@ -371,6 +393,17 @@ def compute_aqi(inputs: Mapping[str, np.ndarray], *, edition: str, report: str =
         "edition": edition,
         "missing_rule": missing_rule or doc["missing_data"]["rule"],
     }
+
+
+@functools.cache
+def _level_lookup(edition: str) -> np.ndarray:
+    """Category level (1..6) of every integer AQI 0..500; the last slot (index -1) is 0 = none."""
+    cats = category_table(edition)
+    aqi = np.arange(501)
+    lvl = np.searchsorted(cats["aqi_max"].to_numpy(), aqi, side="left") + 1
+    out = np.append(lvl, 0).astype(np.uint8)
+    out.setflags(write=False)
+    return out
 
 
 def moving_mean(da: xr.DataArray, hours: int, min_hours: int) -> xr.DataArray:
@@ -397,25 +430,32 @@ def _to_dataset(res: dict, like: xr.DataArray, *, labels: bool) -> xr.Dataset:
     dims, coords = like.dims, like.coords
     ed = aqi_edition(res["edition"])
     cats = ed.categories
-    out = xr.Dataset(coords=coords)
-    out["aqi"] = (dims, res["aqi"], {"long_name": "AQI (published)", "units": "1"})
-    out["aqi_computed"] = (dims, res["aqi_computed"],
-                           {"long_name": "AQI over the pollutants present", "units": "1"})
-    out["level"] = (dims, res["level"], {"long_name": "AQI level 1..6 (0 = none)"})
-    for name, arr in res["iaqi"].items():
-        out[f"iaqi_{name}"] = (dims, arr, {"units": "1"})
-    out["primary_mask"] = (dims, res["primary_mask"])
-    out["over_mask"] = (dims, res["over_mask"])
-    out["missing_mask"] = (dims, res["missing_mask"])
-    out["publication"] = (dims, res["publication"],
-                          {"flag_values": list(PUBLICATION), "flag_meanings": list(PUBLICATION.values())})
+    def var(data, **attrs):
+        return xr.Variable(dims, data, attrs, fastpath=True)
+
+    data = {
+        "aqi": var(res["aqi"], long_name="AQI (published)", units="1"),
+        "aqi_computed": var(res["aqi_computed"], long_name="AQI over the pollutants present", units="1"),
+        "level": var(res["level"], long_name="AQI level 1..6 (0 = none)"),
+        **{f"iaqi_{name}": var(arr, units="1") for name, arr in res["iaqi"].items()},
+        "primary_mask": var(res["primary_mask"]),
+        "over_mask": var(res["over_mask"]),
+        "missing_mask": var(res["missing_mask"]),
+        "publication": var(res["publication"], flag_values=list(PUBLICATION),
+                           flag_meanings=list(PUBLICATION.values())),
+    }
     if labels:
-        out["primary_pollutant"] = (dims, res["primary_labels"][res["primary_mask"]])
-        over_labels = res["primary_labels"]  # same term order, same label table
-        out["over_standard"] = (dims, over_labels[res["over_mask"]])
+        # Label arrays are built by lookup; fastpath skips xarray's object-array conversion,
+        # which costs more than the whole AQI computation at national scale.
         cat_zh = np.array([""] + cats["category_zh"].tolist(), dtype=object)
-        out["category"] = (dims, cat_zh[res["level"]])
-        out["missing_pollutants"] = (dims, res["missing_labels"][res["missing_mask"]])
+        for name, table, codes in (
+            ("primary_pollutant", res["primary_labels"], res["primary_mask"]),
+            ("over_standard", res["primary_labels"], res["over_mask"]),  # same term order
+            ("category", cat_zh, res["level"]),
+            ("missing_pollutants", res["missing_labels"], res["missing_mask"]),
+        ):
+            data[name] = var(table[codes])
+    out = xr.Dataset(data, coords=coords)
     out.attrs.update({
         "standard": ed.number,
         "edition": res["edition"],
