@@ -26,8 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name in _GROUPS:
         try:
             module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:  # a group still being built
-            if exc.name != name:
+        except ModuleNotFoundError as exc:  # a group not installed
+            if not name.startswith(f"{exc.name}."):
                 raise
             continue
         module.register(sub)
