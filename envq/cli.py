@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:  # a group not installed
-            if not name.startswith(f"{exc.name}."):
+            if not (name == exc.name or name.startswith(f"{exc.name}.")):
                 raise
             continue
         module.register(sub)
