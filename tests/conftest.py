@@ -4,6 +4,9 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# Tests use the shipped section registry, whatever a developer's shell configures.
+for _var in ("ENVQ_SECTIONS", "ENVQ_SECTIONS_EXTRA"):
+    os.environ.pop(_var, None)
 
 REPO = Path(__file__).resolve().parents[1]
 

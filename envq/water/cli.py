@@ -1,0 +1,276 @@
+"""``envq water ...``: classify readings, rates per group and period, lakes, warnings, sections.
+
+Sub-commands (each leaf sets ``func(args) -> int``):
+
+* ``envq water classify INPUT.csv --output OUT.csv`` -- class of every reading of a CNEMC
+  automatic-station CSV: ``section,time,class,limiting_items`` (class 1..6, 6 = 劣V, empty when no
+  classification item was measured). Lakes come from the registry; unknown sections are
+  classified as rivers and listed on stderr.
+* ``envq water rates INPUT... --period PERIOD --by system|river|city|county|section|province|custom``
+  -- Class III compliance rate, class counts, 劣V share and status per group.
+* ``envq water lake INPUT... --period PERIOD [--lake 洞庭湖]`` -- lake-wide class and TLI.
+* ``envq water warn INPUT... [--margin 0.1]`` -- sections near or above their target-class limit.
+* ``envq water sections`` -- the registry in use, with coordinate labels.
+
+Inputs may be CNEMC automatic CSVs or manual data in the template (CSV/XLSX; docs/water.md),
+recognised by their header. The registry is the bundled one unless ``--registry FILE`` or
+``$ENVQ_SECTIONS`` replaces it; ``--registry-extend FILE`` / ``$ENVQ_SECTIONS_EXTRA`` extend it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["register", "load_inputs"]
+
+_RATE_COLUMNS = ["group", "name", "period", "sections"] + [f"class_{k}" for k in range(1, 7)] + [
+    "i_iii_share", "worse_v_share", "status"]
+
+
+def _err(msg: str) -> None:
+    print(f"envq water: {msg}", file=sys.stderr)
+
+
+def _registry(args):
+    from envq.water.registry import load_registry
+
+    return load_registry(args.registry, extend=args.registry_extend or ())
+
+
+def _is_cnemc(path) -> bool:
+    p = Path(path)
+    if p.suffix.lower() in (".xlsx", ".xlsm"):
+        return False
+    from envq.sources.cnemc_water import _read_bytes
+
+    head = _read_bytes(path)[:600].decode("utf-8", errors="ignore").lstrip("\ufeff").splitlines()
+    return bool(head) and "断面名称" in head[0] and "水质类别" in head[0]
+
+
+def load_inputs(paths, *, spike_factor=None):
+    """Read CNEMC and manual files into one canonical long table, screened.
+
+    Returns ``(long, screened, readings)``: the plausible values, the screened values with reasons,
+    and the wide CNEMC readings (None when there were none).
+    """
+    from envq.sources.cnemc_water import read_cnemc_water, to_long
+    from envq.sources.manual_water import read_manual_water
+    from envq.water.screen import screen
+
+    longs, wides = [], []
+    for p in paths:
+        if _is_cnemc(p):
+            w = read_cnemc_water(p)
+            wides.append(w)
+            longs.append(to_long(w))
+        else:
+            longs.append(read_manual_water(p))
+    long = pd.concat(longs, ignore_index=True) if longs else pd.DataFrame()
+    kept, screened = screen(long, spike_factor=spike_factor)
+    return kept, screened, (pd.concat(wides, ignore_index=True) if wides else None)
+
+
+def _report_screened(screened: pd.DataFrame) -> None:
+    if len(screened):
+        _err(f"{len(screened)} value(s) screened as implausible (not used):")
+        for reason, grp in screened.groupby("reason"):
+            ex = grp.iloc[0]
+            _err(f"  {len(grp)} x {reason} (e.g. {ex['file']} row {ex['row']}: {ex['section']} {ex['item']}={ex['value']:g})")
+
+
+def _report_unknown(unknown) -> None:
+    if unknown:
+        _err(f"{len(unknown)} section(s) not in the registry, treated as rivers with target class III: "
+             + ", ".join(unknown))
+
+
+def _write(df: pd.DataFrame, output) -> None:
+    if output:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        df.to_csv(output, index=False, encoding="utf-8")
+    else:
+        df.to_csv(sys.stdout, index=False)
+
+
+# --------------------------------------------------------------------------------------------
+# commands
+
+
+def _cmd_classify(args) -> int:
+    from envq.sources.cnemc_water import read_cnemc_water
+    from envq.water.classify import classify
+    from envq.water.registry import match_sections
+    from envq.water.screen import screen_readings
+
+    reg = _registry(args)
+    readings = read_cnemc_water(args.input, province=args.province)
+    items = ["water_temp", "ph", "do", "codmn", "nh3n", "tp", "tn", "chla"]
+    readings, screened = screen_readings(readings, items, spike_factor=args.screen_spikes)
+    _report_screened(screened)
+    meta, unknown = match_sections(readings["section"].to_numpy(), reg)
+    _report_unknown(unknown)
+    res = classify(readings, lake=meta["is_lake"].to_numpy(bool), target_class=meta["target_class"].to_numpy(),
+                   nondetect=args.nondetect, details=args.details)
+    out = pd.DataFrame({
+        "section": readings["section"],
+        "time": readings["time"].dt.strftime("%Y-%m-%d %H:%M"),
+        "class": res["class"],
+        "limiting_items": res["limiting_items"],
+    })
+    if args.details:
+        for c in ("class_name", "status", "over_iii", "main_pollutants", "tn_class", "target_class", "meets_target"):
+            out[c] = res[c]
+        out["official_class"] = readings["official_class"]
+        out["lake"] = meta["is_lake"].to_numpy()
+    _write(out, args.output)
+    off = readings["official_class"].astype("Int64")
+    has = off.notna() & res["class"].notna()
+    if has.any():
+        agree = int((off[has] == res["class"].astype("Int64")[has]).sum())
+        _err(f"{len(out)} readings classified; agreement with the published class: {agree}/{int(has.sum())}")
+    return 0
+
+
+def _cmd_rates(args) -> int:
+    from envq.water.groups import evaluate, load_custom_groups, load_targets
+
+    reg = _registry(args)
+    long, screened, _ = load_inputs(args.input, spike_factor=args.screen_spikes)
+    _report_screened(screened)
+    custom = load_custom_groups(args.groups) if args.groups else None
+    by = "custom" if (custom and args.by is None) else (args.by or "system")
+    targets = load_targets(args.targets) if args.targets else None
+    prev = None
+    if args.previous:
+        prev = True if args.previous == "auto" else args.previous
+    ev = evaluate(long, args.period, by=by, registry=reg, source=args.source, ph_mean=args.ph_mean, custom=custom,
+                  targets=targets, previous=prev, province_name=args.province_name)
+    _report_unknown(ev.unknown_sections)
+    rates = ev.rates.copy()
+    if not len(rates):
+        _err(f"no data in period {ev.period.label}")
+        return 1
+    for c in ("i_iii_share", "worse_v_share", "target_compliance_share", "delta_g", "delta_d", "change_index",
+              "previous_i_iii_share", "previous_worse_v_share"):
+        if c in rates:
+            rates[c] = rates[c].astype(float).round(2)
+    extra = [c for c in rates.columns if c not in _RATE_COLUMNS]
+    _write(rates[_RATE_COLUMNS + extra], args.output)
+    if args.sections_output:
+        _write(ev.sections, args.sections_output)
+    return 0
+
+
+def _cmd_lake(args) -> int:
+    from envq.water.lakes import lake_assessment
+    from envq.water.periods import period_values
+
+    reg = _registry(args)
+    long, screened, _ = load_inputs(args.input)
+    _report_screened(screened)
+    pv = period_values(long, args.period, source=args.source, ph_mean=args.ph_mean)
+    res = lake_assessment(pv, reg, lake=args.lake, points=args.points.split(",") if args.points else None,
+                          ph_mean=args.ph_mean)
+    _write(res.round({"tli": 2}), args.output)
+    return 0
+
+
+def _cmd_warn(args) -> int:
+    from envq.water.groups import section_table
+    from envq.water.periods import period_values
+    from envq.water.warning import early_warning, latest_values
+
+    reg = _registry(args)
+    long, screened, _ = load_inputs(args.input)
+    _report_screened(screened)
+    if args.period:
+        cur, unknown = section_table(period_values(long, args.period, source=args.source), reg)
+        _report_unknown(unknown)
+    else:
+        cur = latest_values(long, window_hours=args.window_hours)
+    w = early_warning(cur, reg, margin=args.margin, ph_margin=args.ph_margin)
+    _write(w, args.output)
+    return 0
+
+
+def _cmd_sections(args) -> int:
+    reg = _registry(args)
+    cols = ["section", "river", "system", "water_body", "city", "county", "target_class", "lon", "lat",
+            "location_confidence", "coordinate_note"]
+    _write(reg[cols], args.output)
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# parser
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    """Add the ``water`` command group to the ``envq`` parser."""
+    water = subparsers.add_parser("water", help="surface water: GB 3838-2002 classes, Class III compliance rates",
+                                  description=__doc__.splitlines()[0])
+    sub = water.add_subparsers(dest="water_command", metavar="COMMAND", required=True)
+
+    def common(p, *, inputs=True):
+        if inputs:
+            p.add_argument("input", nargs="+", help="CNEMC automatic-station CSV(s) and/or manual CSV/XLSX files")
+        p.add_argument("--registry", default=None, help="section registry CSV replacing the bundled one "
+                       "(default $ENVQ_SECTIONS or the bundled Hunan registry)")
+        p.add_argument("--registry-extend", action="append", default=[], metavar="FILE",
+                       help="CSV adding or overriding registry rows (repeatable; also $ENVQ_SECTIONS_EXTRA)")
+        p.add_argument("--output", "-o", default=None, help="output CSV (default stdout)")
+
+    p = sub.add_parser("classify", help="class of every reading of a CNEMC automatic-station CSV")
+    p.add_argument("input", help="CNEMC automatic-station CSV (.csv or .csv.gz)")
+    p.add_argument("--registry", default=None, help="section registry CSV replacing the bundled one")
+    p.add_argument("--registry-extend", action="append", default=[], metavar="FILE")
+    p.add_argument("--output", "-o", default=None, help="output CSV (default stdout)")
+    p.add_argument("--province", default=None, help="keep only this 省份 (e.g. 湖南省)")
+    p.add_argument("--nondetect", choices=["limit", "best"], default=None)
+    p.add_argument("--screen-spikes", type=float, default=None, metavar="FACTOR",
+                   help="also screen isolated spikes above FACTOR x the running median (off by default)")
+    p.add_argument("--details", action="store_true", help="add status, over-standard items, main pollutants, "
+                   "TN class of lakes, the published class")
+    p.set_defaults(func=_cmd_classify)
+
+    p = sub.add_parser("rates", help="Class III compliance rate, class shares and status per group and period")
+    common(p)
+    p.add_argument("--period", required=True, help="2026-07, 2026-Q3, 2026, 2026-07-15 or 2026-07-01..2026-07-31")
+    p.add_argument("--by", choices=["system", "river", "city", "county", "section", "province", "custom"], default=None)
+    p.add_argument("--groups", default=None, help="CSV group,section defining custom groups (e.g. river-chief reaches)")
+    p.add_argument("--previous", default=None, metavar="PERIOD|auto", help="compare with a previous period (ΔG−ΔD)")
+    p.add_argument("--targets", default=None, help="CSV group,name,year,i_iii_target (default: province 95%%)")
+    p.add_argument("--source", choices=["automatic", "manual", "prefer_automatic"], default=None,
+                   help="which data to use where a section item has both kinds")
+    p.add_argument("--ph-mean", choices=["arithmetic", "hydrogen"], default="arithmetic")
+    p.add_argument("--province-name", default="湖南省")
+    p.add_argument("--screen-spikes", type=float, default=None, metavar="FACTOR")
+    p.add_argument("--sections-output", default=None, help="also write the class of each section")
+    p.set_defaults(func=_cmd_rates)
+
+    p = sub.add_parser("lake", help="lake-wide class (lake limits) and trophic-state index TLI")
+    common(p)
+    p.add_argument("--period", required=True)
+    p.add_argument("--lake", default="洞庭湖")
+    p.add_argument("--points", default=None, help="comma-separated points (default: from the registry)")
+    p.add_argument("--source", choices=["automatic", "manual", "prefer_automatic"], default=None)
+    p.add_argument("--ph-mean", choices=["arithmetic", "hydrogen"], default="arithmetic")
+    p.set_defaults(func=_cmd_lake)
+
+    p = sub.add_parser("warn", help="sections near or above their target-class limit")
+    common(p)
+    p.add_argument("--margin", type=float, default=0.1, help="relative margin to the limit (default 0.1)")
+    p.add_argument("--ph-margin", type=float, default=0.5)
+    p.add_argument("--period", default=None, help="use period values instead of the latest readings")
+    p.add_argument("--window-hours", type=float, default=24.0)
+    p.add_argument("--source", choices=["automatic", "manual", "prefer_automatic"], default=None)
+    p.set_defaults(func=_cmd_warn)
+
+    p = sub.add_parser("sections", help="the section registry in use")
+    common(p, inputs=False)
+    p.set_defaults(func=_cmd_sections)
+    return water

@@ -1,0 +1,418 @@
+"""Sections, rivers, systems, cities and the province for a period: the 2011 evaluation method.
+
+For any group of sections and a period: the sections evaluated, counts and shares per class, the
+Class III compliance rate (Ⅰ~Ⅲ类水质断面比例), the 劣V share, the water-quality status (fewer than
+5 sections: single-factor class of the indicators averaged over the sections; 5 or more: the
+class-proportion method), main pollutants (by section exceedance rate), each section's compliance
+with its target class, the change against a previous period (ΔG−ΔD) and whether the group's
+compliance target is met.
+
+Shares are percentages of the sections evaluated (sections with at least one classification item
+in the period); a section without coordinates counts like any other. Comparisons with the
+thresholds are exact (integer arithmetic on section counts).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from envq.water._table import gb3838
+from envq.water.classify import classify
+from envq.water.periods import Period, parse_period, period_values, round_assessment, wide_values
+from envq.water.registry import load_registry, match_sections
+
+__all__ = [
+    "GROUP_FIELDS",
+    "DEFAULT_TARGETS",
+    "section_table",
+    "proportion_status",
+    "group_rates",
+    "compare_periods",
+    "load_targets",
+    "load_custom_groups",
+    "Evaluation",
+    "evaluate",
+]
+
+#: ``by`` -> registry column naming the group.
+GROUP_FIELDS = {"system": "system_name", "river": "river_name", "city": "city_name", "county": "county_name",
+                "section": "section", "province": None, "custom": None}
+
+#: Compliance targets (Class III share, %) when none are configured: the province, 95% [envq default].
+DEFAULT_TARGETS = pd.DataFrame([{"group": "province", "name": "*", "year": pd.NA, "i_iii_target": 95.0}])
+
+_STATUS_ORDER = {"优": 0, "良好": 1, "轻度污染": 2, "中度污染": 3, "重度污染": 4}
+
+
+# --------------------------------------------------------------------------------------------
+# sections
+
+
+def section_table(values: pd.DataFrame, registry: pd.DataFrame | None = None, *, nondetect=None) -> tuple[pd.DataFrame, list]:
+    """Class of each section from its period values (:func:`envq.water.periods.period_values`).
+
+    Returns
+    -------
+    (pandas.DataFrame, list of str)
+        One row per section: ``section, period, class`` (Int8, NA without data), ``class_name,
+        status, limiting_items, over_iii, main_pollutants, tn_class, target_class, meets_target,
+        over_target``, the registry fields (``system_name, river_name, city_name, county_name,
+        is_lake, has_coordinates, location_confidence, in_registry``), ``source_kind``
+        (``automatic``, ``manual`` or ``automatic+manual``), ``n_readings``, then one column per
+        item value and ``<item>_bdl`` flags. And the section names not in the registry.
+    """
+    registry = load_registry() if registry is None else registry
+    v, b, s = wide_values(values)
+    meta, unknown = match_sections(v.index.to_numpy(), registry)
+    v = v.reset_index(drop=True)
+    b = b.reset_index(drop=True)
+    cls = classify(v, lake=meta["is_lake"].to_numpy(bool), target_class=meta["target_class"].to_numpy(np.int64),
+                   below_detection=b, nondetect=nondetect)
+    out = pd.DataFrame({"section": meta["section"].to_numpy(), "period": values["period"].iloc[0] if len(values) else ""})
+    keep = ["class", "class_name", "status", "limiting_items", "over_iii", "main_pollutants", "main_pollutant_items",
+            "tn_class", "target_class", "meets_target", "over_target", "n_items"]
+    for c in keep:
+        if c in cls:
+            out[c] = cls[c].array
+    for c in ("system_name", "river_name", "city_name", "county_name", "is_lake", "has_coordinates",
+              "location_confidence", "lon", "lat", "coordinate_note", "in_registry"):
+        out[c] = meta[c].to_numpy()
+    kinds = s.reset_index(drop=True).apply(lambda r: "+".join(sorted(set(r.dropna()))), axis=1) if len(s) else pd.Series(dtype=str)
+    out["source_kind"] = kinds.to_numpy() if len(kinds) else ""
+    nread = values.groupby("section")["n_readings"].max()
+    out["n_readings"] = out["section"].map(nread).to_numpy()
+    for c in v.columns:
+        out[c] = v[c].to_numpy()
+    for c in v.columns:
+        out[f"{c}_bdl"] = b[c].to_numpy() if c in b else False
+    for c in cls.columns:
+        if c.endswith("_class") and c not in out and c != "tn_class":
+            out[c] = cls[c].to_numpy()
+    return out, unknown
+
+
+# --------------------------------------------------------------------------------------------
+# rating
+
+
+def proportion_status(good, worse_v, n) -> np.ndarray:
+    """水质状况 by the class-proportion method (5 or more sections), exactly on counts.
+
+    Parameters
+    ----------
+    good, worse_v, n : array_like of int
+        Sections in Class I-III, sections in 劣V, sections evaluated.
+
+    References
+    ----------
+    环办〔2011〕22号 断面水质类别比例法 (reference/standards.md §5.3).
+
+    Examples
+    --------
+    >>> proportion_status([8, 7], [1, 3], [10, 12]).tolist()   # E25, E26
+    ['良好', '中度污染']
+    """
+    rows = gb3838().evaluation["group_rating"]["proportion_thresholds"]
+    good = np.asarray(good, dtype=np.int64)
+    bad = np.asarray(worse_v, dtype=np.int64)
+    n = np.asarray(n, dtype=np.int64)
+    out = np.full(good.shape, "", dtype=object)
+    done = n <= 0
+    for r in rows:  # first matching row wins
+        ok = ~done & (100 * good * 1000 >= np.rint(r["i_iii_min"] * 1000).astype(np.int64) * n)
+        if "worse_v_below" in r:
+            ok &= 100 * bad * 1000 < np.rint(r["worse_v_below"] * 1000).astype(np.int64) * n
+        out[ok] = r["status_zh"]
+        done |= ok
+    return out
+
+
+def _average_indicators(sub: pd.DataFrame, items: list[str], *, ph_mean: str, fraction: float):
+    vals = {}
+    bdl = {}
+    for c in items:
+        if c not in sub:
+            continue
+        v = sub[c].to_numpy(np.float64)
+        ok = np.isfinite(v)
+        if not ok.any():
+            continue
+        f = sub[f"{c}_bdl"].to_numpy(bool) if f"{c}_bdl" in sub else np.zeros(len(v), bool)
+        x = np.where(f, fraction * v, v)[ok]
+        if c == "ph" and ph_mean == "hydrogen":
+            vals[c] = -np.log10(np.mean(10.0 ** (-x)))
+        else:
+            vals[c] = float(np.mean(x))
+        bdl[c] = bool(f[ok].all())
+        if bdl[c]:
+            vals[c] = float(np.max(v[ok]))
+        else:
+            vals[c] = float(round_assessment(c, vals[c]))
+    lake = bool(len(sub)) and bool(sub["is_lake"].all())
+    table = pd.DataFrame([vals]) if vals else pd.DataFrame(index=[0])
+    flags = pd.DataFrame([bdl]) if bdl else None
+    return classify(table, lake=lake, below_detection=flags).iloc[0], vals
+
+
+def load_targets(path) -> pd.DataFrame:
+    """Compliance targets from a CSV ``group,name,year,i_iii_target`` (``name`` ``*`` = any;
+    empty ``year`` = every year; ``i_iii_target`` in %)."""
+    from envq.errors import InputError
+    from envq.sources.cnemc_water import _read_csv_strings
+
+    df = _read_csv_strings(path)
+    need = ["group", "name", "i_iii_target"]
+    miss = [c for c in need if c not in df]
+    if miss:
+        raise InputError(path, 1, ", ".join(miss), ",".join(df.columns), "is the header, which lacks group,name,i_iii_target")
+    t = pd.to_numeric(df["i_iii_target"], errors="coerce")
+    bad = t.isna() | (t < 0) | (t > 100)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(path, i + 2, "i_iii_target", df["i_iii_target"].iloc[i], "is not a percentage 0..100")
+    year = pd.to_numeric(df.get("year", pd.Series([""] * len(df))).replace("", None), errors="coerce")
+    return pd.DataFrame({"group": df["group"].str.strip(), "name": df["name"].str.strip(),
+                         "year": year.astype("Int64"), "i_iii_target": t.astype(float)})
+
+
+def load_custom_groups(path) -> dict[str, list[str]]:
+    """Custom groups (e.g. river-chief reaches) from a CSV ``group,section``."""
+    from envq.errors import InputError
+    from envq.sources.cnemc_water import _read_csv_strings
+
+    df = _read_csv_strings(path)
+    if "group" not in df or "section" not in df:
+        raise InputError(path, 1, "group, section", ",".join(df.columns), "is the header, which lacks group,section")
+    return {g: list(s["section"].str.strip()) for g, s in df.groupby("group", sort=False)}
+
+
+def _target(targets: pd.DataFrame, group: str, name: str, year: int) -> float:
+    t = targets[(targets["group"] == group) & targets["name"].isin([name, "*"])]
+    t = t[t["year"].isna() | (t["year"] == year)]
+    if not len(t):
+        return np.nan
+    rank = (t["name"] == name).astype(int) * 2 + t["year"].notna().astype(int)
+    return float(t.loc[rank.idxmax(), "i_iii_target"])
+
+
+def group_rates(sections: pd.DataFrame, *, by: str = "system", custom: Mapping[str, list] | None = None,
+                province_name: str = "湖南省", targets: pd.DataFrame | None = None, ph_mean: str = "arithmetic",
+                nondetect_fraction: float | None = None) -> pd.DataFrame:
+    """Class shares, compliance rate and status of each group of sections.
+
+    Parameters
+    ----------
+    sections : pandas.DataFrame
+        From :func:`section_table`.
+    by : {"system", "river", "city", "county", "section", "province", "custom"}
+    custom : mapping of str to list of str, optional
+        Group name -> section names (``by="custom"``), e.g. a river-chief reach.
+    province_name : str
+        Name of the ``province`` group.
+    targets : pandas.DataFrame, optional
+        From :func:`load_targets`; default :data:`DEFAULT_TARGETS` (province 95%).
+    ph_mean : {"arithmetic", "hydrogen"}
+        pH averaging over sections for groups of fewer than 5 sections.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group: ``group, name, period, sections`` (evaluated), ``sections_listed``,
+        ``class_1 .. class_6`` (counts), ``i_iii_share, worse_v_share`` (% of sections
+        evaluated), ``method`` (``average_indicators`` below 5 sections, else
+        ``class_proportion``), ``average_class`` (small groups), ``status``,
+        ``main_pollutants``, ``sections_meeting_target`` and ``target_compliance_share`` (each
+        section against its own target class), ``i_iii_target``, ``target_met``,
+        ``sections_without_coordinates``, ``sections_not_in_registry``, ``missing_sections``
+        (custom groups: listed sections without data).
+
+    References
+    ----------
+    环办〔2011〕22号 河流、流域（水系）水质评价, 主要污染指标 (reference/standards.md §5.3, §5.5).
+    """
+    g = gb3838()
+    if by not in GROUP_FIELDS:
+        raise ValueError(f"by must be one of {', '.join(GROUP_FIELDS)}, got {by!r}")
+    rating = g.evaluation["group_rating"]
+    threshold = rating["section_count_threshold"]
+    gmp = g.evaluation["group_main_pollutants"]
+    frac = g.nondetect["average_fraction"] if nondetect_fraction is None else nondetect_fraction
+    targets = DEFAULT_TARGETS if targets is None else targets
+    period = sections["period"].iloc[0] if len(sections) else ""
+    year = parse_period(period).year if period else None
+
+    if by == "custom":
+        if not custom:
+            raise ValueError("by='custom' needs custom={group name: [section, ...]}")
+        members = {name: (sections[sections["section"].isin(secs)], sorted(set(secs) - set(sections["section"])))
+                   for name, secs in custom.items()}
+    elif by == "province":
+        members = {province_name: (sections, [])}
+    else:
+        field = GROUP_FIELDS[by]
+        members = {name: (sub, []) for name, sub in sections.groupby(field, sort=True)}
+
+    cls_items = [c for c in g.classification_items if c in sections.columns]
+    rows = []
+    for name, (sub, missing) in members.items():  # one iteration per group, not per reading
+        c = sub["class"].astype("Int64").fillna(0).to_numpy(np.int64)
+        ev = sub[c > 0]
+        n = int((c > 0).sum())
+        counts = {f"class_{k}": int((c == k).sum()) for k in range(1, 7)}
+        good = counts["class_1"] + counts["class_2"] + counts["class_3"]
+        bad = counts["class_6"]
+        row = {"group": by, "name": name, "period": period, "sections": n, "sections_listed": len(sub) + len(missing),
+               **counts,
+               "i_iii_share": 100.0 * good / n if n else np.nan,
+               "worse_v_share": 100.0 * bad / n if n else np.nan}
+        if n == 0:
+            row.update(method="", average_class=pd.NA, status="", main_pollutants="")
+        elif n < threshold:
+            avg, _ = _average_indicators(ev, cls_items, ph_mean=ph_mean, fraction=frac)
+            row.update(method=rating["small_group_method"], average_class=avg["class"], status=avg["status"],
+                       main_pollutants=avg["main_pollutants"])
+        else:
+            status = proportion_status([good], [bad], [n])[0]
+            mp = ""
+            if status in gmp["reported_for_statuses"]:
+                rates = []
+                for it in cls_items:
+                    ic = ev[f"{it}_class"].to_numpy(np.int64) if f"{it}_class" in ev else np.zeros(n, np.int64)
+                    k = int((ic > gmp["exceed_class"]).sum())
+                    if k:
+                        rates.append((-k, cls_items.index(it), it, 100.0 * k / n))
+                rates.sort()
+                mp = ";".join(f"{g.label(it)}({r:.1f}%)" for _, _, it, r in rates[: gmp["max_items"]])
+            row.update(method=rating["large_group_method"], average_class=pd.NA, status=status, main_pollutants=mp)
+        meets = ev["meets_target"].astype("boolean").fillna(False).to_numpy(bool) if n else np.zeros(0, bool)
+        row["sections_meeting_target"] = int(meets.sum())
+        row["target_compliance_share"] = 100.0 * meets.sum() / n if n else np.nan
+        tgt = _target(targets, by, str(name), year) if year else np.nan
+        row["i_iii_target"] = tgt
+        row["target_met"] = (pd.NA if (np.isnan(tgt) or n == 0)
+                             else bool(100 * good * 1000 >= round(tgt * 1000) * n))
+        row["sections_without_coordinates"] = int((~sub["has_coordinates"].astype(bool)).sum())
+        row["sections_not_in_registry"] = ";".join(sub.loc[~sub["in_registry"].astype(bool), "section"])
+        row["missing_sections"] = ";".join(missing)
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    if len(out):
+        out["average_class"] = out["average_class"].astype("Int8")
+        out["target_met"] = out["target_met"].astype("boolean")
+    return out
+
+
+def compare_periods(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
+    """Change of each group against a previous period (the method's ΔG−ΔD rule).
+
+    ``ΔG`` and ``ΔD`` are the changes (percentage points) of the Class I-III share and of the 劣V
+    share; ``change_index = ΔG − ΔD``. ``|ΔG−ΔD| ≤ 10``: 无明显变化; ``10 < · ≤ 20``: 有所好转 /
+    有所变差; ``> 20``: 明显好转 / 明显变差 (sign: better when positive). Groups evaluated with
+    fewer than 5 sections in either period are compared by status level instead (same level: no
+    change; one level: some; two or more: clear), as the method allows.
+
+    Returns ``current`` with ``previous_period, previous_i_iii_share, previous_worse_v_share,
+    delta_g, delta_d, change_index, change, change_method`` added.
+
+    References
+    ----------
+    环办〔2011〕22号 水质变化趋势分析 (reference/standards.md §5.6).
+    """
+    g = gb3838()
+    tr = g.evaluation["trend"]
+    lab = tr["labels"]
+    thr = g.evaluation["group_rating"]["section_count_threshold"]
+    def counts(t):
+        t = t.copy()
+        t["_good"] = t["class_1"] + t["class_2"] + t["class_3"]
+        t["_bad"] = t["class_6"]
+        return t
+
+    prev = counts(previous)[["group", "name", "period", "sections", "i_iii_share", "worse_v_share", "status",
+                             "_good", "_bad"]]
+    m = counts(current).merge(prev, on=["group", "name"], how="left", suffixes=("", "_prev"))
+    n1 = m["sections"].to_numpy(np.int64)
+    n0 = m["sections_prev"].fillna(0).to_numpy(np.int64)
+    ok = (n1 > 0) & (n0 > 0)
+    x1 = (m["_good"] - m["_bad"]).to_numpy(np.int64)
+    x0 = (m["_good_prev"].fillna(0) - m["_bad_prev"].fillna(0)).to_numpy(np.int64)
+    # change_index = 100 (x1/n1 - x0/n0); exact compare |.| against t: |100 (x1 n0 - x0 n1)| vs t n0 n1
+    num = 100 * (x1 * n0 - x0 * n1)
+    den = n0 * n1
+    a = np.abs(num)
+    t1 = round(tr["no_change_max"] * 1000)
+    t2 = round(tr["some_change_max"] * 1000)
+    level = np.where(a * 1000 <= t1 * den, 0, np.where(a * 1000 <= t2 * den, 1, 2))
+    sign = np.sign(num)
+    by_share = np.where(level == 0, lab["no_change"],
+                        np.where(sign > 0, np.where(level == 1, lab["some_better"], lab["clearly_better"]),
+                                 np.where(level == 1, lab["some_worse"], lab["clearly_worse"])))
+    s1 = m["status"].map(_STATUS_ORDER)
+    s0 = m["status_prev"].map(_STATUS_ORDER)
+    d = (s0 - s1).to_numpy(np.float64)  # positive = better now
+    ad = np.abs(np.nan_to_num(d))
+    by_status = np.where(ad == 0, lab["no_change"],
+                         np.where(d > 0, np.where(ad == 1, lab["some_better"], lab["clearly_better"]),
+                                  np.where(ad == 1, lab["some_worse"], lab["clearly_worse"])))
+    small = (n1 < thr) | (n0 < thr)
+    out = current.copy()
+    out["previous_period"] = m["period_prev"].to_numpy()
+    out["previous_i_iii_share"] = m["i_iii_share_prev"].to_numpy()
+    out["previous_worse_v_share"] = m["worse_v_share_prev"].to_numpy()
+    out["delta_g"] = np.where(ok, m["i_iii_share"] - m["i_iii_share_prev"], np.nan)
+    out["delta_d"] = np.where(ok, m["worse_v_share"] - m["worse_v_share_prev"], np.nan)
+    out["change_index"] = np.where(ok, num / np.where(den > 0, den, 1), np.nan)
+    out["change"] = np.where(ok, np.where(small, by_status, by_share), "")
+    out["change_method"] = np.where(ok, np.where(small, "status_level", "delta_g_minus_delta_d"), "")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# the whole evaluation
+
+
+@dataclasses.dataclass
+class Evaluation:
+    """Result of :func:`evaluate`: period values, section classes, group rates, unknown sections."""
+
+    period: Period
+    values: pd.DataFrame
+    sections: pd.DataFrame
+    rates: pd.DataFrame
+    unknown_sections: list
+
+
+def evaluate(long: pd.DataFrame, period, *, by: str = "system", registry: pd.DataFrame | None = None,
+             source: str | None = None, ph_mean: str = "arithmetic", custom=None, targets=None,
+             previous=None, province_name: str = "湖南省", nondetect=None) -> Evaluation:
+    """Evaluate a period from the canonical long table: values -> section classes -> group rates.
+
+    Parameters
+    ----------
+    long : pandas.DataFrame
+        Canonical long table (screened readings).
+    period : str or Period
+    by, custom, targets, province_name : see :func:`group_rates`
+    registry : pandas.DataFrame, optional
+        Default :func:`envq.water.registry.load_registry` (configuration honoured).
+    source, ph_mean : see :func:`envq.water.periods.period_values`
+    previous : str, Period or True, optional
+        Also compare with this period (``True``: the period just before) by ΔG−ΔD.
+    """
+    registry = load_registry() if registry is None else registry
+    p = parse_period(period)
+    values = period_values(long, p, source=source, ph_mean=ph_mean)
+    sections, unknown = section_table(values, registry, nondetect=nondetect)
+    rates = group_rates(sections, by=by, custom=custom, province_name=province_name, targets=targets, ph_mean=ph_mean)
+    if previous is not None and previous is not False:
+        pp = p.previous() if previous is True else parse_period(previous)
+        pv = period_values(long, pp, source=source, ph_mean=ph_mean)
+        if len(pv):
+            ps, _ = section_table(pv, registry, nondetect=nondetect)
+            prates = group_rates(ps, by=by, custom=custom, province_name=province_name, targets=targets, ph_mean=ph_mean)
+            rates = compare_periods(rates, prates)
+    return Evaluation(p, values, sections, rates, unknown)

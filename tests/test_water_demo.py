@@ -1,0 +1,23 @@
+"""The demo hook: July and August 2026 Class III compliance per system and for the province."""
+
+import pandas as pd
+
+from envq.water import demo
+
+
+def test_demo_writes_tables_and_returns_a_summary(tmp_path):
+    text = demo.run(tmp_path)
+    rates = pd.read_csv(tmp_path / "water_2026_rates.csv")
+    prov = rates[rates["group"] == "province"].set_index("period")
+    assert set(prov.index) == {"2026-07", "2026-08"}
+    assert (prov["sections"] == 61).all()
+    # July: 58 of 61 sections in Class I-III; August: 59 of 61
+    assert prov.loc["2026-07", "class_1"] + prov.loc["2026-07", "class_2"] + prov.loc["2026-07", "class_3"] == 58
+    assert prov.loc["2026-08", "i_iii_share"] == round(100 * 59 / 61, 2)
+    systems = rates[rates["group"] == "system"]
+    assert set(systems["name"]) == {"湘江", "资水", "沅江", "澧水", "洞庭湖", "长江干流/荆江三口", "unknown"}
+    assert systems.groupby("period")["sections"].sum().tolist() == [61, 61]
+    sections = pd.read_csv(tmp_path / "water_2026_sections.csv")
+    assert len(sections) == 122
+    assert (tmp_path / "water_2026_dongting_lake.csv").exists()
+    assert "湖南省" in text and "96.7" in text and "95.1" in text
