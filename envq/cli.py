@@ -44,8 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"envq: bad input: {exc}", file=sys.stderr)
         return 2
-    except (FileNotFoundError, KeyError, ValueError) as exc:
-        print(f"envq: {exc}", file=sys.stderr)
+    except (OSError, EOFError, KeyError, ValueError) as exc:  # missing or unreadable files too
+        print(f"envq: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
 
 

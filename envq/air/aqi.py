@@ -51,6 +51,7 @@ PUBLICATION = {
     1: "partial, published: computed over the pollutants present",
     2: "partial, withheld: a pollutant missing and AQI <= 100 (HJ 633-2026 §5.3), AQI is NA",
     3: "no data: no pollutant present",
+    4: "undetermined: SO2 1-hour above 800 and no 24-hour SO2 for its IAQI (HJ 633-2012 Table 1 note 2), AQI is NA",
 }
 
 
@@ -298,6 +299,7 @@ def compute_aqi(inputs: Mapping[str, np.ndarray], *, edition: str, report: str =
         return scaled, _iaqi_of_scaled(scaled, edition, term.table, cap_above_top)
 
     conc, values = {}, {}
+    undetermined = np.zeros(shape, dtype=bool)
     for t in terms:
         conc[t.term], values[t.term] = evaluate(t)
 
@@ -317,6 +319,8 @@ def compute_aqi(inputs: Mapping[str, np.ndarray], *, edition: str, report: str =
                 other = next((f for f in fallback if f.term == rule["other_term"]), None)
                 sub = evaluate(other)[1] if other is not None else np.full(shape, np.nan)
                 values[t.term] = np.where(above, sub, values[t.term])
+                # Without the 24-hour value the IAQI is unknown (above 200), not missing.
+                undetermined |= above & np.isnan(sub)
 
     if len(terms) > 8:
         raise ValueError(f"{edition}: more than 8 terms in the {report} report; masks are 8-bit")
@@ -332,7 +336,7 @@ def compute_aqi(inputs: Mapping[str, np.ndarray], *, edition: str, report: str =
         idx = [k for k, t in enumerate(terms) if t.pollutant == p]
         if not idx:
             continue
-        gone = functools.reduce(np.logical_and, [np.isnan(cols[k]) for k in idx])
+        gone = functools.reduce(np.logical_and, [np.isnan(cols[k]) for k in idx]) & ~undetermined
         if in_plan is not None and p in in_plan:
             gone &= np.broadcast_to(np.asarray(in_plan[p], bool), shape)
         missing_mask |= gone.view(np.uint8) << np.uint8(i)
@@ -354,6 +358,10 @@ def compute_aqi(inputs: Mapping[str, np.ndarray], *, edition: str, report: str =
         published = np.where(withheld, np.nan, computed)
     elif rule != "available_pollutants":
         raise ValueError(f"unknown missing-data rule {rule!r}")
+    if undetermined.any():
+        publication[undetermined] = 4
+        published = np.where(undetermined, np.nan, published)
+        computed = np.where(undetermined, np.nan, computed)
 
     # Primary and over-standard pollutants, as 8-bit masks over the terms.
     primary_mask = np.zeros(shape, dtype=np.uint8)
@@ -562,9 +570,11 @@ def daily_aqi(daily: xr.Dataset, *, edition: str = "auto", variant: str | None =
     def one(ds, ed):
         _, terms, fallback = aqi_edition(ed).report("daily", variant if ed == "hj633_2012" else None)
         inputs = {t.input: ds[t.input].values for t in terms + fallback if t.input in ds}
+        if not inputs:
+            raise ValueError(f"daily dataset has none of the daily inputs {[t.input for t in terms]}")
         like = next(ds[t.input] for t in terms if t.input in ds)
-        res = compute_aqi(inputs, edition=ed, report="daily", variant=None, cap_above_top=cap_above_top,
-                          missing_rule=missing_rule)
+        res = compute_aqi(inputs, edition=ed, report="daily", variant=variant if ed == "hj633_2012" else None,
+                          cap_above_top=cap_above_top, missing_rule=missing_rule)
         return _to_dataset(res, like, labels=labels)
 
     return _by_edition(daily, "date", days, edition, one)

@@ -5,6 +5,12 @@ city's figures are arithmetic means over its assessment points in the national n
 background (对照点) points excluded (reference/standards.md §2.2, [S]). City AQI and category are
 judged on the city mean concentrations, never by averaging station AQIs.
 
+City daily concentrations are the mean of the stations' daily values (each station's 24-hour mean
+valid under GB 3095 Table 4 first). The reference (§2.2) sketches the other order, station hourly
+-> city hourly mean -> city daily; with complete stations the two are identical, with gaps they
+differ slightly, and the station-first order keeps each station's own validity rule [U]. For O3
+the order is a parameter:
+
 Two points the reference leaves open are parameters here:
 
 ``mda8_method``

@@ -73,6 +73,8 @@ def _city_options(p) -> None:
     p.add_argument("--mda8-method", choices=("mean_of_station_mda8", "mda8_of_city_hourly"),
                    default="mean_of_station_mda8", help="city O3 MDA8 (see envq.air.city)")
     p.add_argument("--no-screen", action="store_true", help="skip plausibility screening")
+    p.add_argument("--province", default="湖南省",
+                   help="keep the stations of this province (default 湖南省; 'all' keeps every station)")
 
 
 def _timepoint(t) -> np.ndarray:
@@ -100,7 +102,7 @@ def _hourly_aqi(args) -> int:
         "category": res["category"].values.ravel(),
         "primary_pollutant": res["primary_pollutant"].values.ravel(),
         "missing_pollutants": res["missing_pollutants"].values.ravel(),
-        "publication": np.array([PUBLICATION[int(c)].split(":")[0] for c in range(4)], dtype=object)[res["publication"].values.ravel()],
+        "publication": np.array([PUBLICATION[c].split(":")[0] for c in sorted(PUBLICATION)], dtype=object)[res["publication"].values.ravel()],
     })
     # A station-hour with no value at all is a station not reporting that hour: dropped, except
     # in a one-hour file, where every listed station gets its row (aqi empty).
@@ -123,7 +125,8 @@ def _city_pipeline(args):
 
     hourly = read_air(args.input)
     return city_days_from_hourly(hourly, edition=args.edition, day_rule=args.day_rule,
-                                 mda8_method=args.mda8_method, screen=not args.no_screen)
+                                 mda8_method=args.mda8_method, screen=not args.no_screen,
+                                 province=None if args.province == "all" else args.province)
 
 
 def _write(df: pd.DataFrame, output) -> None:
@@ -136,10 +139,11 @@ def _write(df: pd.DataFrame, output) -> None:
 
 
 def _rates(args) -> int:
-    from envq.air.rates import Targets, good_day_rates
+    from envq.air.rates import Targets, good_day_rates, parse_period
 
-    city_days, _, _ = _city_pipeline(args)
+    parse_period(args.period)  # a bad period fails before any data is read
     targets = Targets.from_csv(args.targets) if args.targets else None
+    city_days, _, _ = _city_pipeline(args)
     df = good_day_rates(city_days, args.period, by=args.by, province_method=args.province_method,
                         targets=targets)
     _write(df, args.output)
@@ -147,8 +151,9 @@ def _rates(args) -> int:
 
 
 def _stats(args) -> int:
-    from envq.air.rates import period_air_statistics
+    from envq.air.rates import parse_period, period_air_statistics
 
+    parse_period(args.period)
     city_days, _, _ = _city_pipeline(args)
     _write(period_air_statistics(city_days, args.period), args.output)
     return 0

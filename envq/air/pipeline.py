@@ -10,16 +10,26 @@ import gzip
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import xarray as xr
+
+from envq import standards
 
 __all__ = ["sniff_air_format", "read_air", "city_days_from_hourly"]
 
 
 def _first_line(path: Path) -> str:
+    from envq.errors import InputError
+
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        head = fh.readline(4096)
+    try:
+        with opener(path, "rb") as fh:
+            head = fh.readline(4096)
+    except (EOFError, gzip.BadGzipFile, OSError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise InputError(path, 1, None, path.name, f"cannot be read: {exc}") from None
     return head.decode("utf-8-sig", errors="replace").strip()
 
 
@@ -57,8 +67,12 @@ def read_air(path, *, stations: pd.DataFrame | None = None, **kwargs) -> xr.Data
 
 def city_days_from_hourly(hourly: xr.Dataset, *, edition: str = "auto", day_rule: str = "pm25_o3",
                           mda8_method: str = "mean_of_station_mda8", screen: bool = True,
-                          screening_rules=None) -> tuple[xr.Dataset, xr.Dataset, pd.DataFrame]:
+                          screening_rules=None, province: str | None = "湖南省",
+                          ) -> tuple[xr.Dataset, xr.Dataset, pd.DataFrame]:
     """Screen, compute station daily values, city daily values and city daily AQI.
+
+    *province* keeps only that province's stations (the station list's 省级行政区; default
+    湖南省, whose 14 cities the provincial figure averages); ``None`` keeps every station.
 
     Returns
     -------
@@ -69,11 +83,19 @@ def city_days_from_hourly(hourly: xr.Dataset, *, edition: str = "auto", day_rule
     from envq.air.daily import station_daily
     from envq.air.screening import DEFAULT_RULES, screen as run_screen
 
+    if province is not None:
+        prov = hourly["province"].values.astype(str) if "province" in hourly.coords else None
+        if prov is None or not (prov == province).any():
+            raise ValueError(f"no station of {province} in the input ({hourly.attrs.get('source', '')}); "
+                             "use province='all' (--province all) for other regions")
+        hourly = hourly.isel(station=np.flatnonzero(prov == province))
     if screen:
         hourly, screened = run_screen(hourly, screening_rules or DEFAULT_RULES)
     else:
         screened = pd.DataFrame(columns=["station", "time", "variable", "value", "rule", "reason"])
-    sdaily = station_daily(hourly)
+    times = pd.DatetimeIndex(hourly["time"].values)
+    first_day = (times.min() - pd.Timedelta(hours=1)).date() if len(times) else "2019-01-01"
+    sdaily = station_daily(hourly, assessment=standards.edition_for("hj663", max(str(first_day), "2013-10-01")))
     cdaily = city_daily(sdaily, hourly=hourly, mda8_method=mda8_method)
     caqi = city_daily_aqi(cdaily, edition=edition, day_rule=day_rule)
     return xr.merge([cdaily, caqi], compat="override", combine_attrs="drop_conflicts"), sdaily, screened

@@ -14,7 +14,8 @@ the Hunan provincial plan). The *budget* of a period that starts on 1 January is
 non-good days the rest of the year can take while still meeting the target, assuming every
 remaining day is valid: floor(g + r - T (v + r)) with g good and v valid days so far and r
 calendar days left (negative: the target can no longer be met). For the province (a mean of
-ratios) the budget is computed on the pooled days of its cities.
+ratios) the budget is computed on the pooled days of its cities (column ``budget_basis``).
+A target is judged on the ratio as published, to one decimal: 82.95% is shown and met as 83.0%.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import dataclasses
 import datetime as dt
 import math
 import re
+import warnings
 from collections.abc import Mapping
 from fractions import Fraction
 
@@ -157,9 +159,18 @@ def _pct(num, den) -> np.ndarray:
 
 
 def _budget(good: int, valid: int, remaining: int, target_pct: float) -> int:
-    """floor(g + r - T (v + r)), exact in rationals (T is a decimal percentage)."""
+    """Most non-good days of the *remaining* ones that keep the published ratio >= target.
+
+    floor(g + r - T (v + r)) exactly in rationals, then widened while the ratio rounded to one
+    decimal (GB/T 8170), the figure the target is judged on, still meets the target.
+    """
     t = Fraction(str(target_pct)) / 100
-    return math.floor(good + remaining - t * (valid + remaining))
+    x = math.floor(good + remaining - t * (valid + remaining))
+    total = valid + remaining
+    while total and x + 1 <= remaining and round_gbt8170(
+            100.0 * (good + remaining - (x + 1)) / total, 1) >= target_pct:
+        x += 1
+    return x
 
 
 def good_day_rates(city_days: xr.Dataset, period: Period | str, *, by: str = "city",
@@ -196,7 +207,15 @@ def good_day_rates(city_days: xr.Dataset, period: Period | str, *, by: str = "ci
     if isinstance(period, str):
         period = parse_period(period, data_end=dates.max().date() if len(dates) else None)
     targets = targets or Targets()
-    sel = city_days.isel(date=np.flatnonzero((dates >= pd.Timestamp(period.start)) & (dates <= pd.Timestamp(period.end))))
+    in_period = (dates >= pd.Timestamp(period.start)) & (dates <= pd.Timestamp(period.end))
+    # Days with any daily value (a lone hour-24 label makes an empty day before the data starts).
+    has_data = np.isfinite(city_days["aqi_computed"].values).any(axis=0) if "aqi_computed" in city_days \
+        else np.ones(len(dates), bool)
+    if not (in_period & has_data).any():
+        d = dates[has_data]
+        span = f"{d.min().date()}..{d.max().date()}" if len(d) else "nothing"
+        raise ValueError(f"period {period.label} ({period.start}..{period.end}) has no data; the data covers {span}")
+    sel = city_days.isel(date=np.flatnonzero(in_period))
     valid = sel["valid"].values.astype(bool)
     aqi = sel["aqi"].values
     good = valid & (aqi <= 100)
@@ -244,7 +263,9 @@ def good_day_rates(city_days: xr.Dataset, period: Period | str, *, by: str = "ci
         prov["good_day_ratio_all_six"] = float(round_gbt8170(
             mean_strict if province_method == "mean_of_cities" else _pct(num["good_days_all_six"], num["valid_days_all_six"]), 1))
         prov["province_method"] = province_method
-        prov["n_cities"] = len(df)
+        prov["n_cities"] = int(np.isfinite(ratio).sum())  # cities with a ratio (>= 1 valid day)
+        if province_name == "湖南省" and prov["n_cities"] != 14:
+            warnings.warn(f"the 湖南省 figure averages {prov['n_cities']} cities, not 14", stacklevel=2)
         rows.append(pd.DataFrame([prov]))
         ratio = np.append(ratio, chosen)
     out = pd.concat(rows, ignore_index=True)
@@ -253,7 +274,9 @@ def good_day_rates(city_days: xr.Dataset, period: Period | str, *, by: str = "ci
         ratio = ratio[-1:]
 
     out["target"] = [targets.get(s, n, period.year) for s, n in zip(out["scope"], out["name"])]
-    out["target_met"] = np.where(np.isfinite(ratio), ratio >= out["target"].to_numpy(), pd.NA)
+    # Judged on the ratio as published (one decimal): 82.95% is reported, and met, as 83.0%.
+    shown = out["good_day_ratio"].to_numpy(float)
+    out["target_met"] = np.where(np.isfinite(shown), shown >= out["target"].to_numpy(), pd.NA)
     if period.start == dt.date(period.year, 1, 1) and period.end <= dt.date(period.year, 12, 31):
         remaining = (dt.date(period.year, 12, 31) - period.end).days
         n = out["n_cities"].fillna(1).astype(int) if "n_cities" in out else pd.Series(1, index=out.index)
@@ -261,6 +284,8 @@ def good_day_rates(city_days: xr.Dataset, period: Period | str, *, by: str = "ci
             _budget(int(g), int(v), remaining * int(k), t)
             for g, v, k, t in zip(out["good_days"], out["valid_days"], n, out["target"])
         ]
+        out["budget_basis"] = np.where(out["scope"] == "province", "pooled city-days of its cities",
+                                       "the city's days")
     return out
 
 

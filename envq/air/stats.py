@@ -424,6 +424,7 @@ def composite_index(
     *,
     assessment: str = "hj663_2013",
     weights: Mapping[str, float] | None = None,
+    limits: Mapping[str, float] | None = None,
     term_decimals: int | None = 2,
     decimals: int = 2,
 ) -> xr.Dataset:
@@ -442,6 +443,10 @@ def composite_index(
         Weight of each single index in the sum. Default: the file's weights, all 1. A weighted
         HJ 663-2026 index (PM2.5 x3, NO2 x2, O3 x2) is claimed by one unverified third-party
         source only [U]; it is not the default and should not be used until checked.
+    limits : mapping of pollutant to float, optional
+        Replace the limits S_i of the file (the 2012 Grade II basis), e.g. the GB 3095-2026
+        transitional Grade II limits ``{"pm10": 60, "pm25": 30}`` for a post-2026 basis, which
+        the reference leaves open [U] (standards.md §2.6, §7 item 8).
     term_decimals : int or None
         Decimals each I_i is rounded to (GB/T 8170) before summing; default 2, the convention of
         the ranking rules as implemented by CNEMC's contractor [S]. ``None`` sums unrounded I_i.
@@ -495,6 +500,11 @@ def composite_index(
         if unknown:
             raise ValueError(f"weights has unknown pollutants {sorted(unknown)}; known: {sorted(w)}")
         w.update(weights)
+    if limits is not None:
+        unknown = set(limits) - {t["pollutant"] for t in terms}
+        if unknown:
+            raise ValueError(f"limits has unknown pollutants {sorted(unknown)}")
+        terms = [{**t, "limit": limits.get(t["pollutant"], t["limit"])} for t in terms]
     missing = [_term_var(t) for t in terms if _term_var(t) not in stats]
     if missing:
         raise ValueError(
