@@ -155,7 +155,7 @@ def _times(path, df: pd.DataFrame, column: str, *, rows: np.ndarray) -> pd.Serie
 
 
 def _require(path, found: list, required: list) -> None:
-    missing = [c for c in required if c not in found]
+    missing = list(dict.fromkeys(c for c in required if c not in found))
     if missing:
         raise InputError(path, 1, ", ".join(missing), ",".join(found[:17]),
                          f"is the header, which lacks the column(s) {', '.join(missing)} "

@@ -84,8 +84,9 @@ def _report_screened(screened: pd.DataFrame) -> None:
 
 def _report_unknown(unknown) -> None:
     if unknown:
-        _err(f"{len(unknown)} section(s) not in the registry, treated as rivers with target class III: "
-             + ", ".join(unknown))
+        shown = ", ".join(list(unknown)[:20]) + (f", ... ({len(unknown)} in all; `envq water sections` "
+                                                  "lists the registry)" if len(unknown) > 20 else "")
+        _err(f"{len(unknown)} section(s) not in the registry, treated as rivers with target class III: {shown}")
 
 
 def _write(df: pd.DataFrame, output) -> None:
