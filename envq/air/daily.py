@@ -121,13 +121,7 @@ def natural_day(time):
 @functools.cache
 def _rules(assessment: str) -> dict:
     """The validity numbers of an HJ 663 edition and the GB 3095 edition in force with it."""
-    if assessment not in standards.FAMILIES["hj663"]:
-        raise ValueError(
-            f"assessment={assessment!r} is not an HJ 663 edition; use one of "
-            f"{', '.join(standards.FAMILIES['hj663'])}"
-        )
-    hj = standards.load(assessment)
-    gb = standards.load(standards.edition_for("gb3095", hj["in_force_from"]))
+    hj, gb = standards.assessment_pair(assessment)
     by_stat = {r["statistic"]: r for r in gb["validity"]["rules"]}
     m = hj["mda8"]
     return {

@@ -114,13 +114,7 @@ def percentile_hj663(values, p: float, axis: int = -1) -> np.ndarray:
 
 @functools.cache
 def _rules(assessment: str) -> dict:
-    if assessment not in standards.FAMILIES["hj663"]:
-        raise ValueError(
-            f"assessment={assessment!r} is not an HJ 663 edition; use one of "
-            f"{', '.join(standards.FAMILIES['hj663'])}"
-        )
-    hj = standards.load(assessment)
-    gb = standards.load(standards.edition_for("gb3095", hj["in_force_from"]))
+    hj, gb = standards.assessment_pair(assessment)
     annual = next(r for r in gb["validity"]["rules"] if r["statistic"] == "annual_mean")
     return {
         "percentiles": [

@@ -16,6 +16,7 @@ from importlib import resources
 
 __all__ = [
     "FAMILIES",
+    "assessment_pair",
     "available",
     "edition_for",
     "load",
@@ -132,3 +133,17 @@ def edition_for(family: str, date, *, force: str | None = None) -> str:
             f"applies from {first['in_force_from']}; pass force= to apply it anyway"
         )
     return chosen
+
+
+def assessment_pair(assessment: str) -> tuple[dict, dict]:
+    """An HJ 663 edition and the GB 3095 edition in force when it took effect: (hj663, gb3095).
+
+    HJ 663 carries the assessment rules (MDA8 windows, percentiles, composite index); GB 3095
+    Table 4 the validity minimums they rely on.
+    """
+    if assessment not in FAMILIES["hj663"]:
+        raise ValueError(
+            f"assessment={assessment!r} is not an HJ 663 edition; use one of {', '.join(FAMILIES['hj663'])}"
+        )
+    hj = load(assessment)
+    return hj, load(edition_for("gb3095", hj["in_force_from"]))
