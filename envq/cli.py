@@ -34,9 +34,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _plain_warning(message, category, filename, lineno, line=None) -> str:
+    return f"envq: warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
     from envq.errors import InputError
 
+    warnings.formatwarning = _plain_warning  # users see the message, not envq's source line
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
