@@ -28,6 +28,7 @@ import xarray as xr
 
 from envq import standards
 from envq._rounding import ceil_div, round_scaled
+from envq.canonical import AIR_POLLUTANTS
 
 __all__ = [
     "POLLUTANTS",
@@ -43,7 +44,7 @@ __all__ = [
 ]
 
 #: Canonical pollutant names, in the order of the canonical hourly dataset.
-POLLUTANTS = ("pm25", "pm10", "so2", "no2", "co", "o3")
+POLLUTANTS = AIR_POLLUTANTS
 
 #: Codes of the ``publication`` variable: which publication rule applied to a result.
 PUBLICATION = {

@@ -33,9 +33,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from envq.air.aqi import compute_aqi
-from envq.air.aqi import _by_edition  # one edition switch for the whole engine
-from envq.air.aqi import _to_dataset
+from envq.air.aqi import (
+    _by_edition,  # one edition switch for the whole engine
+    _to_dataset,
+    compute_aqi,
+)
 
 __all__ = ["DAY_RULES", "MDA8_METHODS", "city_daily", "city_daily_aqi", "day_valid"]
 

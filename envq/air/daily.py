@@ -26,6 +26,7 @@ import xarray as xr
 
 from envq import standards
 from envq._rounding import round_gbt8170
+from envq.canonical import AIR_POLLUTANTS, AIR_UNITS
 
 __all__ = [
     "POLLUTANTS",
@@ -37,12 +38,12 @@ __all__ = [
 ]
 
 #: Canonical hourly variables, in the order the daily dataset lists them.
-POLLUTANTS: tuple[str, ...] = ("so2", "no2", "pm10", "pm25", "co", "o3")
+POLLUTANTS: tuple[str, ...] = AIR_POLLUTANTS
 
 #: Pollutants with a 24-hour mean (GB 3095 Table 4, "24 h mean" row).
-DAILY_MEAN_POLLUTANTS: tuple[str, ...] = ("so2", "no2", "pm10", "pm25", "co")
+DAILY_MEAN_POLLUTANTS: tuple[str, ...] = tuple(p for p in AIR_POLLUTANTS if p != "o3")
 
-_UNITS = {"so2": "ug/m3", "no2": "ug/m3", "pm10": "ug/m3", "pm25": "ug/m3", "co": "mg/m3", "o3": "ug/m3"}
+_UNITS = AIR_UNITS
 _HOURS_PER_DAY = 24
 _ONE_HOUR = np.timedelta64(1, "h")
 

@@ -81,7 +81,8 @@ def city_days_from_hourly(hourly: xr.Dataset, *, edition: str = "auto", day_rule
     """
     from envq.air.city import city_daily, city_daily_aqi
     from envq.air.daily import station_daily
-    from envq.air.screening import DEFAULT_RULES, screen as run_screen
+    from envq.air.screening import DEFAULT_RULES
+    from envq.air.screening import screen as run_screen
 
     if province is not None:
         prov = hourly["province"].values.astype(str) if "province" in hourly.coords else None

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import math
 import re
 import warnings
@@ -32,6 +33,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from envq import standards
 from envq._rounding import round_gbt8170
 
 __all__ = [
@@ -47,8 +49,20 @@ __all__ = [
 #: Hunan provincial plan: good-air-day ratio of each of the 14 cities and the province >= 83%.
 DEFAULT_TARGET = 83.0
 
-CATEGORIES = ("优", "良", "轻度污染", "中度污染", "重度污染", "严重污染")
-PRIMARY_NAMES = ("细颗粒物(PM2.5)", "颗粒物(PM10)", "臭氧8小时", "臭氧1小时", "二氧化氮", "二氧化硫", "一氧化碳")
+
+
+@functools.cache
+def _primary_names() -> tuple[str, ...]:
+    """Every primary-pollutant name of every HJ 633 edition, in the standards' pollutant order,
+    so that tables of periods under either edition have the same columns."""
+    names: list[str] = []
+    for ed in standards.FAMILIES["hj633"]:
+        doc = standards.load(ed)
+        for pol in doc["pollutant_order"]:
+            for term, label in doc["pollutant_labels"].items():
+                if term.split("_")[0] == pol and label["zh"] not in names:
+                    names.append(label["zh"])
+    return tuple(names)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -235,10 +249,13 @@ def good_day_rates(city_days: xr.Dataset, period: Period | str, *, by: str = "ci
         "good_days": good.sum(axis=1),
         "good_days_all_six": (strict & good).sum(axis=1),
     })
-    for k, cat in enumerate(CATEGORIES, start=1):
+    from envq.air.aqi import category_table
+
+    categories = category_table(standards.edition_for("hj633", period.start))["category_zh"]
+    for k, cat in categories.items():
         df[f"days_{cat}"] = ((level == k) & valid).sum(axis=1)
     prim = sel["primary_pollutant"].values.astype(str) if "primary_pollutant" in sel else None
-    for name in PRIMARY_NAMES:
+    for name in _primary_names():
         if prim is not None:
             hit = np.char.find(np.char.add(np.char.add(",", prim), ","), f",{name},") >= 0
             df[f"primary_{name}"] = (hit & valid).sum(axis=1)

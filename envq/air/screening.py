@@ -27,6 +27,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from envq.canonical import AIR_POLLUTANTS
+
 __all__ = [
     "POLLUTANTS",
     "Rule",
@@ -40,7 +42,7 @@ __all__ = [
     "list_screened",
 ]
 
-POLLUTANTS = ("pm25", "pm10", "so2", "no2", "co", "o3")
+POLLUTANTS = AIR_POLLUTANTS
 LOG_COLUMNS = ["station", "time", "variable", "value", "rule", "reason"]
 _DEFAULT_UNITS = {"co": "mg/m3", "co_24h_moving": "mg/m3"}
 _HOUR = np.timedelta64(1, "h")

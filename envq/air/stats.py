@@ -23,19 +23,24 @@ import xarray as xr
 
 from envq import standards
 from envq._rounding import round_gbt8170
+from envq.canonical import AIR_UNITS
 
 __all__ = [
-    "CONCENTRATION_DECIMALS",
     "percentile_hj663",
     "period_statistics",
     "round_statistics",
     "composite_index",
 ]
 
-#: Decimals a concentration keeps under GB/T 8170 ([ug/m3] integers; CO [mg/m3] one decimal).
-CONCENTRATION_DECIMALS: dict[str, int] = {"so2": 0, "no2": 0, "pm10": 0, "pm25": 0, "co": 1, "o3": 0}
 
-_UNITS = {"so2": "ug/m3", "no2": "ug/m3", "pm10": "ug/m3", "pm25": "ug/m3", "co": "mg/m3", "o3": "ug/m3"}
+
+@functools.cache
+def _decimals() -> dict[str, int]:
+    """Decimals a concentration keeps under GB/T 8170 (HJ 633-2026 §4.2.2-4.2.3: integers in
+    ug/m3, CO to 0.1 mg/m3), read from the standards file."""
+    return dict(standards.load("hj633_2026")["concentration_decimals"])
+
+_UNITS = AIR_UNITS
 # the daily variable each (pollutant, statistic) of the standards files is computed from
 _DAILY_VAR = {"daily_mean": "{p}_24h", "mda8": "{p}_mda8"}
 
@@ -392,11 +397,11 @@ def round_statistics(stats: xr.Dataset) -> xr.Dataset:
     out = stats.copy()
     for name, da in stats.data_vars.items():
         pollutant = str(name).split("_")[0]
-        if pollutant in CONCENTRATION_DECIMALS and da.dtype.kind == "f":
+        if pollutant in _decimals() and da.dtype.kind == "f":
             out[name] = xr.apply_ufunc(
                 round_gbt8170,
                 da,
-                kwargs={"decimals": CONCENTRATION_DECIMALS[pollutant]},
+                kwargs={"decimals": _decimals()[pollutant]},
                 dask="parallelized",
                 output_dtypes=[np.float64],
             ).assign_attrs(da.attrs, rounding="GB/T 8170-2008")
@@ -514,7 +519,7 @@ def composite_index(
     out: dict[str, xr.DataArray] = {}
     for t in terms:
         p = t["pollutant"]
-        c = rnd(stats[_term_var(t)], CONCENTRATION_DECIMALS[p])
+        c = rnd(stats[_term_var(t)], _decimals()[p])
         i = c / t["limit"]
         if term_decimals is not None:
             i = rnd(i, term_decimals)

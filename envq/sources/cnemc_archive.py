@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import xarray as xr
 
+from envq.canonical import AIR_POLLUTANTS
 from envq.errors import InputError
 from envq.sources.station_list import _as_paths, _read_text, _require_columns, attach_station_coords
 
@@ -35,7 +36,7 @@ __all__ = [
 ]
 
 #: The six pollutants of the canonical dataset, in order (also the ``pollutant`` coordinate).
-POLLUTANTS = ("pm25", "pm10", "so2", "no2", "co", "o3")
+POLLUTANTS = AIR_POLLUTANTS
 
 #: Every variable a canonical hourly air dataset may hold -> (units, long_name).
 AIR_VARIABLES = {
