@@ -180,3 +180,15 @@ def test_a_period_without_data_is_refused_naming_the_data_range():
     cd = city_days_from({"A": [GOOD] * 10})
     with pytest.raises(ValueError, match=r"2018 .*has no data; the data covers 2019-01-01..2019-01-10"):
         good_day_rates(cd, "2018")
+
+
+def test_annual_mean_validity_counts_the_days_the_data_lacks():
+    # GB 3095 Table 4: an annual mean needs >= 324 daily values. Data for 300 days of 2019 (to
+    # 27 October) is not a valid 2019 mean, although every month it covers is complete.
+    from envq.air.rates import period_air_statistics
+
+    days = city_days_from({"A": [GOOD] * 300})
+    stats = period_air_statistics(days, "2019").iloc[0]
+    assert stats["n_days_pm25"] == 300 and not bool(stats["mean_valid_pm25"])
+    full = period_air_statistics(city_days_from({"A": [GOOD] * 365}), "2019").iloc[0]
+    assert full["n_days_pm25"] == 365 and bool(full["mean_valid_pm25"])

@@ -330,7 +330,9 @@ def period_air_statistics(city_days: xr.Dataset, period: Period | str, *,
     assessment = assessment or standards.edition_for("hj663", period.start)
     sel = city_days.isel(date=np.flatnonzero((dates >= pd.Timestamp(period.start)) & (dates <= pd.Timestamp(period.end))))
     keep = [v for v in ("so2_24h", "no2_24h", "pm10_24h", "pm25_24h", "co_24h", "o3_mda8") if v in sel]
-    stats = period_statistics(sel[keep], freq=None, assessment=assessment, rounded=True)
+    # On the whole requested period, so that GB 3095 Table 4 counts the days the data lacks too.
+    sel = sel[keep].reindex(date=pd.date_range(period.start, period.end, freq="D"))
+    stats = period_statistics(sel, freq=None, assessment=assessment, rounded=True)
     ci = composite_index(stats, assessment=assessment)
     df = xr.merge([stats, ci], compat="override").squeeze("period", drop=True).to_dataframe().reset_index()
     df = df.drop(columns=[c for c in ("period_end",) if c in df])
