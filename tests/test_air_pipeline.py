@@ -113,6 +113,13 @@ def test_cli_stats_screen_and_city_days(data_dir, tmp_path):
     run = _envq("air", "city-days", src, "--output", tmp_path / "d.csv")
     assert run.returncode == 0, run.stderr
     days = pd.read_csv(tmp_path / "d.csv", dtype={"date": str})
+    # Every calendar day from the first to the last one touched, invalid ones included:
+    # 2018-12-31 holds the data's first label (2019-01-01 00:00 is its hour 24), and 2019-04-08,
+    # missing upstream, is listed as invalid for every city rather than left out.
+    assert days["date"].min() == "2018-12-31" and len(days) == 14 * 366
+    for gap in ("2018-12-31", "2019-04-08"):
+        rows = days[days["date"] == gap]
+        assert len(rows) == 14 and not rows["valid"].any()
     assert set(days.columns) >= {"city", "date", "aqi", "category", "primary_pollutant", "valid", "missing_pollutants"}
 
 

@@ -50,8 +50,7 @@ def register(sub) -> None:
     p.add_argument("input")
     p.add_argument("--period", required=True)
     p.add_argument("--output", "-o", help="CSV file (default: print)")
-    _common(p)
-    _city_options(p)
+    _city_options(p, day_rule=False)  # statistics use every valid daily value; no AQI, no day rule
     p.set_defaults(func=_stats)
 
     p = cmds.add_parser("city-days", help="daily AQI, category and primary pollutant of every city day")
@@ -67,9 +66,10 @@ def register(sub) -> None:
     p.set_defaults(func=_screen)
 
 
-def _city_options(p) -> None:
-    p.add_argument("--day-rule", choices=("pm25_o3", "all_six"), default="pm25_o3",
-                   help="a city day counts when PM2.5 and O3 are valid (default) or only with all six pollutants")
+def _city_options(p, *, day_rule: bool = True) -> None:
+    if day_rule:
+        p.add_argument("--day-rule", choices=("pm25_o3", "all_six"), default="pm25_o3",
+                       help="a city day counts when PM2.5 and O3 are valid (default) or only with all six pollutants")
     p.add_argument("--mda8-method", choices=("mean_of_station_mda8", "mda8_of_city_hourly"),
                    default="mean_of_station_mda8", help="city O3 MDA8 (see envq.air.city)")
     p.add_argument("--no-screen", action="store_true", help="skip plausibility screening")
@@ -124,7 +124,8 @@ def _city_pipeline(args):
     from envq.air.pipeline import city_days_from_hourly, read_air
 
     hourly = read_air(args.input)
-    return city_days_from_hourly(hourly, edition=args.edition, day_rule=args.day_rule,
+    return city_days_from_hourly(hourly, edition=getattr(args, "edition", "auto"),
+                                 day_rule=getattr(args, "day_rule", "pm25_o3"),
                                  mda8_method=args.mda8_method, screen=not args.no_screen,
                                  province=None if args.province == "all" else args.province)
 
