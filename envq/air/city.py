@@ -30,14 +30,9 @@ Two points the reference leaves open are parameters here:
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
-from envq.air.aqi import (
-    _by_edition,  # one edition switch for the whole engine
-    _to_dataset,
-    compute_aqi,
-)
+from envq.air.aqi import daily_aqi
 
 __all__ = ["DAY_RULES", "MDA8_METHODS", "city_daily", "city_daily_aqi", "day_valid"]
 
@@ -125,17 +120,9 @@ def city_daily_aqi(daily: xr.Dataset, *, edition: str = "auto", day_rule: str = 
     rule, and ``missing_pollutants`` names what was missing. ``aqi`` is NaN on days that do not
     count under *day_rule*.
     """
-    days = pd.DatetimeIndex(daily["date"].values)
-
-    def one(ds, ed):
-        from envq.air.aqi import aqi_edition
-
-        _, terms, _ = aqi_edition(ed).report("daily")
-        inputs = {t.input: ds[t.input].values for t in terms if t.input in ds}
-        res = compute_aqi(inputs, edition=ed, report="daily", missing_rule="available_pollutants")
-        return _to_dataset(res, ds[DAY_RULES["pm25_o3"][0]], labels=labels)
-
-    out = _by_edition(daily, "date", days, edition, one)
+    # Rates count a day on the pollutants present (the day rule decides validity), so the
+    # publication rule of the edition is not applied here.
+    out = daily_aqi(daily, edition=edition, labels=labels, missing_rule="available_pollutants")
     valid = day_valid(daily, day_rule)
     out["valid"] = valid
     out["valid_all_six"] = day_valid(daily, "all_six")
