@@ -1,7 +1,10 @@
 """The ``envq`` command line: one entry point, one sub-command group per domain.
 
-Each domain module (``envq.air.cli``, ``envq.water.cli``) exposes ``register(subparsers)``, which
-adds its group and sets ``func`` on every leaf parser; ``func(args)`` returns the exit code.
+Each domain module (``envq.air.cli``, ``envq.water.cli``, ``envq.water.reach_cli``) exposes
+``register(subparsers)``, which adds its group and sets ``func`` on every leaf parser;
+``func(args)`` returns the exit code. Packages that sit above envq (``geo``, ``maps``, ``flows``)
+add their groups through the ``envq.commands`` entry-point group declared in ``pyproject.toml``,
+so envq itself never imports them.
 Exit codes: 0 success, 1 failure while computing, 2 bad usage or bad input.
 """
 
@@ -10,10 +13,26 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from importlib.metadata import entry_points
 
 __all__ = ["main", "build_parser"]
 
-_GROUPS = ("envq.air.cli", "envq.water.cli")
+_GROUPS = ("envq.air.cli", "envq.water.cli", "envq.water.reach_cli")
+_ENTRY_POINT_GROUP = "envq.commands"
+
+
+def _registrars():
+    """``register`` functions of the built-in groups, then of the installed entry points."""
+    for name in _GROUPS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # a group not installed
+            if not (name == exc.name or name.startswith(f"{exc.name}.")):
+                raise
+            continue
+        yield module.register
+    for ep in sorted(entry_points(group=_ENTRY_POINT_GROUP), key=lambda e: e.name):
+        yield ep.load()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,14 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
         "(HJ 633, HJ 663, GB 3095) and surface-water classes (GB 3838-2002).",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in _GROUPS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:  # a group not installed
-            if not (name == exc.name or name.startswith(f"{exc.name}.")):
-                raise
-            continue
-        module.register(sub)
+    for register in _registrars():
+        register(sub)
     return parser
 
 

@@ -6,8 +6,10 @@ Sub-commands (each leaf sets ``func(args) -> int``):
   automatic-station CSV: ``section,time,class,limiting_items`` (class 1..6, 6 = 劣V, empty when no
   classification item was measured). Lakes come from the registry; unknown sections are
   classified as rivers and listed on stderr.
-* ``envq water rates INPUT... --period PERIOD --by system|river|city|county|section|province|custom``
-  -- Class III compliance rate, class counts, 劣V share and status per group.
+* ``envq water rates INPUT... --period PERIOD --by system|river|city|county|section|province|custom|reach``
+  -- Class III compliance rate, class counts, 劣V share and status per group (``reach``: the
+  river-chief reaches of ``--reaches FILE``, default ``$ENVQ_REACHES`` or the bundled example;
+  see :mod:`envq.water.reaches` and ``envq reach``).
 * ``envq water lake INPUT... --period PERIOD [--lake 洞庭湖]`` -- lake-wide class and TLI.
 * ``envq water warn INPUT... [--margin 0.1]`` -- sections near or above their target-class limit.
 * ``envq water sections`` -- the registry in use, with coordinate labels.
@@ -145,6 +147,20 @@ def _cmd_rates(args) -> int:
     custom = load_custom_groups(args.groups) if args.groups else None
     by = "custom" if (custom and args.by is None) else (args.by or "system")
     targets = load_targets(args.targets) if args.targets else None
+    reaches = None
+    if by == "reach":  # river-chief reaches: custom groups named by reach id, reported as group "reach"
+        from envq.water.reaches import load_reaches, reach_groups
+
+        if custom:
+            _err("--by reach and --groups exclude each other (--groups defines custom groups)")
+            return 2
+        reaches = load_reaches(args.reaches, registry=reg)
+        custom, by = reach_groups(reaches), "custom"
+        if targets is not None:
+            targets = targets.assign(group=targets["group"].replace("reach", "custom"))
+    elif args.reaches:
+        _err("--reaches is only used with --by reach")
+        return 2
     prev = None
     if args.previous:
         prev = True if args.previous == "auto" else args.previous
@@ -152,6 +168,9 @@ def _cmd_rates(args) -> int:
                   targets=targets, previous=prev, province_name=args.province_name)
     _report_unknown(ev.unknown_sections)
     rates = ev.rates.copy()
+    if reaches is not None and len(rates):
+        rates["group"] = "reach"
+        rates["reach_name"] = rates["name"].map({k: r.name for k, r in reaches.items()})
     if not len(rates):
         _err(f"no data in period {ev.period.label}")
         return 1
@@ -159,8 +178,9 @@ def _cmd_rates(args) -> int:
               "previous_i_iii_share", "previous_worse_v_share"):
         if c in rates:
             rates[c] = rates[c].astype(float).round(2)
-    extra = [c for c in rates.columns if c not in _RATE_COLUMNS]
-    _write(rates[_RATE_COLUMNS + extra], args.output)
+    extra = [c for c in rates.columns if c not in _RATE_COLUMNS + ["reach_name"]]
+    lead = _RATE_COLUMNS[:2] + (["reach_name"] if "reach_name" in rates else []) + _RATE_COLUMNS[2:]
+    _write(rates[lead + extra], args.output)
     if args.sections_output:
         _write(ev.sections, args.sections_output)
     return 0
@@ -241,8 +261,11 @@ def register(subparsers) -> argparse.ArgumentParser:
     p = sub.add_parser("rates", help="Class III compliance rate, class shares and status per group and period")
     common(p)
     p.add_argument("--period", required=True, help="2026-07, 2026-Q3, 2026, 2026-07-15 or 2026-07-01..2026-07-31")
-    p.add_argument("--by", choices=["system", "river", "city", "county", "section", "province", "custom"], default=None)
+    p.add_argument("--by", choices=["system", "river", "city", "county", "section", "province", "custom", "reach"],
+                   default=None)
     p.add_argument("--groups", default=None, help="CSV group,section defining custom groups (e.g. river-chief reaches)")
+    p.add_argument("--reaches", default=None, metavar="FILE",
+                   help="river-chief reaches YAML for --by reach (default $ENVQ_REACHES or the bundled example)")
     p.add_argument("--previous", default=None, metavar="PERIOD|auto", help="compare with a previous period (ΔG−ΔD)")
     p.add_argument("--targets", default=None, help="CSV group,name,year,i_iii_target (default: province 95%%)")
     p.add_argument("--source", choices=["automatic", "manual", "prefer_automatic"], default=None,
