@@ -1,5 +1,6 @@
 # envq: the two commands the README promises.
-#   make demo   computes Hunan's 2019 good-air-day rates from the bundled real data
+#   make demo   computes Hunan's 2019 good-air-day rates and 2026 Class III compliance from the
+#               bundled real data, by city, river system and river basin
 #   make test   runs the whole test suite
 PYTHON ?= python3.11
 VENV   ?= .venv
@@ -13,17 +14,20 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,bench]'
+	$(PY) -m pip install --quiet -e '.[test,bench,geo-build]'
 	@touch $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m envq.demo --output demo-output
+	$(PY) -m geo.demo --output demo-output
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 -q
 
 bench: $(STAMP)
 	$(PY) bench/air_national_year.py
+	$(PY) bench/water_classify.py
+	$(PY) bench/geo_pack.py
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache

@@ -1,0 +1,65 @@
+"""envq configuration: one TOML file, read on demand.
+
+The file is ``$ENVQ_CONFIG`` if set, else ``./envq.toml`` if it exists; without either, every
+setting has its default. Tables in use:
+
+``[geo]``
+    ``basins``: a vector file GDAL reads (GeoPackage, Shapefile, GeoJSON, ...) whose polygons
+    replace the pack's county-union basins; ``basins_layer``: the layer inside it (optional);
+    ``basins_field``: the attribute holding the basin name (default ``name``). Relative paths are
+    taken from the configuration file's folder.
+
+Example::
+
+    [geo]
+    basins = "my_basins.gpkg"
+    basins_layer = "watersheds"
+    basins_field = "basin"
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+from envq.errors import InputError
+
+__all__ = ["ENV_CONFIG", "config_path", "load_config"]
+
+ENV_CONFIG = "ENVQ_CONFIG"
+
+
+def config_path(environ=None) -> Path | None:
+    """The configuration file in use, or None."""
+    env = os.environ if environ is None else environ
+    if env.get(ENV_CONFIG):
+        return Path(env[ENV_CONFIG])
+    local = Path("envq.toml")
+    return local if local.is_file() else None
+
+
+def load_config(path=None, *, environ=None) -> dict:
+    """The configuration as a dict (``{}`` when there is no file).
+
+    Paths under ``[geo]`` are made absolute against the file's folder. A malformed file raises
+    :class:`envq.errors.InputError` naming the file, line and problem.
+    """
+    path = config_path(environ) if path is None else Path(path)
+    if path is None:
+        return {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(path, None, None, str(path), "is the configuration file, which does not exist") from None
+    try:
+        conf = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        bad = text.splitlines()[line - 1] if line and line <= len(text.splitlines()) else ""
+        raise InputError(path, line, None, bad, f"is not valid TOML: {exc.msg}") from None
+    geo = conf.get("geo", {})
+    if "basins" in geo:
+        p = Path(geo["basins"])
+        geo["basins"] = str(p if p.is_absolute() else (path.parent / p).resolve())
+    return conf
