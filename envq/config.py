@@ -6,8 +6,10 @@ setting has its default. Tables in use:
 ``[geo]``
     ``basins``: a vector file GDAL reads (GeoPackage, Shapefile, GeoJSON, ...) whose polygons
     replace the pack's county-union basins; ``basins_layer``: the layer inside it (optional);
-    ``basins_field``: the attribute holding the basin name (default ``name``). Relative paths are
-    taken from the configuration file's folder.
+    ``basins_field``: the attribute holding the basin name (default ``name``);
+    ``system_to_basin``: a table mapping the registry's river systems to the user's basin names
+    (default the pack's, ``geo/data/basins.yaml``). Relative paths are taken from the
+    configuration file's folder.
 
 Example::
 
@@ -20,6 +22,7 @@ Example::
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 
@@ -28,6 +31,8 @@ from envq.errors import InputError
 __all__ = ["ENV_CONFIG", "config_path", "load_config"]
 
 ENV_CONFIG = "ENVQ_CONFIG"
+#: Tables envq reads (each must be a TOML table when present).
+_TABLES = ("geo", "sources", "schedule", "store")
 
 
 def config_path(environ=None) -> Path | None:
@@ -54,11 +59,21 @@ def load_config(path=None, *, environ=None) -> dict:
         raise InputError(path, None, None, str(path), "is the configuration file, which does not exist") from None
     try:
         conf = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        bad = text.splitlines()[line - 1] if line and line <= len(text.splitlines()) else ""
-        raise InputError(path, line, None, bad, f"is not valid TOML: {exc.msg}") from None
+    except tomllib.TOMLDecodeError as exc:  # Python 3.11: the line is only in the message
+        m = re.search(r"line (\d+)", str(exc))
+        line = int(m[1]) if m else None
+        lines = text.splitlines()
+        bad = lines[line - 1] if line and line <= len(lines) else ""
+        raise InputError(path, line, None, bad, f"is not valid TOML: {exc}") from None
+    for table, value in conf.items():
+        if table in _TABLES and not isinstance(value, dict):
+            raise InputError(path, None, table, value, f"must be a table ([{table}])")
     geo = conf.get("geo", {})
+    for key in ("basins", "basins_layer", "basins_field"):
+        if key in geo and not isinstance(geo[key], str):
+            raise InputError(path, None, f"geo.{key}", geo[key], "must be a string")
+    if "system_to_basin" in geo and not isinstance(geo["system_to_basin"], dict):
+        raise InputError(path, None, "geo.system_to_basin", geo["system_to_basin"], "must be a table")
     if "basins" in geo:
         p = Path(geo["basins"])
         geo["basins"] = str(p if p.is_absolute() else (path.parent / p).resolve())

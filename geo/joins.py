@@ -55,17 +55,24 @@ def label_points(pts, polygons, *, field: str = "name", where: str = "points") -
 
 
 def _distance_km(pts, polygons, targets: np.ndarray, *, field: str = "name") -> np.ndarray:
-    """Distance from each point to the polygon named targets[i] (0 inside; NaN if none)."""
+    """Distance from each point to the polygon(s) named targets[i] (0 inside; NaN if none).
+
+    Features sharing a name are taken together (a user's basin may come in several pieces).
+    """
+    import shapely
+
     if not len(pts):
         return np.zeros(0)
     p = pts.to_crs(METRIC_CRS).geometry.to_numpy()
-    shapes = dict(zip(polygons[field].astype(str), polygons.to_crs(METRIC_CRS).geometry.to_numpy()))
+    metric = polygons.to_crs(METRIC_CRS)
+    names = metric[field].astype(str).to_numpy()
+    geoms = metric.geometry.to_numpy()
     out = np.full(len(pts), np.nan)
-    for name, shape in shapes.items():  # one vectorised call per polygon, not per point
-        sel = np.flatnonzero((targets == name) & ~pd.isna(p))
+    valid = ~pd.isna(p)
+    for name in np.unique(names):  # one vectorised call per area, not per point
+        sel = np.flatnonzero((targets == name) & valid)
         if len(sel):
-            import shapely
-
+            shape = shapely.union_all(geoms[names == name])
             out[sel] = shapely.distance(p[sel], shape) / 1000.0
     return out
 
@@ -114,11 +121,22 @@ def station_disagreements(joined: pd.DataFrame) -> pd.DataFrame:
     return joined[~joined["agrees"]].reset_index(drop=True)
 
 
-def basin_settings() -> dict:
-    """``system_to_basin`` and ``section_tolerance_km`` from ``geo/data/basins.yaml``."""
+def basin_settings(config: dict | None = None) -> dict:
+    """``system_to_basin``, ``section_tolerance_km`` and ``explained`` from
+    ``geo/data/basins.yaml``; with the user's own basins (configuration), ``system_to_basin``
+    comes from ``[geo] system_to_basin`` (default: empty, nothing checked against a basin the
+    user's file may not have) and ``explained`` is dropped (it speaks of the pack's basins)."""
     from geo.build import basins_config
 
+    path, _, _ = pack._basins_setting(config)
     conf = basins_config()
+    if path:
+        if config is None:
+            from envq.config import load_config
+
+            config = load_config()
+        return {"system_to_basin": dict(config.get("geo", {}).get("system_to_basin", {})),
+                "section_tolerance_km": float(conf["section_tolerance_km"]), "explained": {}}
     return {"system_to_basin": dict(conf["system_to_basin"]), "section_tolerance_km": float(conf["section_tolerance_km"]),
             "explained": dict(conf.get("explained") or {})}
 
@@ -155,7 +173,9 @@ def join_sections(registry: pd.DataFrame | None = None, *, basins=None, cities=N
     counties = pack.layer("counties") if counties is None else counties
     pts = points(reg)
     system = reg["system_name"].astype(str).to_numpy(object)
-    stated = np.array([system_to_basin.get(s, "") for s in system], dtype=object)
+    known = set(basins["name"].astype(str))
+    stated = reg["system_name"].astype(str).map(lambda x: system_to_basin.get(x, "")).to_numpy(object)
+    stated = np.where(np.isin(stated, list(known)), stated, "")  # only basins the layer has
     dist = _distance_km(pts, basins, stated)
     out = pd.DataFrame({
         "section": reg["section"].to_numpy(),
@@ -179,8 +199,9 @@ def join_sections(registry: pd.DataFrame | None = None, *, basins=None, cities=N
         ["not_checked: no coordinate", "not_checked: system unknown", "not_checked: system inferred",
          "not_checked: no basin for system", "not_checked: location county-level"],
         default="")
-    within = np.where(dist == 0, "inside", np.where(dist <= tolerance_km, "near", "outside"))
-    note = np.array([explained.get(s, "") for s in out["section"]], dtype=object)
+    inside = (out["joined_basin"].to_numpy() == stated) | (dist == 0)
+    within = np.where(inside, "inside", np.where(dist <= tolerance_km, "near", "outside"))
+    note = out["section"].map(lambda x: explained.get(x, "")).to_numpy(object)
     within = np.where((within == "outside") & (note != ""), "explained", within)
     out["check"] = np.where(checked, within, check)
     out["note"] = np.where(out["check"] == "explained", note, "")
@@ -189,11 +210,25 @@ def join_sections(registry: pd.DataFrame | None = None, *, basins=None, cities=N
 
 
 def section_checks(joined: pd.DataFrame) -> pd.DataFrame:
-    """The sections of :func:`join_sections` a person should look at: outside or near their
-    stated basin, or whose joined city differs from the registry's city."""
+    """The sections of :func:`join_sections` a person should look at: outside, near or
+    explained against their stated basin, or whose joined city or county differs from the
+    registry's (``city_differs``, ``county_differs`` columns added).
+
+    A registry county written with a note (``沅陵县(五强溪镇)``) is compared by its name before
+    the note; ``unknown`` and names marked ``?`` are not compared (there is nothing to contradict).
+    """
     from envq.water.registry import clean_name
 
-    listed_city = joined["listed_city"].map(lambda s: clean_name(s)[0]).to_numpy()
-    city_differs = (joined["joined_city"] != "") & (listed_city != "unknown") & (joined["joined_city"] != listed_city)
-    flag = joined["check"].isin(["outside", "near", "explained"]) | city_differs
-    return joined[flag].reset_index(drop=True)
+    def listed(col):
+        names = joined[col].fillna("").astype(str).map(clean_name)
+        return names.str[0].to_numpy(object), names.str[1].to_numpy(bool)
+
+    city, city_guess = listed("listed_city")
+    county, county_guess = listed("listed_county")
+    county = pd.Series(county).str.split(r"[/;、]", regex=True).str[0].to_numpy(object)
+    jc, jk = joined["joined_city"].to_numpy(object), joined["joined_county"].to_numpy(object)
+    out = joined.copy()
+    out["city_differs"] = (jc != "") & (city != "unknown") & ~city_guess & (jc != city)
+    out["county_differs"] = (jk != "") & (county != "unknown") & ~county_guess & (county != "") & (jk != county)
+    flag = out["check"].isin(["outside", "near", "explained"]) | out["city_differs"] | out["county_differs"]
+    return out[flag].reset_index(drop=True)

@@ -28,6 +28,8 @@ import functools
 import os
 from pathlib import Path
 
+import numpy as np
+
 from envq.errors import InputError
 
 __all__ = ["LAYERS", "VARIANTS", "PACK_DIR", "ENV_BASINS", "CRS", "layer", "basins", "check_crs", "read_polygons",
@@ -111,11 +113,20 @@ def read_polygons(path, *, layer: str | None = None, name_field: str = "name", w
     """
     import geopandas as gpd
 
+    if not Path(path).exists():
+        raise InputError(path, None, None, str(path), f"is the {what} file, which does not exist")
+    if layer is not None:
+        import pyogrio
+
+        try:
+            layers = [str(x) for x in pyogrio.list_layers(path)[:, 0]]
+        except Exception:  # not a vector file: reported below by read_file
+            layers = None
+        if layers is not None and layer not in layers:
+            raise InputError(path, None, "layer", layer, f"is not a layer of the file; it has {', '.join(layers)}")
     try:
         g = gpd.read_file(path, layer=layer)
     except Exception as exc:  # pyogrio.errors.DataSourceError and friends: not a readable vector file
-        if isinstance(exc, FileNotFoundError) or not Path(path).exists():
-            raise InputError(path, None, None, str(path), f"is the {what} file, which does not exist") from None
         raise InputError(path, None, None, str(path), f"cannot be read as a vector file: {exc}") from None
     if name_field not in g.columns:
         raise InputError(path, None, name_field, ",".join(map(str, g.columns)),
@@ -125,6 +136,10 @@ def read_polygons(path, *, layer: str | None = None, name_field: str = "name", w
     if bad:
         i = bad[0]
         raise InputError(path, i + 1, "geometry", str(kinds[i]), f"is not a polygon ({what} must be polygons)")
+    names = g[name_field]
+    if names.isna().any():
+        i = int(np.flatnonzero(names.isna().to_numpy())[0])
+        raise InputError(path, i + 1, name_field, "", f"is empty: every {what} polygon needs a name")
     g = check_crs(g, where=str(path))
     out = gpd.GeoDataFrame({"name": g[name_field].astype(str).to_numpy()}, geometry=g.geometry.to_numpy(), crs=CRS)
     return out

@@ -83,3 +83,12 @@ def test_join_stations_reports_disagreement_without_overwriting():
     bad = joins.station_disagreements(j)
     assert list(bad["stationcode"]) == ["2A"]
     assert bad["distance_to_listed_city_km"].iloc[0] == pytest.approx(48.9, abs=0.5)
+
+
+def test_a_basin_in_several_pieces_is_one_basin():
+    pieces = gpd.GeoDataFrame({"name": ["A", "A", "B"]}, geometry=[
+        shapely.box(112.0, 28.0, 112.5, 29.0), shapely.box(112.5, 28.0, 113.0, 29.0), shapely.box(113.0, 28.0, 114.0, 29.0)],
+        crs="EPSG:4326")
+    d = joins._distance_km(_pts([(112.2, 28.5), (112.7, 28.5), (113.5, 28.5)]), pieces, np.array(["A", "A", "A"], dtype=object))
+    assert d[0] == 0.0 and d[1] == 0.0
+    assert d[2] == pytest.approx(48.9, abs=0.5)  # 0.5 degree of longitude at 28.5 N

@@ -63,8 +63,8 @@ def test_all_82_air_stations_fall_in_the_city_their_list_names():
     assert len(j) == 82
     assert joins.station_disagreements(j).empty
     assert (j["joined_county"] != "").all()
-    # spot checks: 马坡岭 in 长沙县? No: 1337A lies in 芙蓉区 per the polygon
-    assert j.set_index("stationcode").loc["1337A", "joined_county"] in {"芙蓉区", "长沙县"}
+    by = j.set_index("stationcode")
+    assert by.loc["1337A", "joined_county"] == "芙蓉区"  # 马坡岭, the Changsha urban station
 
 
 def test_sections_lie_in_their_stated_basin_or_are_explained():
@@ -86,8 +86,12 @@ def test_sections_lie_in_their_stated_basin_or_are_explained():
     assert (by.loc[by["check"] == "near", "distance_km"] <= j.attrs["tolerance_km"]).all()
     # 塘渡口's registry coordinate (111.76, 27.0) lies in 祁东县, ~10 km east of 邵阳县: reported
     assert by.loc["塘渡口", ["joined_city", "joined_county"]].tolist() == ["衡阳市", "祁东县"]
-    look = joins.section_checks(j)
-    assert {"塘渡口", "归阳镇", "浦市上游", "绿埠头", "坡头"} <= set(look["section"])
+    look = joins.section_checks(j).set_index("section")
+    assert {"塘渡口", "归阳镇", "浦市上游", "绿埠头", "坡头"} <= set(look.index)
+    # same city, other county than the registry says: reported too (the 湘江 is often the border)
+    assert look.loc["马家河", "county_differs"] and not look.loc["马家河", "city_differs"]
+    assert look.loc["马家河", ["listed_county", "joined_county"]].tolist() == ["天元区(马家河)", "石峰区"]
+    assert {"昭山", "蒸水入湘江口", "城陵矶"} <= set(look.index[look["county_differs"]])
 
 
 def _length_inside(lines, polygon):
@@ -131,8 +135,8 @@ def test_display_is_simplified_but_close():
 
 @pytest.fixture
 def user_basins(tmp_path):
-    g = gpd.GeoDataFrame({"basin": ["北片", "南片"]},
-                         geometry=[shapely.box(108, 27.5, 115, 31), shapely.box(108, 24, 115, 27.5)], crs="EPSG:4326")
+    boxes = shapely.segmentize([shapely.box(108, 27.5, 115, 31), shapely.box(108, 24, 115, 27.5)], 0.01)
+    g = gpd.GeoDataFrame({"basin": ["北片", "南片"]}, geometry=boxes, crs="EPSG:4326")
     path = tmp_path / "mine.gpkg"
     g.to_crs("EPSG:3857").to_file(path, layer="watersheds")
     return path
@@ -147,17 +151,44 @@ def test_user_basins_from_environment(user_basins, monkeypatch):
     assert b.total_bounds == pytest.approx([108, 24, 115, 31], abs=1e-6)  # converted back from 3857
     j = joins.join_sections(system_to_basin={"湘江": "北片"})
     assert j.set_index("section").loc["桔子洲", "joined_basin"] == "北片"
+    assert j.set_index("section").loc["桔子洲", "check"] == "inside"
+    # without a mapping to the user's basin names nothing is checked against a basin they lack
+    j = joins.join_sections()
+    assert set(j["check"]) <= {"not_checked: no basin for system", "not_checked: no coordinate",
+                               "not_checked: system unknown", "not_checked: system inferred",
+                               "not_checked: location county-level"}
+    assert (j.set_index("section").loc["坡头", ["check", "note"]] == ["not_checked: no basin for system", ""]).all()
     pack.clear_cache()
 
 
 def test_user_basins_from_config_file(user_basins, tmp_path, monkeypatch):
     conf = tmp_path / "envq.toml"
-    conf.write_text('[geo]\nbasins = "mine.gpkg"\nbasins_layer = "watersheds"\nbasins_field = "basin"\n',
-                    encoding="utf-8")
+    conf.write_text('[geo]\nbasins = "mine.gpkg"\nbasins_layer = "watersheds"\nbasins_field = "basin"\n'
+                    '[geo.system_to_basin]\n"湘江" = "北片"\n"沅江" = "南片"\n', encoding="utf-8")
     monkeypatch.setenv("ENVQ_CONFIG", str(conf))
     pack.clear_cache()
     assert set(pack.layer("basins")["name"]) == {"北片", "南片"}
+    j = joins.join_sections().set_index("section")
+    assert j.loc["桔子洲", ["stated_basin", "check"]].tolist() == ["北片", "inside"]
+    # 五强溪 (沅江, 28.77 N) lies in the northern box, 1.27 degree of latitude from the southern one
+    assert j.loc["五强溪", "stated_basin"] == "南片" and j.loc["五强溪", "check"] == "outside"
+    assert j.loc["五强溪", "distance_km"] == pytest.approx(140.8, abs=0.5)
     pack.clear_cache()
+
+
+def test_bad_configuration_is_refused_with_file_line_and_value(tmp_path):
+    from envq.config import load_config
+
+    bad = tmp_path / "envq.toml"
+    bad.write_text("[geo]\nbasins = \n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"envq.toml: row 2: value 'basins = ' is not valid TOML"):
+        load_config(bad)
+    bad.write_text('geo = "x"\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"field 'geo': value 'x' must be a table"):
+        load_config(bad)
+    bad.write_text("[geo]\nbasins = 5\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"field 'geo.basins': value 5 must be a string"):
+        load_config(bad)
 
 
 def test_user_basins_errors_name_file_field_and_feature(tmp_path):
@@ -169,3 +200,10 @@ def test_user_basins_errors_name_file_field_and_feature(tmp_path):
         pack.read_polygons(tmp_path / "p.gpkg", name_field="basin")
     with pytest.raises(InputError, match="does not exist"):
         pack.read_polygons(tmp_path / "nope.gpkg")
+    with pytest.raises(InputError, match=r"field 'layer': value 'zones' is not a layer of the file; it has p"):
+        pack.read_polygons(tmp_path / "p.gpkg", layer="zones")
+    noname = gpd.GeoDataFrame({"name": ["a", None]}, geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)],
+                              crs="EPSG:4326")
+    noname.to_file(tmp_path / "n.gpkg")
+    with pytest.raises(InputError, match=r"n\.gpkg: row 2, field 'name': value '' is empty"):
+        pack.read_polygons(tmp_path / "n.gpkg")

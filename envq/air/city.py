@@ -74,7 +74,8 @@ def city_daily(station_daily: xr.Dataset, *, hourly: xr.Dataset | None = None,
         ds = ds.isel(station=np.flatnonzero(~ds["is_background"].values.astype(bool)))
     city = ds["city"].values.astype(str)
     keep = city != ""
-    ds = ds.isel(station=np.flatnonzero(keep))
+    # the group labels as a plain numpy coordinate: a dask-backed input may carry chunked coords
+    ds = ds.assign_coords(city=("station", city)).isel(station=np.flatnonzero(keep))
     vars_ = [v for v in DAILY_VARS if v in ds]
     grouped = ds[vars_].groupby("city")
     out = grouped.mean(skipna=True)
@@ -90,7 +91,8 @@ def city_daily(station_daily: xr.Dataset, *, hourly: xr.Dataset | None = None,
         h = hourly[["o3"]]
         if exclude_background and "is_background" in h.coords:
             h = h.isel(station=np.flatnonzero(~h["is_background"].values.astype(bool)))
-        h = h.isel(station=np.flatnonzero(h["city"].values.astype(str) != ""))
+        hc = h["city"].values.astype(str)
+        h = h.assign_coords(city=("station", hc)).isel(station=np.flatnonzero(hc != ""))
         city_hourly = h.groupby("city").mean(skipna=True).rename(city="station")
         for pol in ("pm25", "pm10", "so2", "no2", "co"):
             city_hourly[pol] = xr.full_like(city_hourly["o3"], np.nan)
