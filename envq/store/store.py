@@ -1,0 +1,637 @@
+"""The embedded local store (docs/pipeline.md, section "Store").
+
+One data directory (default ``./envq-data`` or ``$ENVQ_HOME``)::
+
+    store.json                    {"format": "envq-store", "schema_version": 1, ...}
+    .lock, .lock.json             writer lock (fcntl.flock) and its holder (pid, host, started, run_id)
+    air/hourly/YYYY-MM.json       pointer to the current version of the month cube
+    air/hourly/YYYY-MM.vN.zarr    hourly cube of the natural days of that month, chunked by day
+    water/readings/YYYY-MM.parquet
+    results/<name>/<period>.parquet
+    raw/<source>/YYYY/YYYY-MM-DD/<file>
+    revisions.parquet             one row per (run, kind, day): values new/changed/removed/unchanged
+
+Writes are copy-on-write with an atomic switch (``os.replace`` of a pointer or of a file), so a
+crash leaves the previous state readable; orphans (unreferenced ``*.vN.zarr``, ``*.envq.tmp``)
+are removed by the next writer when it takes the lock. Reads need no lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import fcntl
+import json
+import os
+import re
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import xarray as xr
+
+from envq.store import air as _air
+from envq.store import schema as _schema
+from envq.store import water as _water
+from envq.store._fs import TMP_SUFFIX, atomic_write_bytes, check_name, fault, json_bytes
+from envq.store.errors import StoreError, StoreLockedError
+
+__all__ = ["Store", "default_root", "REVISION_COLUMNS"]
+
+#: Columns of :meth:`Store.revisions` and of what the upserts return.
+REVISION_COLUMNS = ["kind", "day", "source", "run_id", "stations", "values_new", "values_changed",
+                    "values_removed", "values_unchanged", "recorded"]
+
+_VERSION_DIR = re.compile(r"^(\d{4}-\d{2})\.v(\d+)\.zarr$")
+_MONTH_FILE = re.compile(r"^(\d{4}-\d{2})\.(json|parquet)$")
+
+
+def default_root() -> Path:
+    """``$ENVQ_HOME`` if set, else ``./envq-data`` (in the current directory)."""
+    env = os.environ.get("ENVQ_HOME")
+    return Path(env).expanduser() if env else Path.cwd() / "envq-data"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _as_date(x, what: str) -> dt.date:
+    if isinstance(x, dt.datetime):
+        return x.date()
+    if isinstance(x, dt.date):
+        return x
+    if isinstance(x, (str, np.datetime64, pd.Timestamp)):
+        return pd.Timestamp(x).date()
+    raise TypeError(f"{what} must be a datetime.date, not {type(x).__name__}")
+
+
+def _months(start: dt.date, end: dt.date) -> list[str]:
+    m = np.arange(np.datetime64(start, "M"), np.datetime64(end, "M") + 1)
+    return [str(x) for x in m]
+
+
+def _parquet_bytes(df: pd.DataFrame, *, index=False) -> bytes:
+    table = pa.Table.from_pandas(df, preserve_index=index)
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue().to_pybytes()
+
+
+def _empty_revisions() -> pd.DataFrame:
+    return pd.DataFrame({
+        "kind": pd.Series([], dtype="str"), "day": pd.Series([], dtype=object),
+        "source": pd.Series([], dtype="str"), "run_id": pd.Series([], dtype="str"),
+        **{c: pd.Series([], dtype=np.int64) for c in REVISION_COLUMNS[4:9]},
+        "recorded": pd.Series([], dtype="datetime64[us, UTC]"),
+    })
+
+
+class Store:
+    """The embedded local store of envq (docs/pipeline.md, "Store").
+
+    Parameters
+    ----------
+    root : str or os.PathLike, optional
+        The data directory; default :func:`default_root` (``$ENVQ_HOME`` or ``./envq-data``).
+    create : bool, default True
+        Create the store when *root* is missing or an empty directory. A directory that is
+        neither empty nor a store is always refused (StoreError): the store never writes into
+        a folder it did not create.
+
+    Raises
+    ------
+    StoreError
+        Not a store, or a store of a newer schema version (upgrade envq), or no migration for an
+        older one. Older stores are migrated (:data:`envq.store.schema.MIGRATIONS`) under the
+        writer lock, so :class:`StoreLockedError` when another writer holds it.
+
+    Notes
+    -----
+    Reading needs no lock. Every write (``upsert_*``, ``write_result``, ``keep_raw``) needs the
+    writer lock held by this object: ``with store.lock(run_id=...): ...``.
+    """
+
+    def __init__(self, root=None, *, create: bool = True):
+        self.root = Path(root if root is not None else default_root()).expanduser().absolute()
+        self._lock_fd: int | None = None
+        self._lock_pid: int | None = None
+        self._lock_depth = 0
+        self._run_id = ""
+        self.schema_version = self._open(create)
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r}, schema_version={self.schema_version})"
+
+    # ----------------------------------------------------------------------------------------
+    # opening, schema, migrations
+
+    @property
+    def _meta_path(self) -> Path:
+        return self.root / "store.json"
+
+    def _read_meta(self) -> dict:
+        try:
+            meta = json.loads(self._meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"{self._meta_path}: cannot be read as the store's description ({exc})") from None
+        if not isinstance(meta, dict) or meta.get("format") != _schema.FORMAT:
+            found = meta.get("format") if isinstance(meta, dict) else meta
+            raise StoreError(f"{self._meta_path}: not an envq store (format {found!r}, expected {_schema.FORMAT!r})")
+        if not isinstance(meta.get("schema_version"), int):
+            raise StoreError(f"{self._meta_path}: schema_version {meta.get('schema_version')!r} is not an integer")
+        return meta
+
+    def _check_not_newer(self, version: int) -> None:
+        if version > _schema.SCHEMA_VERSION:
+            from envq import __version__
+
+            raise StoreError(f"{self.root}: the store has schema version {version}, newer than this envq "
+                             f"({__version__}) reads (schema version {_schema.SCHEMA_VERSION}); upgrade envq "
+                             "to use this store")
+
+    def _open(self, create: bool) -> int:
+        root = self.root
+        if root.exists() and not root.is_dir():
+            raise StoreError(f"{root}: exists and is not a directory, so it cannot be an envq store")
+        if self._meta_path.exists():
+            meta = self._read_meta()
+        else:
+            if root.is_dir() and any(not p.name.startswith("store.json") for p in root.iterdir()):
+                raise StoreError(f"{root}: a non-empty directory that is not an envq store (no store.json); "
+                                 "refusing to write into it: choose an empty or new directory ($ENVQ_HOME)")
+            if not create:
+                raise StoreError(f"{root}: no envq store here (create=False)")
+            from envq import __version__
+
+            root.mkdir(parents=True, exist_ok=True)
+            meta = {"format": _schema.FORMAT, "schema_version": _schema.SCHEMA_VERSION, "created": _now(),
+                    "envq_version": __version__}
+            atomic_write_bytes(self._meta_path, json_bytes(meta))
+            return _schema.SCHEMA_VERSION
+        version = meta["schema_version"]
+        self._check_not_newer(version)
+        if version < _schema.SCHEMA_VERSION:
+            version = self._migrate()
+        return version
+
+    def _migrate(self) -> int:
+        """Run the registered migrations up to :data:`SCHEMA_VERSION`, under the lock."""
+        from envq import __version__
+
+        with self.lock(run_id="schema-migration"):
+            meta = self._read_meta()   # another process may have migrated meanwhile
+            version = meta["schema_version"]
+            self._check_not_newer(version)
+            while version < _schema.SCHEMA_VERSION:
+                step = _schema.MIGRATIONS.get(version)
+                if step is None:
+                    raise StoreError(f"{self.root}: no migration from schema version {version} to {version + 1} "
+                                     "in this envq")
+                step(self.root)
+                version += 1
+                meta = meta | {"schema_version": version, "migrated": _now(), "envq_version": __version__}
+                atomic_write_bytes(self._meta_path, json_bytes(meta))
+            self.schema_version = version
+            self._clean_orphans()
+        return version
+
+    # ----------------------------------------------------------------------------------------
+    # lock
+
+    def _holds_lock(self) -> bool:
+        return self._lock_fd is not None and self._lock_pid == os.getpid()
+
+    def _holder(self) -> dict:
+        try:
+            holder = json.loads((self.root / ".lock.json").read_text(encoding="utf-8"))
+            return holder if isinstance(holder, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    @contextlib.contextmanager
+    def lock(self, *, run_id: str = "", wait_s: float = 0.0):
+        """Hold the exclusive writer lock (``fcntl.flock`` on ``root/.lock``).
+
+        ``root/.lock.json`` names the holder ``{pid, host, started, run_id}``. When another
+        writer (another process, or another Store object on the same root) holds the lock, wait
+        up to *wait_s* seconds, then raise :class:`StoreLockedError` naming it. On entry the
+        orphans of a crashed writer are removed. Re-entrant within one Store object. The lock is
+        released by the kernel when its process dies, so a crash never leaves the store locked.
+        *run_id* is the default ``run_id`` of the upserts made under it.
+        """
+        if self._holds_lock():
+            self._lock_depth += 1
+            try:
+                yield self
+            finally:
+                self._lock_depth -= 1
+            return
+        if not self.root.is_dir():
+            raise StoreError(f"{self.root}: the store's directory is gone")
+        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            deadline = time.monotonic() + max(float(wait_s), 0.0)
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                        raise
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise StoreLockedError(self.root, self._holder()) from None
+                    time.sleep(min(0.05, left))
+        except BaseException:
+            os.close(fd)
+            raise
+        pid = os.getpid()
+        try:
+            holder = {"pid": pid, "host": socket.gethostname(), "started": _now(), "run_id": str(run_id)}
+            atomic_write_bytes(self.root / ".lock.json", json_bytes(holder))
+            self._lock_fd, self._lock_pid, self._lock_depth, self._run_id = fd, pid, 1, str(run_id)
+            version = self._read_meta()["schema_version"]
+            self._check_not_newer(version)
+            if version == _schema.SCHEMA_VERSION:
+                self._clean_orphans()
+            yield self
+        finally:
+            if os.getpid() == pid:
+                self._lock_fd, self._lock_pid, self._lock_depth, self._run_id = None, None, 0, ""
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.root / ".lock.json")
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def _require_lock(self, what: str) -> None:
+        if not self._holds_lock():
+            raise StoreError(f"{what} writes to the store and needs its writer lock held by this Store: "
+                             f"use `with store.lock(run_id=...): store.{what}(...)`")
+
+    def _clean_orphans(self) -> None:
+        """Remove unreferenced month versions and ``*.envq.tmp`` files (under the lock)."""
+        hourly = self.root / "air" / "hourly"
+        if hourly.is_dir():
+            current, unreadable = set(), set()
+            for p in hourly.glob("*.json"):
+                m = _MONTH_FILE.match(p.name)
+                if not m:
+                    continue
+                try:
+                    current.add(json.loads(p.read_text(encoding="utf-8"))["version"])
+                except (OSError, ValueError, KeyError, TypeError):
+                    unreadable.add(m.group(1))
+            for d in hourly.iterdir():
+                m = _VERSION_DIR.match(d.name)
+                if m and d.name not in current and m.group(1) not in unreadable:
+                    shutil.rmtree(d, ignore_errors=True)
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            for name in dirnames + filenames:
+                if name.endswith(TMP_SUFFIX):
+                    p = Path(dirpath) / name
+                    if p.is_dir():
+                        shutil.rmtree(p, ignore_errors=True)
+                        dirnames.remove(name)
+                    else:
+                        with contextlib.suppress(FileNotFoundError):
+                            p.unlink()
+
+    # ----------------------------------------------------------------------------------------
+    # revisions
+
+    @property
+    def _revisions_path(self) -> Path:
+        return self.root / "revisions.parquet"
+
+    def revisions(self) -> pd.DataFrame:
+        """Every revision row recorded: ``kind, day, source, run_id, stations, values_new,
+        values_changed, values_removed, values_unchanged, recorded`` (one row per upsert call,
+        kind and day, in the order recorded).
+
+        Rows are recorded *before* the data they describe is switched in: a crash between the
+        two leaves a row for a change that did not land (the re-run records it again), never a
+        landed change without its row, so "what changed" may over-report but never misses.
+        """
+        if not self._revisions_path.exists():
+            return _empty_revisions()
+        return pd.read_parquet(self._revisions_path)
+
+    def _record(self, kind: str, rev: pd.DataFrame, source: str, run_id: str) -> pd.DataFrame:
+        rows = pd.DataFrame({
+            "kind": pd.Series(kind, index=rev.index, dtype="str"),
+            "day": rev["day"].astype(object),
+            "source": pd.Series(str(source), index=rev.index, dtype="str"),
+            "run_id": pd.Series(str(run_id), index=rev.index, dtype="str"),
+            **{c: rev[c].astype(np.int64) for c in REVISION_COLUMNS[4:9]},
+            "recorded": pd.Series(pd.Timestamp.now(tz="UTC").floor("s"), index=rev.index).astype("datetime64[us, UTC]"),
+        }).reset_index(drop=True)
+        old = self.revisions()
+        allrows = pd.concat([old, rows], ignore_index=True) if len(old) else rows
+        atomic_write_bytes(self._revisions_path, _parquet_bytes(allrows), fault_prefix="revisions")
+        return rows
+
+    # ----------------------------------------------------------------------------------------
+    # air
+
+    def _air_dir(self) -> Path:
+        return self.root / "air" / "hourly"
+
+    def _air_pointer(self, month: str) -> dict | None:
+        p = self._air_dir() / f"{month}.json"
+        if not p.exists():
+            return None
+        try:
+            ptr = json.loads(p.read_text(encoding="utf-8"))
+            ptr["version"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise StoreError(f"{p}: damaged pointer ({exc})") from None
+        if not (self._air_dir() / ptr["version"]).is_dir():
+            raise StoreError(f"{p}: points to {ptr['version']}, which is missing")
+        return ptr
+
+    def upsert_air(self, hourly: xr.Dataset, *, source: str, run_id: str = "") -> pd.DataFrame:
+        """Store the hour labels present in *hourly* (the canonical hourly dataset).
+
+        Exactly the labels present are replaced, for every station: a station absent from
+        *hourly*, or NaN there, becomes NaN at those labels; other labels are untouched. Values
+        are the six pollutants ``pm25, pm10, so2, no2, co, o3`` as float64, exactly as given;
+        other variables (``*_24h_moving``, ``in_plan``, ...) are not stored. The station axis of
+        each month is the union of the stations ever stored; their coords ``name, city,
+        province, lon, lat, is_background`` are kept (the latest non-empty value wins).
+
+        Each month of natural days touched is written once, as a new version switched in
+        atomically; a month whose content does not change is not rewritten (so a re-run leaves
+        the files byte-identical).
+
+        Parameters
+        ----------
+        hourly : xarray.Dataset
+            Dims ``(station, time)``; ``time`` datetime64, hour-ending Beijing time, on the hour.
+        source : str
+            Where the data comes from (recorded in the revisions).
+        run_id : str, optional
+            Default: the ``run_id`` given to :meth:`lock`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per natural day touched (:data:`REVISION_COLUMNS`, ``kind="air"``), also
+            appended to ``revisions.parquet``.
+
+        Raises
+        ------
+        StoreError
+            Without the writer lock.
+        ValueError
+            A dataset without a ``time``/``station`` dim or one of the six pollutants, labels not
+            on the hour, repeated labels or stations, float32 or infinite values.
+        """
+        self._require_lock("upsert_air")
+        inc = _air.Incoming.from_dataset(hourly)
+        run_id = str(run_id or self._run_id)
+        out = []
+        for month, sel in inc.months():
+            ptr = self._air_pointer(month)
+            old = _air.read_cube(self._air_dir() / ptr["version"], month) if ptr else None
+            cube, rev, changed = _air.merge(old, inc, sel, month)
+            if not changed:
+                out.append(self._record("air", rev, source, run_id))
+                continue
+            hourly_dir = self._air_dir()
+            hourly_dir.mkdir(parents=True, exist_ok=True)
+            n = max([int(m.group(2)) for d in hourly_dir.iterdir()
+                     if (m := _VERSION_DIR.match(d.name)) and m.group(1) == month], default=0) + 1
+            name = f"{month}.v{n}.zarr"
+            _air.write_cube(hourly_dir / name, cube)
+            out.append(self._record("air", rev, source, run_id))
+            fault("air:before-switch")
+            pointer = {"format": "envq-store/air-month", "month": month, "version": name,
+                       "days": cube.days_with_data(), "stations": int(cube.stations.size),
+                       "source": str(source), "run_id": run_id, "updated": _now()}
+            atomic_write_bytes(hourly_dir / f"{month}.json", json_bytes(pointer))
+            fault("air:after-switch")
+        return pd.concat(out, ignore_index=True) if out else _empty_revisions()
+
+    def read_air(self, start: dt.date, end: dt.date, *, chunks=None) -> xr.Dataset:
+        """The canonical hourly dataset of the natural days *start..end* from the store.
+
+        Time labels ``start 01:00 .. end+1 00:00`` (every hour, NaN where nothing is stored);
+        stations: the union over the months read (sorted; NaN where a month lacks one), with
+        coords ``name, city, province, lon, lat, is_background`` (the latest month's non-empty
+        value wins). Data vars ``pm25, pm10, so2, no2, co, o3`` (float64). Usable by
+        :func:`envq.air.pipeline.city_days_from_hourly`.
+
+        *chunks* is passed to ``xarray.open_zarr`` (e.g. ``{}`` for the stored chunks, one
+        natural day each): the result is then dask-backed and lazy; without it the result is
+        loaded in memory. A lazy result reads the month versions current at the call; they stay
+        on disk until the next writer takes the lock.
+        """
+        start, end = _as_date(start, "start"), _as_date(end, "end")
+        if end < start:
+            raise ValueError(f"end {end} is before start {start}")
+        labels = _air.day_labels(start, end)
+        pieces, tables, versions = [], [], []
+        for month in _months(start, end):
+            ptr = self._air_pointer(month)
+            if ptr is None:
+                continue
+            ds = _air.open_cube(self._air_dir() / ptr["version"], chunks=chunks)
+            ds = ds.sel(time=slice(labels[0], labels[-1]))
+            stations = _air._text(ds["station"].values)
+            tables.append(_air.coords_of(ds))
+            pieces.append(ds[list(_air.POLLUTANTS)].drop_vars(list(_air.STATION_COORDS)).assign_coords(station=stations))
+            versions.append(ptr["version"])
+        union = np.unique(np.concatenate([t.index.to_numpy(dtype=str) for t in tables])) if tables \
+            else np.array([], dtype=str)
+        union = union.astype(str)
+        if pieces:
+            pieces = [p if np.array_equal(p["station"].values, union) else p.reindex(station=union) for p in pieces]
+            out = xr.concat(pieces, dim="time", data_vars="all", coords="minimal", join="exact",
+                            combine_attrs="drop") if len(pieces) > 1 else pieces[0]
+            out = out.assign_coords(time=out["time"].values.astype("datetime64[ns]"))
+            if out.sizes["time"] != labels.size:
+                out = out.reindex(time=labels)
+        else:
+            out = xr.Dataset({v: (("station", "time"), np.empty((0, labels.size))) for v in _air.POLLUTANTS},
+                             coords={"station": union, "time": labels})
+        coords = _air._empty_coords(union)
+        for t in tables:   # later months win where they have a non-empty value
+            t = t.reindex(union)
+            for c in ("name", "city", "province"):
+                take = t[c].fillna("").ne("").to_numpy()
+                coords.loc[take, c] = t[c].to_numpy()[take]
+            for c in ("lon", "lat"):
+                take = t[c].notna().to_numpy()
+                coords.loc[take, c] = t[c].to_numpy()[take]
+            take = (t["name"].fillna("").ne("") | t["province"].fillna("").ne("")).to_numpy()
+            coords.loc[take, "is_background"] = t["is_background"].to_numpy()[take].astype(bool)
+        out = out.assign_coords(
+            station=("station", union),
+            name=("station", coords["name"].to_numpy(dtype=str)),
+            city=("station", coords["city"].to_numpy(dtype=str)),
+            province=("station", coords["province"].to_numpy(dtype=str)),
+            lon=("station", coords["lon"].to_numpy(dtype=float)),
+            lat=("station", coords["lat"].to_numpy(dtype=float)),
+            is_background=("station", coords["is_background"].to_numpy(dtype=bool)),
+        )
+        for v in _air.POLLUTANTS:
+            out[v].attrs = {"units": _air.AIR_UNITS[v], "long_name": _air._LONG_NAMES[v]}
+        out.attrs = {"source": f"envq store {self.root}", "store_versions": versions}
+        if chunks is None:
+            out = out.load()
+        return out
+
+    def air_days(self) -> list[dt.date]:
+        """The natural days holding at least one stored air value, sorted."""
+        days = []
+        d = self._air_dir()
+        if d.is_dir():
+            for p in sorted(d.glob("*.json")):
+                if _MONTH_FILE.match(p.name):
+                    days.extend(self._air_pointer(p.stem)["days"])
+        return sorted(dt.date.fromisoformat(x) for x in days)
+
+    # ----------------------------------------------------------------------------------------
+    # water
+
+    def _water_dir(self) -> Path:
+        return self.root / "water" / "readings"
+
+    def _read_water_month(self, month: str) -> pd.DataFrame | None:
+        p = self._water_dir() / f"{month}.parquet"
+        if not p.exists():
+            return None
+        return _water.normalize(pd.read_parquet(p), check=False)
+
+    def upsert_water(self, long: pd.DataFrame, *, source: str, run_id: str = "") -> pd.DataFrame:
+        """Store the canonical water long table *long*.
+
+        For every ``(day, source_kind)`` present in *long* (day = ``time.date()``), the stored
+        rows of that pair are replaced by the incoming ones; other rows are untouched. Stored
+        columns: ``section, time, item, value, below_detection, source_kind, file, row``
+        (extra columns are not kept), sorted by time, section, item, source_kind. Each month
+        file touched is replaced atomically, and only if its content changes.
+
+        Returns one row per day present (:data:`REVISION_COLUMNS`, ``kind="water"``; ``stations``
+        = sections read that day; readings compared by key ``section, time, item, source_kind``
+        on value and below_detection), also appended to ``revisions.parquet``.
+
+        Raises StoreError without the lock; ValueError naming a missing or mistyped column;
+        :class:`envq.errors.InputError` (file, row, field, value) for an empty key field, a
+        missing time or flag, an infinite value or a repeated key.
+        """
+        self._require_lock("upsert_water")
+        inc = _water.normalize(long)
+        run_id = str(run_id or self._run_id)
+        if not len(inc):
+            return _empty_revisions()
+        months = _water.month_of(inc)
+        out = []
+        for month in np.unique(months):
+            part = inc[months == month].reset_index(drop=True)
+            old = self._read_water_month(str(month))
+            new, rev, changed = _water.merge(old, part)
+            out.append(self._record("water", rev, source, run_id))
+            if changed:
+                atomic_write_bytes(self._water_dir() / f"{month}.parquet", _parquet_bytes(new), fault_prefix="water")
+        return pd.concat(out, ignore_index=True)
+
+    def read_water(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """The stored readings with ``start <= time.date() <= end``, in the stored order."""
+        start, end = _as_date(start, "start"), _as_date(end, "end")
+        if end < start:
+            raise ValueError(f"end {end} is before start {start}")
+        parts = []
+        for month in _months(start, end):
+            df = self._read_water_month(month)
+            if df is None:
+                continue
+            day = df["time"].to_numpy().astype("datetime64[D]")
+            keep = (day >= np.datetime64(start, "D")) & (day <= np.datetime64(end, "D"))
+            parts.append(df[keep])
+        if not parts:
+            return _water.empty()
+        return pd.concat(parts, ignore_index=True)
+
+    def water_days(self) -> list[dt.date]:
+        """The days (``time.date()``) holding at least one stored water reading, sorted."""
+        d = self._water_dir()
+        if not d.is_dir():
+            return []
+        days = [np.unique(pq.read_table(p, columns=["time"]).column("time").to_numpy().astype("datetime64[D]"))
+                for p in sorted(d.glob("*.parquet")) if _MONTH_FILE.match(p.name)]
+        return [x.item() for x in np.unique(np.concatenate(days))] if days else []
+
+    # ----------------------------------------------------------------------------------------
+    # results and raw payloads
+
+    def write_result(self, name: str, period: str, df: pd.DataFrame) -> Path:
+        """Write *df* as ``results/<name>/<period>.parquet`` (atomic replace); the path."""
+        self._require_lock("write_result")
+        check_name("result name", name)
+        check_name("period", period)
+        if not isinstance(df, pd.DataFrame):
+            raise TypeError(f"write_result takes a pandas.DataFrame, not {type(df).__name__}")
+        return atomic_write_bytes(self.root / "results" / name / f"{period}.parquet", _parquet_bytes(df, index=None))
+
+    def write_report(self, name: str, text: str) -> Path:
+        """Write a run report as ``reports/<name>.md`` (atomic replace; the latest run's)."""
+        self._require_lock("write_report")
+        check_name("report name", name)
+        return atomic_write_bytes(self.root / "reports" / f"{name}.md", text.encode("utf-8"))
+
+    def read_report(self, name: str) -> str:
+        """The latest run's report *name* (markdown)."""
+        check_name("report name", name)
+        p = self.root / "reports" / f"{name}.md"
+        if not p.exists():
+            raise StoreError(f"{self.root}: no report {name!r} (no run has published one)")
+        return p.read_text(encoding="utf-8")
+
+    def read_result(self, name: str, period: str | None = None) -> pd.DataFrame:
+        """The result *name* of *period*; with ``period=None`` every period, concatenated in
+        period order (a ``period`` column is added first when the frames have none; a default
+        RangeIndex is renumbered, any other index kept).
+
+        What Parquet stores is what comes back: object columns holding one type (e.g. bools)
+        return with that type."""
+        check_name("result name", name)
+        folder = self.root / "results" / name
+        if period is not None:
+            check_name("period", period)
+            p = folder / f"{period}.parquet"
+            if not p.exists():
+                raise StoreError(f"{self.root}: no result {name!r} for period {period!r}")
+            return pd.read_parquet(p)
+        files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+        if not files:
+            raise StoreError(f"{self.root}: no result {name!r}")
+        frames = []
+        for p in files:
+            df = pd.read_parquet(p)
+            if "period" not in df.columns:
+                df.insert(0, "period", p.name[: -len(".parquet")])
+            frames.append(df)
+        plain = all(isinstance(f.index, pd.RangeIndex) and f.index.name is None for f in frames)
+        return pd.concat(frames, ignore_index=plain)
+
+    def keep_raw(self, source: str, day: dt.date, name: str, data: bytes) -> Path:
+        """Keep a raw payload as ``raw/<source>/YYYY/YYYY-MM-DD/<name>`` (atomic; not rewritten
+        when the same bytes are already there); the path."""
+        self._require_lock("keep_raw")
+        check_name("source", source)
+        check_name("payload name", name)
+        day = _as_date(day, "day")
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"keep_raw takes bytes, not {type(data).__name__}")
+        p = self.root / "raw" / source / f"{day:%Y}" / day.isoformat() / name
+        if p.exists() and p.read_bytes() == bytes(data):
+            return p
+        return atomic_write_bytes(p, bytes(data))
