@@ -1,6 +1,7 @@
 # envq: the two commands the README promises.
-#   make demo   computes Hunan's 2019 good-air-day rates and 2026 Class III compliance from the
-#               bundled real data, by city, river system and river basin
+#   make demo   runs the backfill flow (Prefect, local API) over the bundled real data into a
+#               fresh store: Hunan's 2019 good-air-day rates and 2026 Class III compliance, by
+#               city, river system and river basin; prints the headline figures
 #   make test   runs the whole test suite
 PYTHON ?= python3.11
 VENV   ?= .venv
@@ -18,8 +19,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m envq.demo --output demo-output
-	$(PY) -m geo.demo --output demo-output
+	$(PY) -m flows.demo --output demo-output
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 -q
@@ -30,4 +30,4 @@ bench: $(STAMP)
 	$(PY) bench/geo_pack.py
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache
+	rm -rf $(VENV) demo-output .pytest_cache .prefect envq-data

@@ -1,0 +1,157 @@
+"""The Prefect flows on Prefect's real local API (prefect_test_harness) and the bundled real data."""
+
+import hashlib
+import socket
+
+import pandas as pd
+import pytest
+
+from envq.air.pipeline import city_days_from_hourly, read_air
+from envq.air.rates import good_day_rates
+from envq.cli import main
+from envq.store import Store
+
+prefect_testing = pytest.importorskip("prefect.testing.utilities")
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", autouse=True)
+def harness():
+    with prefect_testing.prefect_test_harness():
+        yield
+
+
+@pytest.fixture(scope="module")
+def hunan_year(data_dir):
+    return read_air(data_dir / "air/hunan_sites_2019_wide.csv.gz")
+
+
+def _direct_rates(hourly, first_label, last_label, period):
+    days, _, _ = city_days_from_hourly(hourly.sel(time=slice(first_label, last_label)))
+    return good_day_rates(days, period, by="both").set_index("name")
+
+
+def _hashes(folder):
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*.parquet"))}
+
+
+def test_nightly_pulls_the_repull_window_and_publishes(tmp_path, hunan_year):
+    from flows.pipeline import nightly
+
+    state = nightly(date="2019-07-15", parts=["air"], store_root=str(tmp_path), return_state=True)
+    assert state.is_completed(), state.message
+    summary = state.result()
+    assert summary.parts_ok == ["air"] and not summary.parts_failed
+    store = Store(tmp_path, create=False)
+    # the three days of the re-pull window (repull_days = 3), hour 24 of 07-15 included
+    assert [str(d) for d in store.air_days()] == ["2019-07-13", "2019-07-14", "2019-07-15"]
+    got = store.read_result("air_rates", "2019-07").set_index("name")
+    want = _direct_rates(hunan_year, "2019-07-13T01:00", "2019-07-16T00:00", "2019-07")
+    pd.testing.assert_series_equal(got["good_day_ratio"], want["good_day_ratio"].loc[got.index], check_dtype=False)
+    cities = got[got["scope"] == "city"]
+    assert len(cities) == 14 and (cities["valid_days"] == 3).all()
+    assert got.loc["湖南省", "valid_days"] == 42 and got.loc["湖南省", "through"] == "2019-07-15"
+    assert "湖南省 province" in store.read_report("summary")
+    assert "1853A" in store.read_report("health")  # stopped stations reported missing ... by the list
+    assert set(store.revisions()["day"].astype(str)) == {"2019-07-13", "2019-07-14", "2019-07-15"}
+
+
+def test_backfill_twice_gives_identical_results_and_no_revisions(tmp_path, hunan_year, data_dir):
+    from envq.water.cli import load_inputs
+    from envq.water.groups import evaluate
+    from flows.pipeline import backfill
+
+    for _ in range(2):
+        a = backfill(start="2019-01-01", end="2019-02-28", parts=["air"], store_root=str(tmp_path), return_state=True)
+        w = backfill(start="2026-07-09", end="2026-07-31", parts=["water"], store_root=str(tmp_path),
+                     return_state=True)
+        assert a.is_completed() and w.is_completed(), (a.message, w.message)
+        if _ == 0:
+            first = _hashes(tmp_path / "results")
+            n_rev = len(Store(tmp_path, create=False).revisions())
+    assert _hashes(tmp_path / "results") == first
+    rev = Store(tmp_path, create=False).revisions()
+    second = rev.iloc[n_rev:]
+    assert len(second) and (second[["values_new", "values_changed", "values_removed"]] == 0).all().all()
+    assert len(first) >= 10  # months, quarter, year; air and water; city days; basins; screened
+    store = Store(tmp_path, create=False)
+    got = store.read_result("air_rates", "2019-01").set_index("name")
+    want = _direct_rates(hunan_year, "2019-01-01T01:00", "2019-03-01T00:00", "2019-01")
+    assert got.loc["长沙市", "valid_days"] == 31
+    pd.testing.assert_series_equal(got["good_day_ratio"], want["good_day_ratio"].loc[got.index], check_dtype=False)
+    wr = store.read_result("water_rates", "2026-07")
+    prov = wr[wr["group"] == "province"].iloc[0]
+    long = load_inputs([data_dir / "water/hunan_water_auto_20260709_20260823.csv.gz"])[0]
+    direct = evaluate(long[long["time"] < "2026-08-01"], "2026-07", by="province").rates.iloc[0]
+    assert prov["sections"] == direct["sections"] == 61
+    assert prov["i_iii_share"] == pytest.approx(direct["i_iii_share"]) == pytest.approx(100 * 58 / 61)
+    basins = store.read_result("water_basin_rates", "2026-07").set_index("name")
+    assert basins.loc["湘江", "sections"] == 20
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_failing_source_does_not_stop_the_others(tmp_path, monkeypatch, capsys):
+    conf = tmp_path / "envq.toml"
+    conf.write_text(f'[sources.air]\nkind = "http"\nbase_url = "http://127.0.0.1:{_closed_port()}/"\n'
+                    'template = "china_sites_{date:%Y%m%d}.csv"\ntimeout_s = 2\nretries = 1\n'
+                    'retry_delays_s = [0]\n', encoding="utf-8")
+    monkeypatch.setenv("ENVQ_CONFIG", str(conf))
+    code = main(["run", "--date", "2026-07-20", "--store", str(tmp_path / "store")])
+    out, err = capsys.readouterr()
+    assert code == 3  # some parts failed, the others were published
+    assert "air: FetchError" in err and "127.0.0.1" in err
+    store = Store(tmp_path / "store", create=False)
+    assert "湖南省" in set(store.read_result("water_rates", "2026-07")["name"])
+    assert "| failed | air |" in store.read_report("health")
+    assert "Ⅰ~Ⅲ类水质断面比例" in out
+
+
+def test_artifacts_are_published(tmp_path):
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    from flows.pipeline import backfill
+
+    state = backfill(start="2026-07-09", end="2026-07-12", parts=["water"], store_root=str(tmp_path),
+                     return_state=True)
+    assert state.is_completed()
+    with get_client(sync_client=True) as client:
+        arts = client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])))
+    by_key = {a.key: a for a in arts}
+    assert {"envq-summary", "envq-rates", "envq-health"} <= set(by_key)
+    import json
+
+    rows = json.loads(by_key["envq-rates"].data)
+    assert by_key["envq-rates"].type == "table"
+    prov = [r for r in rows if r["name"] == "湖南省"]
+    assert prov == [{"kind": "water", "scope": "province", "name": "湖南省", "period": "2026-07",
+                     "value_pct": 94.7, "count": "54/57"}]  # 2026-07-09..12: 57 sections reported
+    assert "Ⅰ~Ⅲ类水质断面比例" in by_key["envq-summary"].data
+
+
+def test_a_locked_store_exits_4(tmp_path, capsys):
+    store = Store(tmp_path / "store")
+    with store.lock(run_id="someone-else"):
+        code = main(["run", "--date", "2026-07-20", "--parts", "water", "--store", str(tmp_path / "store")])
+    assert code == 4
+    assert "someone-else" in capsys.readouterr().err
+
+
+def test_backfill_on_a_dask_local_cluster_equals_the_default_path(tmp_path):
+    from flows.cli import dask_runner
+    from flows.pipeline import backfill
+
+    runner = dask_runner("local")
+    runner.cluster_kwargs.update(n_workers=2, processes=True)
+    kw = dict(start="2019-01-01", end="2019-01-31", parts=["air"], return_state=True)
+    plain = backfill(store_root=str(tmp_path / "plain"), **kw)
+    on_dask = backfill.with_options(task_runner=runner)(store_root=str(tmp_path / "dask"), dask_chunks=True, **kw)
+    assert plain.is_completed() and on_dask.is_completed(), on_dask.message
+    assert _hashes(tmp_path / "plain" / "results") == _hashes(tmp_path / "dask" / "results")
