@@ -208,6 +208,9 @@ def _run(kind: str, start: dt.date, end: dt.date, parts, *, store_root: str | No
                         rev = store.upsert_air(data, source=part, run_id=run_id) if part == "air" \
                             else store.upsert_water(data, source=part, run_id=run_id)
                         revisions.extend(rev.to_dict("records"))
+                        tot = rev[["values_new", "values_changed", "values_removed", "values_unchanged"]].sum()
+                        log.info("stored %s %s..%s: %d new, %d changed, %d removed, %d unchanged values",
+                                 part, rev["day"].min(), rev["day"].max(), *map(int, tot))
                         days.update(_days_of(part, data))
                     progress.advance(pulling)
             except (FetchError, OSError, ValueError) as exc:  # this part fails; the others go on

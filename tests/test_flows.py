@@ -155,3 +155,48 @@ def test_backfill_on_a_dask_local_cluster_equals_the_default_path(tmp_path):
     on_dask = backfill.with_options(task_runner=runner)(store_root=str(tmp_path / "dask"), dask_chunks=True, **kw)
     assert plain.is_completed() and on_dask.is_completed(), on_dask.message
     assert _hashes(tmp_path / "plain" / "results") == _hashes(tmp_path / "dask" / "results")
+
+
+def test_http_source_is_retried_and_its_payload_kept(tmp_path, monkeypatch, data_dir):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    body = (data_dir / "water/National_Water_20260720.csv.gz").read_bytes()
+    hits = []
+
+    class Flaky(BaseHTTPRequestHandler):  # the first request of each path fails, then it serves the file
+        def do_GET(self):
+            hits.append(self.path)
+            if self.path != "/National_Water_20260720.csv.gz":
+                self.send_error(404)
+            elif hits.count(self.path) == 1:
+                self.send_error(503)
+            else:
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        conf = tmp_path / "envq.toml"
+        conf.write_text(f'[sources.water]\nkind = "http"\nbase_url = "http://127.0.0.1:{server.server_port}/"\n'
+                        'template = "National_Water_{date:%Y%m%d}.csv.gz"\ntimeout_s = 5\nretries = 2\n'
+                        'retry_delays_s = [0]\nrepull_days = 1\n', encoding="utf-8")
+        monkeypatch.setenv("ENVQ_CONFIG", str(conf))
+        from flows.pipeline import nightly
+
+        state = nightly(date="2026-07-20", parts=["water"], store_root=str(tmp_path / "store"), return_state=True)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert state.is_completed(), state.message
+    assert hits.count("/National_Water_20260720.csv.gz") == 2  # failed once, retried, served
+    store = Store(tmp_path / "store", create=False)
+    kept = tmp_path / "store/raw/water/2026/2026-07-20/National_Water_20260720.csv.gz"
+    assert kept.read_bytes() == body
+    assert store.water_days() == [pd.Timestamp("2026-07-20").date()]
