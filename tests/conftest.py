@@ -4,6 +4,10 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# Prefect's console log handler keeps the stream of the first test that logs; pytest closes
+# captured streams between tests (xdist workers too). Run logs still go to the API.
+for _handler in ("CONSOLE", "CONSOLE_FLOW_RUNS", "CONSOLE_TASK_RUNS"):
+    os.environ.setdefault(f"PREFECT_LOGGING_HANDLERS_{_handler}_LEVEL", "CRITICAL")
 # Tests use the shipped section registry, whatever a developer's shell configures.
 for _var in ("ENVQ_SECTIONS", "ENVQ_SECTIONS_EXTRA", "ENVQ_REACHES", "ENVQ_BASINS", "ENVQ_BASINS_FIELD",
              "ENVQ_CONFIG"):

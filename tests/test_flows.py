@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module", autouse=True)
 def harness():
-    with prefect_testing.prefect_test_harness():
+    with prefect_testing.prefect_test_harness(server_startup_timeout=180):  # slow under a loaded CI
         yield
 
 
