@@ -104,15 +104,7 @@ def basin_rates(part: str, store_root: str, start: dt.date, end: dt.date, period
     store = Store(store_root, create=False)
     out = []
     if part == "air":
-        hourly = store.read_air(start, end)
-        for p in periods:
-            try:
-                r = air_rates_by_area(hourly, "basins", p)
-            except ValueError as exc:
-                if "has no data" in str(exc):
-                    continue
-                raise
-            out.append(r)
+        out.append(air_rates_by_area(store.read_air(start, end), "basins", periods, skip_empty=True))
     else:
         from envq.water.screen import screen
 
@@ -193,7 +185,8 @@ def _run(kind: str, start: dt.date, end: dt.date, parts, *, store_root: str | No
             cfg = source_config(part)
             t = pull.with_options(retries=cfg.retries, retry_delay_seconds=list(cfg.retry_delays_s),
                                   retry_condition_fn=_retry_unless_not_published)
-            spans = _batches(start, end, batch_months) if batch_months else [(start, end)]
+            # batches help where each day is its own file (http); a local multi-day file is read once
+            spans = _batches(start, end, batch_months) if batch_months and cfg.kind != "local" else [(start, end)]
             futures[part] = [t.submit(part, a, b) for a, b in spans]
         pulling = progress.add_task("pull + store", total=sum(len(f) for f in futures.values()))
         for part in parts:
@@ -374,8 +367,9 @@ def nightly(date: str | None = None, parts: list[str] = list(PARTS), store_root:
 @flow(name="envq-backfill", log_prints=True)
 def backfill(start: str, end: str, parts: list[str] = list(PARTS), store_root: str | None = None,
              dask_chunks: bool = False):
-    """The nightly run over a range of days: pulls in batches of a few months in parallel,
-    then recomputes every month, quarter and year touched.
+    """The nightly run over a range of days: pulls (http sources: in batches of a few months, in
+    parallel; local sources: at once, their files hold many days), then recomputes every month,
+    quarter and year touched.
 
     *dask_chunks* reads the store as dask arrays (a month per chunk) for the computations, as on
     a Dask cluster (``envq backfill --dask``).

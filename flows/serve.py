@@ -11,6 +11,7 @@ pools and workers instead of ``serve``, see ``prefect.yaml``.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -62,10 +63,13 @@ def _free(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
-def wait_for_server(api_url: str, timeout_s: float = 60.0) -> None:
-    """Block until ``<api_url>/health`` answers, or raise TimeoutError."""
+def wait_for_server(api_url: str, timeout_s: float = 120.0, *, proc: subprocess.Popen | None = None) -> None:
+    """Block until ``<api_url>/health`` answers, or raise TimeoutError (at once if *proc*, the
+    server process, has exited)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise TimeoutError(f"the Prefect server at {api_url} exited with code {proc.returncode} before answering")
         try:
             with urllib.request.urlopen(api_url.rstrip("/") + "/health", timeout=2) as r:
                 if r.status == 200:
@@ -85,17 +89,27 @@ def start_server(port: int = 4200) -> tuple[subprocess.Popen, str]:
                              "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/api"
     try:
-        wait_for_server(url)
-    except TimeoutError:
-        proc.terminate()
+        wait_for_server(url, proc=proc)
+    except BaseException:  # a timeout, or SIGTERM/Ctrl-C while waiting: never leave the server behind
+        _stop(proc)
         raise
     return proc, url
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
 
 
 def serve_deployments(*, cron: str | None = None, timezone: str | None = None, start_server: bool = False,
                       port: int = 4200, store_root: str | None = None) -> int:
     """Serve the deployments until interrupted; returns an exit code."""
     cron, timezone = schedule_settings(cron, timezone)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # until Prefect's runner takes over: run `finally`
     server = None
     if start_server:
         server, url = globals()["start_server"](port)
@@ -118,6 +132,5 @@ def serve_deployments(*, cron: str | None = None, timezone: str | None = None, s
         pass
     finally:
         if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
+            _stop(server)
     return 0

@@ -63,7 +63,8 @@ def section_areas(registry: pd.DataFrame, polygons, *, field: str = "name") -> p
 
 
 def air_rates_by_area(hourly, areas, period, *, field: str = "name", province: str | None = "湖南省",
-                      day_rule: str = "pm25_o3", edition: str = "auto", targets=None, **kwargs) -> pd.DataFrame:
+                      day_rule: str = "pm25_o3", edition: str = "auto", targets=None, skip_empty: bool = False,
+                      **kwargs) -> pd.DataFrame:
     """Good-air-day ratio of every area of *areas* that holds at least one assessment station.
 
     Parameters
@@ -74,7 +75,9 @@ def air_rates_by_area(hourly, areas, period, *, field: str = "name", province: s
         Polygons, or a spec for :func:`resolve_layer`.
     field : str
         The area name field of a user's polygons (default ``name``).
-    period : str or envq.air.rates.Period
+    period : str, envq.air.rates.Period, or a list of them
+        Several periods are computed from one pass over the data (rows of each, in order);
+        ``skip_empty=True`` leaves out periods without data instead of raising.
     province, day_rule, edition, kwargs : see :func:`envq.air.pipeline.city_days_from_hourly`.
 
     Returns
@@ -90,14 +93,23 @@ def air_rates_by_area(hourly, areas, period, *, field: str = "name", province: s
     label = station_areas(hourly, polygons)
     relabelled = hourly.assign_coords(city=("station", label.astype(str)))
     city_days, _, _ = city_days_from_hourly(relabelled, province=province, day_rule=day_rule, edition=edition, **kwargs)
-    rates = good_day_rates(city_days, period, by="city", targets=targets)
-    rates["scope"] = "area"
     bg = hourly["is_background"].values.astype(bool) if "is_background" in hourly.coords else np.zeros(len(label), bool)
     keep = np.ones(len(label), bool)
     if province is not None and "province" in hourly.coords:
         keep = hourly["province"].values.astype(str) == province
     counts = pd.Series(label[keep & ~bg]).value_counts()
-    rates.insert(2, "stations", rates["name"].map(counts).fillna(0).astype(int))
+    out = []
+    for p in [period] if isinstance(period, str) or not isinstance(period, (list, tuple)) else period:
+        try:  # the area days once, then each period's rates from them
+            rates = good_day_rates(city_days, p, by="city", targets=targets)
+        except ValueError as exc:
+            if skip_empty and "has no data" in str(exc):
+                continue
+            raise
+        rates["scope"] = "area"
+        rates.insert(2, "stations", rates["name"].map(counts).fillna(0).astype(int))
+        out.append(rates)
+    rates = pd.concat(out, ignore_index=True) if out else pd.DataFrame()
     names = polygons["name"].astype(str)
     rates.attrs["areas_without_stations"] = sorted(set(names) - set(counts.index))
     return rates
