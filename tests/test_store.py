@@ -15,6 +15,7 @@ import sys
 import textwrap
 
 import numpy as np
+from _files import tree
 import pandas as pd
 import pytest
 import xarray as xr
@@ -64,15 +65,6 @@ def full_labels(start: dt.date, end: dt.date) -> np.ndarray:
     return (np.datetime64(start, "ns") + np.timedelta64(1, "h")) + np.arange(n) * np.timedelta64(1, "h")
 
 
-def tree(path) -> dict[str, bytes]:
-    """Every file under *path* by relative path -> bytes."""
-    out = {}
-    for dirpath, _, files in os.walk(path):
-        for f in files:
-            p = os.path.join(dirpath, f)
-            with open(p, "rb") as fh:
-                out[os.path.relpath(p, path)] = fh.read()
-    return out
 
 
 def month_data(root) -> dict[str, bytes]:

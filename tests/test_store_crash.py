@@ -22,6 +22,7 @@ import sys
 import warnings
 
 import numpy as np
+from _files import tree
 import pandas as pd
 import pytest
 import xarray as xr
@@ -55,14 +56,6 @@ def start_child(root, kind: str, data_path, point: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def tree(path) -> dict[str, bytes]:
-    out = {}
-    for dirpath, _, files in os.walk(path):
-        for f in files:
-            p = os.path.join(dirpath, f)
-            with open(p, "rb") as fh:
-                out[os.path.relpath(p, path)] = fh.read()
-    return out
 
 
 def tmp_files(root) -> list[str]:
