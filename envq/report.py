@@ -169,18 +169,20 @@ def headline_markdown(air: pd.DataFrame | None, water: pd.DataFrame | None, *, b
                       f"**湖南省 province: {_pct(prov['i_iii_share'])}** ({_good(prov)}/{int(prov['sections'])} "
                       f"sections; target {water_target:.0f}%: {_mark(prov['i_iii_share'], water_target)})", "",
                       "| 水系 system | Ⅰ~Ⅲ类比例 | 断面 sections | 目标 target |", "|---|---:|---:|---|"]
-            for _, r in w[w["group"] == "system"].iterrows():
-                lines.append(f"| {r['name']} | {_pct(r['i_iii_share'])} | {_good(r)}/{int(r['sections'])} "
-                             f"| {_mark(r['i_iii_share'], r.get('i_iii_target'))} |")
+            lines += _water_rows(w[w["group"] == "system"])
             if kind == "month" and basin_water is not None and len(basin_water):
                 b = basin_water[basin_water["period"] == prov["period"]]
                 if len(b):
                     lines += ["", "| 流域 basin (geometry) | Ⅰ~Ⅲ类比例 | 断面 sections | 目标 target |", "|---|---:|---:|---|"]
-                    for _, r in b.iterrows():
-                        lines.append(f"| {r['name']} | {_pct(r['i_iii_share'])} | {_good(r)}/{int(r['sections'])} "
-                                     f"| {_mark(r['i_iii_share'], r.get('i_iii_target'))} |")
+                    lines += _water_rows(b)
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _water_rows(rates: pd.DataFrame) -> list[str]:
+    """Markdown rows ``| name | share | good/sections | target mark |`` of group rates."""
+    return [f"| {r['name']} | {_pct(r['i_iii_share'])} | {_good(r)}/{int(r['sections'])} "
+            f"| {_mark(r['i_iii_share'], r.get('i_iii_target'))} |" for _, r in rates.iterrows()]
 
 
 def _good(r) -> int:
@@ -190,7 +192,7 @@ def _good(r) -> int:
 def health_report(*, day: dt.date, air_hourly=None, air_expected: Iterable[str] = (), water_long=None,
                   water_expected: Iterable[str] = (), screened_air: pd.DataFrame | None = None,
                   screened_water: pd.DataFrame | None = None, stale_after_hours: float = 36.0,
-                  now: pd.Timestamp | None = None, failures: dict | None = None) -> pd.DataFrame:
+                  failures: dict | None = None) -> pd.DataFrame:
     """One row per finding of the run: parts that failed, stations and sections without data on
     *day*, stale feeds (latest value older than *stale_after_hours* before the end of *day*) and
     values screened, by rule.

@@ -127,11 +127,12 @@ def _shape(data) -> str:
 
 
 def _days_of(part: str, data) -> list[dt.date]:
+    """The natural days of the pulled data (air: hour-ending labels, so 00:00 is the day before)."""
     if part == "air":
-        t = pd.DatetimeIndex(data["time"].values)
-        return sorted({d.date() for d in (t - pd.Timedelta(hours=1))}) if len(t) else []
-    t = pd.DatetimeIndex(data["time"]) if len(data) else pd.DatetimeIndex([])
-    return sorted({d.date() for d in t.normalize().unique()})
+        t = pd.DatetimeIndex(data["time"].values) - pd.Timedelta(hours=1)
+    else:
+        t = pd.DatetimeIndex(data["time"]) if len(data) else pd.DatetimeIndex([])
+    return list(pd.Index(t.normalize().unique()).sort_values().date)
 
 
 def _payload_day(name: str, default: dt.date) -> dt.date:
