@@ -53,7 +53,7 @@ def test_nightly_pulls_the_repull_window_and_publishes(tmp_path, hunan_year):
     assert len(cities) == 14 and (cities["valid_days"] == 3).all()
     assert got.loc["湖南省", "valid_days"] == 42 and got.loc["湖南省", "through"] == "2019-07-15"
     assert "湖南省 province" in store.read_report("summary")
-    assert "1853A" in store.read_report("health")  # stopped stations reported missing ... by the list
+    assert "1853A" in store.read_report("health")  # 1853A never reports in the 2019 extract: listed missing
     assert set(store.revisions()["day"].astype(str)) == {"2019-07-13", "2019-07-14", "2019-07-15"}
 
 
