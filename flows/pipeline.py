@@ -139,7 +139,7 @@ def _payload_day(name: str, default: dt.date) -> dt.date:
     """The first date written in a file name (YYYYMMDD or YYYY-MM-DD), else *default*."""
     import re
 
-    m = re.search(r"(\d{4})-?(\d{2})-?(\d{2})", name)
+    m = re.search(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?!\d)", name)
     if m:
         try:
             return dt.date(int(m[1]), int(m[2]), int(m[3]))
@@ -169,7 +169,7 @@ def _batches(start: dt.date, end: dt.date, months: int) -> list[tuple[dt.date, d
 def _run(kind: str, start: dt.date, end: dt.date, parts, *, store_root: str | None, chunks=None,
          batch_months: int | None = None, ready_day: dt.date | None = None):
     from envq import report
-    from envq.sources.adapters import FetchError, source_config
+    from envq.sources.adapters import source_config
     from envq.store import Store
 
     log = get_run_logger()
@@ -183,14 +183,19 @@ def _run(kind: str, start: dt.date, end: dt.date, parts, *, store_root: str | No
         # 1-2. pull (tasks, in parallel) and upsert (here, under the lock)
         futures = {}
         for part in parts:
-            cfg = source_config(part)
+            try:  # a bad [sources.<part>] table fails that part only
+                cfg = source_config(part)
+            except ValueError as exc:
+                failed[part] = f"{type(exc).__name__}: {exc}"
+                log.error("%s failed: %s", part, failed[part])
+                continue
             t = pull.with_options(retries=cfg.retries, retry_delay_seconds=list(cfg.retry_delays_s),
                                   retry_condition_fn=_retry_unless_not_published)
             # batches help where each day is its own file (http); a local multi-day file is read once
             spans = _batches(start, end, batch_months) if batch_months and cfg.kind != "local" else [(start, end)]
             futures[part] = [t.submit(part, a, b) for a, b in spans]
         pulling = progress.add_task("pull + store", total=sum(len(f) for f in futures.values()))
-        for part in parts:
+        for part in [p for p in parts if p in futures]:
             days: set[dt.date] = set()
             try:
                 for fut in futures[part]:
@@ -207,7 +212,7 @@ def _run(kind: str, start: dt.date, end: dt.date, parts, *, store_root: str | No
                                  part, rev["day"].min(), rev["day"].max(), *map(int, tot))
                         days.update(_days_of(part, data))
                     progress.advance(pulling)
-            except (FetchError, OSError, ValueError) as exc:  # this part fails; the others go on
+            except Exception as exc:  # this part fails (FetchError, InputError, StoreError, ...); the others go on
                 failed[part] = f"{type(exc).__name__}: {exc}"
                 log.error("%s failed: %s", part, failed[part])
             if days:
@@ -228,7 +233,7 @@ def _run(kind: str, start: dt.date, end: dt.date, parts, *, store_root: str | No
             try:
                 res = fut.result()
                 res[f"{part}_basin_rates"] = bfut.result()
-            except (OSError, ValueError) as exc:
+            except Exception as exc:  # this computation fails; the others are still published
                 failed[f"{part} {year}"] = f"{type(exc).__name__}: {exc}"
                 log.error("compute %s %s failed: %s", part, year, exc)
                 continue
@@ -259,11 +264,14 @@ def _progress():
 
 
 def _retry_unless_not_published(task, task_run, state) -> bool:
+    """Retry fetch failures (timeouts, HTTP errors, truncation); not a day that is not published
+    yet, nor a file the readers refuse (InputError: the same bytes fail the same way)."""
+    from envq.errors import InputError
     from envq.sources.adapters import NotPublished
 
     try:
         state.result()
-    except NotPublished:
+    except (NotPublished, InputError):
         return False
     except Exception:
         return True

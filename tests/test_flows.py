@@ -200,3 +200,18 @@ def test_http_source_is_retried_and_its_payload_kept(tmp_path, monkeypatch, data
     kept = tmp_path / "store/raw/water/2026/2026-07-20/National_Water_20260720.csv.gz"
     assert kept.read_bytes() == body
     assert store.water_days() == [pd.Timestamp("2026-07-20").date()]
+
+
+def test_a_bad_file_is_named_and_not_retried(tmp_path, monkeypatch, capsys):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "china_sites_20190715.csv").write_text("date,hour,type,1001A\n20190715,1,PM2.5,abc\n", encoding="utf-8")
+    conf = tmp_path / "envq.toml"
+    conf.write_text('[sources.air]\nkind = "local"\npath = "src"\npattern = "*.csv"\nretries = 3\n'
+                    'retry_delays_s = [60]\n', encoding="utf-8")
+    monkeypatch.setenv("ENVQ_CONFIG", str(conf))
+    code = main(["run", "--date", "2019-07-15", "--parts", "air", "--store", str(tmp_path / "store")])
+    err = capsys.readouterr().err
+    assert code == 1  # the only part failed
+    assert "china_sites_20190715.csv: row 2, field '1001A': value 'abc' is not a number" in err
+    assert Store(tmp_path / "store", create=False).air_days() == []  # nothing stored
