@@ -16,7 +16,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-__all__ = ["periods_touched", "air_results", "water_results", "air_period_rates", "water_period_rates", "headline_markdown", "health_report",
+__all__ = ["periods_touched", "air_results", "station_days", "station_period_rates", "water_results", "air_period_rates", "water_period_rates", "headline_markdown", "health_report",
            "health_markdown", "AIR_TARGET", "WATER_TARGET"]
 
 #: Provincial targets (湖南省 quality plan): good-air-day ratio and Ⅰ~Ⅲ类 share, %.
@@ -40,17 +40,64 @@ def periods_touched(days: Iterable[dt.date]) -> list[str]:
 def air_results(hourly, periods: Iterable[str], *, targets=None, **kwargs) -> dict[str, pd.DataFrame]:
     """Everything a run publishes for air from the hourly data of one year (to date).
 
-    Returns ``{"air_rates": ..., "air_city_days": ..., "air_screened": ...}``: the good-air-day
-    rates of :func:`air_period_rates`, the city-day table and the screened values.
+    Returns ``{"air_rates": ..., "air_city_days": ..., "air_station_rates": ...,
+    "air_station_days": ..., "air_screened": ...}``: the good-air-day rates of
+    :func:`air_period_rates`, the city-day table, the same two for each station (for the maps)
+    and the screened values.
     *kwargs* go to :func:`envq.air.pipeline.city_days_from_hourly` (edition, day_rule, ...).
     """
     from envq.air.cli import city_days_table
     from envq.air.pipeline import city_days_from_hourly
 
-    city_days, _, screened = city_days_from_hourly(hourly, **kwargs)
+    city_days, sdaily, screened = city_days_from_hourly(hourly, **kwargs)
+    sdays = station_days(sdaily, edition=kwargs.get("edition", "auto"), day_rule=kwargs.get("day_rule", "pm25_o3"))
     return {"air_rates": air_period_rates(city_days, periods, targets=targets),
             "air_city_days": city_days_table(city_days),
+            "air_station_rates": station_period_rates(sdays, periods),
+            "air_station_days": station_days_table(sdays),
             "air_screened": screened.reset_index(drop=True)}
+
+
+def station_days(station_daily, *, edition: str = "auto", day_rule: str = "pm25_o3"):
+    """Daily AQI, category and primary pollutant of each station day (dims station, date).
+
+    The same rule as a city day (:func:`envq.air.city.city_daily_aqi`, HJ 633 on the HJ 663 daily
+    values, validity by *day_rule*) applied to one station: what the maps colour a station by.
+    """
+    from envq.air.city import city_daily_aqi
+
+    return city_daily_aqi(station_daily, edition=edition, day_rule=day_rule)
+
+
+def station_days_table(sdays) -> pd.DataFrame:
+    """The station-day dataset as a flat table: station, date, aqi (Int64), level, category,
+    primary_pollutant, valid."""
+    df = sdays[["aqi", "level", "category", "primary_pollutant", "valid"]].reset_coords(drop=True).to_dataframe()
+    df = df.reset_index()
+    df["date"] = pd.to_datetime(df["date"]).dt.strftime("%Y-%m-%d")
+    df["aqi"] = df["aqi"].astype("Int64")
+    return df
+
+
+def station_period_rates(sdays, periods: Iterable[str]) -> pd.DataFrame:
+    """Good-air-day ratio and day counts of each station for each period with data.
+
+    The city rule of :func:`envq.air.rates.good_day_rates` applied to one station's days, for the
+    map popups; the official figure is the city's (GB 3095/HJ 663 assess cities). Columns as
+    ``good_day_rates`` with ``scope`` = ``station``, ``name`` = the station code, plus
+    ``station_name`` and ``city``.
+    """
+    as_cities = sdays.drop_vars([c for c in ("city", "name", "province") if c in sdays.coords])
+    as_cities = as_cities.rename(station="city")
+    rates = air_period_rates(as_cities, periods, by="city")
+    if not len(rates):
+        return rates
+    rates["scope"] = "station"
+    codes = pd.Index(sdays["station"].values.astype(str))
+    at = codes.get_indexer(rates["name"].astype(str))
+    rates.insert(2, "station_name", sdays["name"].values.astype(str)[at] if "name" in sdays.coords else "")
+    rates.insert(3, "city", sdays["city"].values.astype(str)[at] if "city" in sdays.coords else "")
+    return rates.reset_index(drop=True)
 
 
 def water_results(long: pd.DataFrame, periods: Iterable[str], *, registry=None) -> dict[str, pd.DataFrame]:
@@ -65,7 +112,7 @@ def water_results(long: pd.DataFrame, periods: Iterable[str], *, registry=None) 
     return {"water_rates": rates, "water_sections": sections, "water_screened": screened.reset_index(drop=True)}
 
 
-def air_period_rates(city_days, periods: Iterable[str], *, targets=None) -> pd.DataFrame:
+def air_period_rates(city_days, periods: Iterable[str], *, targets=None, by: str = "both") -> pd.DataFrame:
     """Good-air-day rates of the cities and the province for each period with data.
 
     ``through`` is the last day with data in the period.
@@ -78,7 +125,7 @@ def air_period_rates(city_days, periods: Iterable[str], *, targets=None) -> pd.D
     out = []
     for p in periods:
         try:
-            r = good_day_rates(city_days, p, by="both", targets=targets)
+            r = good_day_rates(city_days, p, by=by, targets=targets)
         except ValueError as exc:
             if "has no data" in str(exc):
                 continue

@@ -581,6 +581,20 @@ class Store:
             raise TypeError(f"write_result takes a pandas.DataFrame, not {type(df).__name__}")
         return atomic_write_bytes(self.root / "results" / name / f"{period}.parquet", _parquet_bytes(df, index=None))
 
+    def write_results(self, results: dict[str, pd.DataFrame], year) -> list[Path]:
+        """Write a run's result tables: a table with a ``period`` column as one file per period,
+        any other (day tables) as the file of *year*; empty tables are skipped. The paths."""
+        written = []
+        for name, df in results.items():
+            if not len(df):
+                continue
+            if "period" in df.columns:
+                for period, sub in df.groupby("period", sort=True):
+                    written.append(self.write_result(name, str(period), sub.reset_index(drop=True)))
+            else:
+                written.append(self.write_result(name, str(year), df))
+        return written
+
     def write_report(self, name: str, text: str) -> Path:
         """Write a run report as ``reports/<name>.md`` (atomic replace; the latest run's)."""
         self._require_lock("write_report")
