@@ -11,6 +11,13 @@ setting has its default. Tables in use:
     (default the pack's, ``geo/data/basins.yaml``). Relative paths are taken from the
     configuration file's folder.
 
+``[maps]``
+    ``tiles``: base tiles of the maps: ``none`` (default: the maps need no network), ``osm``,
+    ``tianditu`` (with ``tianditu_key``), ``amap`` (GCJ-02; overlays are shifted to match) or a
+    ``{z}/{x}/{y}`` URL template of an intranet tile server (``tiles_crs`` = ``wgs84`` or
+    ``gcj02``); ``output``: the folder the nightly run renders the maps into (default
+    ``maps`` under the store).
+
 Example::
 
     [geo]
@@ -32,7 +39,8 @@ __all__ = ["ENV_CONFIG", "config_path", "load_config"]
 
 ENV_CONFIG = "ENVQ_CONFIG"
 #: Tables envq reads (each must be a TOML table when present).
-_TABLES = ("geo", "sources", "schedule", "store")
+_TABLES = ("geo", "sources", "schedule", "store", "maps")
+_MAPS_KEYS = ("tiles", "tianditu_key", "tiles_crs", "output")
 
 
 def config_path(environ=None) -> Path | None:
@@ -74,6 +82,15 @@ def load_config(path=None, *, environ=None) -> dict:
             raise InputError(path, None, f"geo.{key}", geo[key], "must be a string")
     if "system_to_basin" in geo and not isinstance(geo["system_to_basin"], dict):
         raise InputError(path, None, "geo.system_to_basin", geo["system_to_basin"], "must be a table")
+    maps = conf.get("maps", {})
+    for key, value in maps.items():
+        if key not in _MAPS_KEYS:
+            raise InputError(path, None, f"maps.{key}", value, f"is not a setting; use {', '.join(_MAPS_KEYS)}")
+        if not isinstance(value, str):
+            raise InputError(path, None, f"maps.{key}", value, "must be a string")
+    if "output" in maps:
+        p = Path(maps["output"])
+        maps["output"] = str(p if p.is_absolute() else (path.parent / p).resolve())
     if "basins" in geo:
         p = Path(geo["basins"])
         geo["basins"] = str(p if p.is_absolute() else (path.parent / p).resolve())

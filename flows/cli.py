@@ -66,6 +66,8 @@ def _finish(state) -> int:
         return EXIT_FAILED
     print(data.headline)
     print(data.health)
+    if getattr(data, "maps_index", ""):
+        print(f"Maps: {data.maps_index}")
     if data.ok:
         return EXIT_OK
     print(f"envq: {state.message}", file=sys.stderr)
@@ -76,7 +78,8 @@ def _run(args) -> int:
     prefect_environment()
     from flows.pipeline import nightly
 
-    state = nightly(date=args.date, parts=args.parts, store_root=args.store, return_state=True)
+    state = nightly(date=args.date, parts=args.parts, store_root=args.store, maps=args.maps,
+                    maps_output=args.maps_output, return_state=True)
     return _finish(state)
 
 
@@ -97,7 +100,7 @@ def _backfill(args) -> int:
 
     fl = backfill.with_options(task_runner=dask_runner(args.dask)) if args.dask else backfill
     state = fl(start=args.start, end=args.end, parts=args.parts, store_root=args.store, dask_chunks=bool(args.dask),
-               return_state=True)
+               maps=args.maps, maps_output=args.maps_output, return_state=True)
     return _finish(state)
 
 
@@ -114,6 +117,8 @@ def register(sub) -> None:
     def common(p):
         p.add_argument("--parts", type=_parts, default=["air", "water"], help="air,water (default both)")
         p.add_argument("--store", default=None, help="data directory (default $ENVQ_HOME or ./envq-data)")
+        p.add_argument("--maps-output", default=None, help="folder for the maps (default [maps] output or <store>/maps)")
+        p.add_argument("--no-maps", dest="maps", action="store_false", help="do not render the maps")
 
     p = sub.add_parser("run", help="the nightly job once: pull, store, compute, publish (Prefect flow)",
                        description="Pull yesterday's (Beijing time) or --date's data, upsert it into the store, "

@@ -11,8 +11,10 @@ Run shape, for each part (``air``, ``water``):
 3. ``compute`` (task, one per part and year touched): the year's data to date from the store ->
    ``envq.report.air_results`` / ``water_results`` for the month, quarter and year touched;
 4. ``basin_rates`` (task): the same periods by river basin (``geo.areas``);
-5. the flow writes the results, then publishes three artifacts: a markdown summary with the
-   headline figures, a table of city and basin rates, and the run-health report.
+5. the flow writes the results, then renders the maps (``maps`` task: ``maps.render.render_maps``
+   into ``[maps] output`` or ``<store>/maps``; the year of the last day for air, its month for
+   water) and publishes four artifacts: a markdown summary with the headline figures, a table of
+   city and basin rates, the run-health report, and a link to the maps' index page.
 
 A part that fails (its source down, bad data) does not stop the others: the run ends ``Failed``
 with a message naming the failed parts, after publishing what succeeded.
@@ -27,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.states import Completed, Failed
 
 __all__ = ["nightly", "backfill", "yesterday", "PARTS", "RunSummary"]
@@ -60,6 +62,7 @@ class RunSummary:
     results: list[str]
     headline: str
     health: str
+    maps_index: str = ""
 
     @property
     def ok(self) -> bool:
@@ -116,6 +119,29 @@ def basin_rates(part: str, store_root: str, start: dt.date, end: dt.date, period
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
 
+@task(name="maps", persist_result=False, cache_policy=None)
+def render(store_root: str, output: str, period: str, water_period: str):
+    """Render the maps of the periods from the store (``maps.render.render_maps``)."""
+    from envq.store import Store
+    from maps.cli import tiles_from_config
+    from maps.render import render_maps
+
+    done = render_maps(Store(store_root, create=False), output, period=period, water_period=water_period,
+                       tiles=tiles_from_config())
+    for n in done.notes:
+        get_run_logger().warning("maps: %s", n)
+    get_run_logger().info("maps of %s (water %s): %s", period, water_period, done.index)
+    return str(done.index)
+
+
+def _maps_output(store_root: str, output: str | None) -> str:
+    if output:
+        return output
+    from envq.config import load_config
+
+    return load_config().get("maps", {}).get("output") or os.path.join(store_root, "maps")
+
+
 def _shape(data) -> str:
     if hasattr(data, "sizes"):
         return f"{data.sizes.get('station', 0)} stations x {data.sizes.get('time', 0)} hours"
@@ -167,7 +193,8 @@ def _batches(start: dt.date, end: dt.date, months: int) -> list[tuple[dt.date, d
 
 
 def _run(kind: str, start: dt.date, end: dt.date, parts, *, store_root: str | None, chunks=None,
-         batch_months: int | None = None, ready_day: dt.date | None = None):
+         batch_months: int | None = None, ready_day: dt.date | None = None, maps: bool = True,
+         maps_output: str | None = None, map_period: str | None = None, map_water_period: str | None = None):
     from envq import report
     from envq.sources.adapters import source_config
     from envq.store import Store
@@ -239,16 +266,19 @@ def _run(kind: str, start: dt.date, end: dt.date, parts, *, store_root: str | No
                 continue
             computed[(part, year)] = res
             # 5. results, one file per name and period (or year for day tables)
-            for name, df in res.items():
-                if not len(df):
-                    continue
-                if "period" in df.columns:
-                    for period, sub in df.groupby("period", sort=True):
-                        written.append(str(store.write_result(name, str(period), sub.reset_index(drop=True))))
-                else:
-                    written.append(str(store.write_result(name, str(year), df)))
+            written.extend(str(p) for p in store.write_results(res, year))
+        # 6. the maps, from what the store now holds (a failure here leaves the results published)
+        index = ""
+        if maps and computed:
+            last = ready_day or end
+            try:
+                index = render.submit(root, _maps_output(root, maps_output), map_period or str(last.year),
+                                      map_water_period or f"{last:%Y-%m}").result()
+            except Exception as exc:
+                failed["maps"] = f"{type(exc).__name__}: {exc}"
+                log.error("maps failed: %s", failed["maps"])
         return _publish(kind, start, end, parts, failed, revisions, written, computed, store,
-                        ready_day=ready_day or end)
+                        ready_day=ready_day or end, maps_index=index)
 
 
 def _progress():
@@ -292,7 +322,7 @@ def _latest(computed: dict, name: str) -> pd.DataFrame | None:
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
-def _publish(kind, start, end, parts, failed, revisions, written, computed, store, *, ready_day):
+def _publish(kind, start, end, parts, failed, revisions, written, computed, store, *, ready_day, maps_index=""):
     from envq import report
 
     air, water = _latest(computed, "air_rates"), _latest(computed, "water_rates")
@@ -319,8 +349,13 @@ def _publish(kind, start, end, parts, failed, revisions, written, computed, stor
     if rows:
         create_table_artifact(key="envq-rates", table=rows, description=f"envq {label}: city and basin rates")
     create_markdown_artifact(key="envq-health", markdown=health_md, description=f"envq {label}: run health")
+    if maps_index:
+        from pathlib import Path
+
+        create_link_artifact(key="envq-maps", link=Path(maps_index).resolve().as_uri(), link_text=maps_index,
+                             description=f"envq {label}: maps index page")
     summary = RunSummary(kind, str(start), str(end), [p for p in parts if p not in failed], failed, revisions,
-                         written, headline, health_md)
+                         written, headline, health_md, maps_index)
     if failed:
         return Failed(message="failed parts: " + "; ".join(f"{k}: {v}" for k, v in failed.items()), data=summary)
     return Completed(message=f"{kind} {start}..{end}: {', '.join(parts)} ok", data=summary)
@@ -359,33 +394,40 @@ def _expected_sections() -> list[str]:
 
 
 @flow(name="envq-nightly", log_prints=True)
-def nightly(date: str | None = None, parts: list[str] = list(PARTS), store_root: str | None = None):
+def nightly(date: str | None = None, parts: list[str] = list(PARTS), store_root: str | None = None,
+            maps: bool = True, maps_output: str | None = None):
     """Pull yesterday's (or *date*'s) air and water data, upsert, recompute, publish.
 
     The source's ``repull_days`` last days are pulled again to catch upstream revisions and the
-    hour-24 label of the previous day.
+    hour-24 label of the previous day. The maps are rendered for the year of the day (air) and
+    its month (water) into *maps_output* (default ``[maps] output`` or ``<store>/maps``).
     """
     from envq.sources.adapters import source_config
 
     day = _date(date) if date else yesterday()
     repull = max(source_config(p).repull_days for p in parts)
     start = day - dt.timedelta(days=max(repull, 1) - 1)
-    return _run("nightly", start, day, list(parts), store_root=store_root, ready_day=day)
+    return _run("nightly", start, day, list(parts), store_root=store_root, ready_day=day, maps=maps,
+                maps_output=maps_output)
 
 
 @flow(name="envq-backfill", log_prints=True)
 def backfill(start: str, end: str, parts: list[str] = list(PARTS), store_root: str | None = None,
-             dask_chunks: bool = False):
+             dask_chunks: bool = False, maps: bool = True, maps_output: str | None = None,
+             map_period: str | None = None, map_water_period: str | None = None):
     """The nightly run over a range of days: pulls (http sources: in batches of a few months, in
     parallel; local sources: at once, their files hold many days), then recomputes every month,
     quarter and year touched.
 
     *dask_chunks* reads the store as dask arrays (a month per chunk) for the computations, as on
-    a Dask cluster (``envq backfill --dask``).
+    a Dask cluster (``envq backfill --dask``). The maps are rendered at the end as in
+    :func:`nightly`, for *map_period* / *map_water_period* if given (default: the year and the
+    month of *end*).
     """
     a, b = _date(start), _date(end)
     if b < a:
         raise ValueError(f"backfill: {end} is before {start}")
     chunks = {"time": 24 * 31} if dask_chunks else None
     return _run("backfill", a, b, list(parts), store_root=store_root, chunks=chunks,
-                batch_months=BACKFILL_BATCH_MONTHS)
+                batch_months=BACKFILL_BATCH_MONTHS, maps=maps, maps_output=maps_output, map_period=map_period,
+                map_water_period=map_water_period)

@@ -20,3 +20,15 @@ REPO = Path(__file__).resolve().parents[1]
 def data_dir() -> Path:
     """The bundled real data (data/ at the repository root; see data/README.md)."""
     return REPO / "data"
+
+
+@pytest.fixture(scope="session")
+def maps_site(tmp_path_factory):
+    """A real store (July 2019 air, 2026 water; ``_maps_store``) and the maps rendered from it:
+    ``(store, rendered)``. Built once per test process."""
+    from _maps_store import AIR_PERIOD, WATER_PERIOD, build_store
+    from maps.render import render_maps
+
+    root = tmp_path_factory.mktemp("maps-site")
+    store = build_store(root / "store")
+    return store, render_maps(store, root / "out", period=AIR_PERIOD, water_period=WATER_PERIOD)

@@ -55,6 +55,14 @@ def test_nightly_pulls_the_repull_window_and_publishes(tmp_path, hunan_year):
     assert "湖南省 province" in store.read_report("summary")
     assert "1853A" in store.read_report("health")  # 1853A never reports in the 2019 extract: listed missing
     assert set(store.revisions()["day"].astype(str)) == {"2019-07-13", "2019-07-14", "2019-07-15"}
+    # then the maps of the year to date, the stations of the night's day first
+    assert summary.maps_index == str(tmp_path / "maps" / "index.html")
+    import json
+
+    manifest = json.loads((tmp_path / "maps" / "maps.json").read_text(encoding="utf-8"))
+    assert (manifest["period"], manifest["water_period"], manifest["day"]) == ("2019", "2019-07", "2019-07-15")
+    assert set(manifest["pages"]) == {"air"}  # no water stored: noted on the index, not drawn
+    assert "water: no results for 2019-07" in (tmp_path / "maps" / "index.html").read_text(encoding="utf-8")
 
 
 def test_backfill_twice_gives_identical_results_and_no_revisions(tmp_path, hunan_year, data_dir):
@@ -125,8 +133,12 @@ def test_artifacts_are_published(tmp_path):
         arts = client.read_artifacts(artifact_filter=ArtifactFilter(
             flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])))
     by_key = {a.key: a for a in arts}
-    assert {"envq-summary", "envq-rates", "envq-health"} <= set(by_key)
+    assert {"envq-summary", "envq-rates", "envq-health", "envq-maps"} <= set(by_key)
     import json
+
+    index = tmp_path / "maps" / "index.html"
+    assert by_key["envq-maps"].type == "markdown" and index.as_uri() in by_key["envq-maps"].data
+    assert '<div class="big">94.7%</div>' in index.read_text(encoding="utf-8")
 
     rows = json.loads(by_key["envq-rates"].data)
     assert by_key["envq-rates"].type == "table"

@@ -1,0 +1,244 @@
+"""What every envq map shares: the base map, tiles, the geography layers, title and legend boxes.
+
+Base tiles (:class:`Tiles`, :func:`tiles_setting`) are off by default: the maps open on an
+intranet without internet, and the province, cities, rivers and lakes are drawn from the geometry
+pack. Presets, each an external fetch the offline check must be told to allow:
+
+``osm``        OpenStreetMap standard tiles (WGS-84 / Web Mercator).
+``tianditu``   天地图 vector tiles and their Chinese labels (CGCS2000, within centimetres of WGS-84);
+               needs a key (``tianditu_key``, from the 天地图 developer console).
+``amap``       高德 AMap tiles, drawn in GCJ-02: every overlay coordinate is shifted WGS-84 ->
+               GCJ-02 with :func:`geo.gcj02.wgs84_to_gcj02` so the points sit on AMap's streets
+               (0.45–0.75 km in Hunan; without the shift they would sit beside them).
+a URL          any ``{z}/{x}/{y}`` template (an intranet tile server), WGS-84 unless ``crs = "gcj02"``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+
+from maps.style import esc
+
+__all__ = ["Tiles", "TILE_PRESETS", "tiles_setting", "Canvas", "base_map", "add_context", "add_box",
+           "legend_rows", "GEO_STYLE", "polygon", "popup", "context_layers"]
+
+
+@dataclass(frozen=True)
+class Tiles:
+    """A base tile layer: ``url`` None = no tiles; ``crs`` of the tiles ("wgs84" or "gcj02")."""
+
+    name: str = "none"
+    url: str | None = None
+    attribution: str = ""
+    crs: str = "wgs84"
+    subdomains: str = "abc"
+    labels_url: str | None = None  # a second, transparent layer of names (天地图 注记)
+    allow: tuple[str, ...] = field(default=())  # URL prefixes the offline check accepts (as in the page)
+
+
+TILE_PRESETS = ("none", "osm", "tianditu", "amap")
+
+
+def tiles_setting(spec=None, *, tianditu_key: str | None = None, crs: str = "wgs84") -> Tiles:
+    """The :class:`Tiles` of a preset name, a URL template or ``None`` / "none" (no tiles)."""
+    if spec is None or spec == "" or spec == "none":
+        return Tiles()
+    if isinstance(spec, Tiles):
+        return spec
+    spec = str(spec)
+    if spec == "osm":
+        return Tiles("osm", "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+                     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+                     allow=("https://tile.openstreetmap.org/", "https://www.openstreetmap.org/copyright"))
+    if spec == "tianditu":
+        if not tianditu_key:
+            raise ValueError("tiles 'tianditu' needs a key: set [maps] tianditu_key in envq.toml "
+                             "(or $ENVQ_TIANDITU_KEY)")
+        base = "https://t{s}.tianditu.gov.cn/"
+        q = ("/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w"
+             "&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=" + tianditu_key)
+        return Tiles("tianditu", base + "vec_w" + q.replace("{layer}", "vec"), "&copy; 天地图 Tianditu",
+                     subdomains="01234567", labels_url=base + "cva_w" + q.replace("{layer}", "cva"),
+                     allow=(base,))
+    if spec == "amap":
+        return Tiles("amap", "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
+                     "&x={x}&y={y}&z={z}", "&copy; 高德地图 AMap", crs="gcj02", subdomains="1234",
+                     allow=("https://webrd0{s}.is.autonavi.com/",))
+    if spec.startswith(("http://", "https://")) and "{z}" in spec:
+        if crs not in ("wgs84", "gcj02"):
+            raise ValueError(f"tiles crs must be 'wgs84' or 'gcj02', not {crs!r}")
+        prefix = spec.split("{", 1)[0]
+        return Tiles("custom", spec, "", crs=crs, allow=(prefix,))
+    raise ValueError(f"tiles must be one of {', '.join(TILE_PRESETS)} or a URL template with {{z}}/{{x}}/{{y}}, "
+                     f"not {spec!r}")
+
+
+@dataclass(frozen=True)
+class Canvas:
+    """Coordinates as the tiles draw them: WGS-84 as stored, or shifted to GCJ-02 for AMap."""
+
+    crs: str = "wgs84"
+
+    def lonlat(self, lon, lat):
+        if self.crs != "gcj02":
+            return lon, lat
+        from geo.gcj02 import wgs84_to_gcj02
+
+        x, y = wgs84_to_gcj02(lon, lat)
+        return float(x), float(y)
+
+    def frame(self, gdf):
+        """A GeoDataFrame in the tiles' coordinates."""
+        if self.crs != "gcj02":
+            return gdf
+        from geo.gcj02 import transform_geometry, wgs84_to_gcj02
+
+        out = gdf.copy()
+        out["geometry"] = transform_geometry(gdf.geometry.values, wgs84_to_gcj02)
+        return out
+
+
+GEO_STYLE = {
+    "province": {"color": "#444444", "weight": 2.5, "fill": False, "className": "envq-province", "interactive": False},
+    "city_outline": {"color": "#888888", "weight": 1, "fill": False, "dashArray": "3 3",
+                     "className": "envq-city-outline", "interactive": False},
+    "river": {"color": "#2B7BB9", "weight": 2, "className": "envq-river"},
+    "lake": {"color": "#2B7BB9", "weight": 1, "fillColor": "#9CC9EE", "fillOpacity": 0.7, "className": "envq-lake"},
+}
+
+
+_PAGE_JS = ("leaflet", "jquery")
+_PAGE_CSS = ("leaflet_css",)
+
+
+@cache
+def _context_layers():
+    """Province, cities, rivers and lakes of the pack (display variant), rivers and lakes merged by
+    name (one line or polygon per named river or lake; unnamed double-line river stretches as one)."""
+    from geo import pack
+
+    rivers = pack.layer("rivers", "display")[["name", "geometry"]].dissolve(by="name", as_index=False)
+    lakes = pack.layer("lakes", "display")[["name", "kind", "geometry"]].copy()
+    lakes["name"] = lakes["name"].where(lakes["name"] != "", lakes["kind"])
+    lakes = lakes[["name", "geometry"]].dissolve(by="name", as_index=False)
+    return (pack.layer("province", "display"), pack.layer("cities", "display"), rivers, lakes)
+
+
+def context_layers():
+    """(province, cities, rivers, lakes) GeoDataFrames in WGS-84, cached."""
+    return _context_layers()
+
+
+def base_map(title: str, *, tiles: Tiles | None = None, bounds=None, subtitle: str = "", home: str | None = None):
+    """A folium map of Hunan (or *bounds*, ``[[south, west], [north, east]]``) with a title box.
+
+    *home*: relative link to the index page, shown in the title box.
+    Returns ``(map, canvas)``; draw every overlay through *canvas* so it matches the tiles.
+    """
+    import folium
+
+    from maps.assets import offline_map
+
+    tiles = tiles or Tiles()
+    canvas = Canvas(tiles.crs)
+    if bounds is None:
+        province = canvas.frame(context_layers()[0])
+        x0, y0, x1, y1 = province.total_bounds
+        bounds = [[y0, x0], [y1, x1]]
+    center = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
+    m = offline_map(location=center, zoom_start=7, control_scale=True, zoom_control=True)
+    # Only Leaflet (and jQuery, which folium's popups use) are needed: no Bootstrap, Font Awesome or
+    # awesome-markers element is drawn, and leaving them out saves 0.66 MB on every page.
+    m.default_js = [(k, u) for k, u in m.default_js if k in _PAGE_JS]
+    m.default_css = [(k, u) for k, u in m.default_css if k in _PAGE_CSS]
+    if tiles.url:
+        folium.TileLayer(tiles=tiles.url, attr=tiles.attribution, name=f"底图 base map ({tiles.name})",
+                         subdomains=tiles.subdomains, overlay=False, control=True).add_to(m)
+        if tiles.labels_url:
+            folium.TileLayer(tiles=tiles.labels_url, attr=tiles.attribution, name="注记 labels",
+                             subdomains=tiles.subdomains, overlay=True, control=True).add_to(m)
+    m.fit_bounds(bounds)
+    head = (f'<a class="envq-home" href="{esc(home)}">首页 index</a> · ' if home else "") + f"<b>{esc(title)}</b>" + (f"<br><span style='font-size:12px'>{esc(subtitle)}</span>" if subtitle else "")
+    add_box(m, head, position="top:10px;left:55px", css_class="envq-title")
+    m.get_root().header.add_child(folium.Element(
+        "<style>.leaflet-container.leaflet-container{background:#F4F6F8}"
+        ".envq-box{position:absolute;z-index:1000;background:rgba(255,255,255,.93);padding:6px 9px;"
+        "border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font:13px/1.35 'Microsoft YaHei','PingFang SC',"
+        "'Noto Sans CJK SC',sans-serif;max-width:380px}"
+        ".envq-box table{border-collapse:collapse}.envq-box td{padding:0 4px}"
+        ".envq-swatch{display:inline-block;width:14px;height:10px;border:1px solid #555;vertical-align:middle}"
+        ".leaflet-container .leaflet-popup-content{font:12px/1.4 'Microsoft YaHei','PingFang SC','Noto Sans CJK SC',"
+        "sans-serif;margin:10px 14px}.leaflet-popup-content h4{font-size:15px}"
+        ".leaflet-popup-content table{border-collapse:collapse}.leaflet-popup-content td,"
+        ".leaflet-popup-content th{padding:1px 4px;border-bottom:1px solid #eee;text-align:left;font-weight:normal}"
+        "</style>"))
+    return m, canvas
+
+
+def add_box(m, inner_html: str, *, position: str, css_class: str = "") -> None:
+    """A fixed box over the map (title, legend, notes); *inner_html* must already be escaped."""
+    import folium
+
+    m.get_root().html.add_child(folium.Element(
+        f'<div class="envq-box {css_class}" style="{position}">{inner_html}</div>'))
+
+
+def _geojson(gdf, props: list[str]) -> str:
+    keep = gdf[props + ["geometry"]].copy()
+    for p in props:  # text shown in tooltips is HTML: escaped here, once
+        keep[p] = keep[p].map(esc)
+    return keep.to_json(drop_id=True)
+
+
+def add_context(m, canvas: Canvas, *, cities: bool = True, water: bool = True, group_name: str | None = None):
+    """Province outline, city outlines, rivers and lakes, as in the pack (tooltips: names)."""
+    import folium
+
+    province, city_polys, rivers, lakes = context_layers()
+    folium.GeoJson(_geojson(canvas.frame(province), ["name"]), name="湖南省 province",
+                   style_function=lambda f: GEO_STYLE["province"], control=False).add_to(m)
+    if cities:
+        folium.GeoJson(_geojson(canvas.frame(city_polys), ["name"]), name="市界 city borders",
+                       style_function=lambda f: GEO_STYLE["city_outline"], control=False).add_to(m)
+    if water:
+        g = folium.FeatureGroup(name=group_name or "河流湖泊 rivers and lakes", show=True)
+        folium.GeoJson(_geojson(canvas.frame(lakes), ["name"]), style_function=lambda f: GEO_STYLE["lake"],
+                       tooltip=folium.GeoJsonTooltip(["name"], labels=False)).add_to(g)
+        folium.GeoJson(_geojson(canvas.frame(rivers), ["name"]), style_function=lambda f: GEO_STYLE["river"],
+                       tooltip=folium.GeoJsonTooltip(["name"], labels=False)).add_to(g)
+        g.add_to(m)
+
+
+def polygon(parent, geometry, *, style: dict, popup_html: str | None = None, tooltip_html: str | None = None,
+            name: str | None = None):
+    """One polygon feature as its own GeoJson layer (its own popup and tooltip; HTML pre-escaped)."""
+    import folium
+    from shapely.geometry import mapping
+
+    data = json.dumps({"type": "Feature", "properties": {}, "geometry": mapping(geometry)}, separators=(",", ":"))
+    layer = folium.GeoJson(data, style_function=lambda f: style, highlight_function=lambda f: {"weight": 3},
+                           name=name, control=False)
+    if popup_html:
+        popup(popup_html).add_to(layer)
+    if tooltip_html:
+        folium.Tooltip(tooltip_html, sticky=True).add_to(layer)
+    layer.add_to(parent)
+    return layer
+
+
+def popup(html: str, max_width: int = 460):
+    """A folium Popup of pre-escaped *html* that opens clear of the title box and the day control
+    (auto-pan keeps 130 px free at the top, 60 px at the left)."""
+    import folium
+
+    return folium.Popup(html, max_width=max_width, autoPanPaddingTopLeft=[60, 130],
+                        autoPanPaddingBottomRight=[20, 20])
+
+
+def legend_rows(rows) -> str:
+    """Legend lines: ``(colour, text_zh, text_en)`` -> HTML table (texts escaped)."""
+    return "<table>" + "".join(
+        f'<tr><td><span class="envq-swatch" style="background:{c}"></span></td><td>{esc(zh)}</td>'
+        f'<td style="color:#555">{esc(en)}</td></tr>' for c, zh, en in rows) + "</table>"

@@ -1,0 +1,144 @@
+"""The index page: what the maps show, how fresh the data is, the headline figures, the links.
+
+Plain HTML with its own CSS (no script, nothing to fetch), every text from data escaped.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from maps.style import RATE_BANDS, aqi_categories, band_label, esc, rate_band, water_classes
+
+__all__ = ["index_html"]
+
+_CSS = """
+body{font:14px/1.5 'Microsoft YaHei','PingFang SC','Noto Sans CJK SC',sans-serif;margin:0;color:#222;background:#F4F6F8}
+main{max-width:1080px;margin:0 auto;padding:16px 20px 40px}
+h1{font-size:22px;margin:4px 0}h2{font-size:17px;margin:22px 0 6px;border-bottom:2px solid #1F4E79}
+.en{color:#666;font-size:.92em}
+table{border-collapse:collapse;background:#fff}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
+th{background:#E8EEF4}.num{text-align:right}
+.swatch{display:inline-block;width:14px;height:10px;border:1px solid #555;vertical-align:middle}
+.cards{display:flex;gap:14px;flex-wrap:wrap}.card{background:#fff;border:1px solid #ccc;border-radius:6px;padding:10px 14px;min-width:300px}
+.big{font-size:28px;font-weight:bold}.links a{display:inline-block;margin:2px 12px 2px 0}
+.note{color:#555;font-size:12px}
+"""
+
+
+def _band_cell(value, target) -> str:
+    b = rate_band(value, target)
+    zh, en = band_label(b)
+    return f'<span class="swatch" style="background:{b.colour}"></span> {esc(zh)} <span class="en">{esc(en)}</span>'
+
+
+def _pct(x) -> str:
+    return "—" if x is None or pd.isna(x) else f"{float(x):.1f}%"
+
+
+def index_html(*, generated: str, day: str | None, air_period: str | None, water_period: str | None,
+               freshness: list[tuple[str, str, str]], air_rates: pd.DataFrame | None,
+               water_province: pd.Series | None, basin_water: pd.DataFrame | None,
+               reaches: list[dict], pages: dict[str, str], notes: list[str],
+               air_target: float = 83.0, water_target: float = 95.0, edition: str = "hj633_2012") -> str:
+    """The index page as HTML text.
+
+    *freshness*: ``(what_zh, what_en, through)`` lines; *reaches*: summary dicts of the reach
+    reports plus ``href``; *pages*: ``{"air": "air.html", "water": "water.html"}`` (present pages).
+    """
+    out = [f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
+           f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+           f'<title>湖南省生态环境质量地图 envq maps</title><style>{_CSS}</style></head><body><main>'
+           f'<h1>湖南省生态环境质量地图 <span class="en">Hunan environmental quality maps (envq)</span></h1>'
+           f'<div>生成时间 generated {esc(generated)}'
+           + (f' · 站点日 station day {esc(day)}' if day else "")
+           + (f' · 空气时段 air period {esc(air_period)}' if air_period else "")
+           + (f' · 水质时段 water period {esc(water_period)}' if water_period else "") + '</div>']
+    out.append('<h2>数据时效 Data freshness</h2><ul>' + "".join(
+        f'<li>{esc(zh)} <span class="en">{esc(en)}</span>: <b>{esc(through)}</b></li>' for zh, en, through in freshness)
+        + '</ul>')
+
+    # headline figures
+    out.append('<h2>考核指标 Headline figures against the targets</h2><div class="cards">')
+    prov = None
+    if air_rates is not None and len(air_rates):
+        p = air_rates[air_rates["scope"] == "province"]
+        prov = p.iloc[0] if len(p) else None
+    if prov is not None:
+        out.append(f'<div class="card envq-headline-air"><div>空气优良天数比例 good-air-day ratio, 湖南省 '
+                   f'{esc(air_period)}</div><div class="big">{_pct(prov["good_day_ratio"])}</div>'
+                   f'<div>目标 target ≥ {float(prov["target"]):g}%：{_band_cell(prov["good_day_ratio"], float(prov["target"]))}</div>'
+                   f'<div class="note">14个城市比例的平均 mean of the 14 city ratios；截至 through {esc(prov["through"])}</div>'
+                   f'{_link(pages, "air", "空气质量地图 air map")}</div>')
+    else:
+        out.append('<div class="card envq-headline-air">空气：本时段无结果 air: no results for the period</div>')
+    if water_province is not None:
+        w = water_province
+        good = int(w["class_1"] + w["class_2"] + w["class_3"])
+        out.append(f'<div class="card envq-headline-water"><div>Ⅰ~Ⅲ类水质断面比例 Class I–III share, 湖南省 '
+                   f'{esc(water_period)}</div><div class="big">{_pct(w["i_iii_share"])}</div>'
+                   f'<div>{good}/{int(w["sections"])} 个断面 sections · 目标 target ≥ {water_target:g}%：'
+                   f'{_band_cell(w["i_iii_share"], water_target)}</div>'
+                   f'<div class="note">截至 through {esc(w.get("through", ""))}</div>'
+                   f'{_link(pages, "water", "地表水水质地图 water map")}</div>')
+    else:
+        out.append('<div class="card envq-headline-water">水质：本时段无结果 water: no results for the period</div>')
+    out.append('</div>')
+
+    # pages
+    out.append('<h2>地图 Maps</h2><div class="links">' + "".join(
+        f'<a class="envq-link" href="{esc(href)}">{esc(label)}</a>' for key, href, label in (
+            ("air", pages.get("air"), "空气质量 Air quality"), ("water", pages.get("water"), "地表水 Surface water"))
+        if href) + '</div>')
+    if reaches:
+        rows = "".join(
+            f'<tr><td><a class="envq-link envq-reach-link" href="{esc(r["href"])}">{esc(r["name"])}</a></td>'
+            f'<td>{esc(r["river"])}</td><td>{esc(r["level"])}</td><td>{esc(r["chief_title"])}</td>'
+            f'<td class="num">{_pct(r["i_iii_share"])} ({r["sections_i_iii"]}/{r["sections_evaluated"]})</td>'
+            f'<td>{_band_cell(r["i_iii_share"], water_target)}</td></tr>' for r in reaches)
+        out.append('<h2>河长制河段 River-chief reaches</h2><table><tr><th>河段 reach</th><th>河流 river</th>'
+                   f'<th>级别 level</th><th>河长 chief</th><th>Ⅰ~Ⅲ类 share ({esc(water_period)})</th>'
+                   f'<th>目标 target {water_target:g}%</th></tr>{rows}</table>')
+        if any(r.get("example") for r in reaches):
+            out.append('<div class="note">示例河段（非正式河长名录） example reaches, not an official list: '
+                       '配置 configure your own with $ENVQ_REACHES</div>')
+
+    # tables: cities and basins
+    if air_rates is not None and len(air_rates):
+        c = air_rates[air_rates["scope"] == "city"].sort_values("good_day_ratio", ascending=False)
+        rows = "".join(f'<tr><td>{esc(r["name"])}</td><td class="num">{_pct(r["good_day_ratio"])}</td>'
+                       f'<td class="num">{int(r["good_days"])}/{int(r["valid_days"])}</td>'
+                       f'<td>{_band_cell(r["good_day_ratio"], float(r["target"]))}</td></tr>' for _, r in c.iterrows())
+        out.append(f'<h2>城市优良天数比例 Cities, good-air-day ratio ({esc(air_period)})</h2><table class="envq-city-table">'
+                   f'<tr><th>城市 city</th><th>比例 ratio</th><th>优良/有效天数 good/valid days</th><th>目标 target</th></tr>'
+                   f'{rows}</table>')
+    if basin_water is not None and len(basin_water):
+        rows = "".join(f'<tr><td>{esc(r["name"])}</td><td class="num">{_pct(r["i_iii_share"])}</td>'
+                       f'<td class="num">{int(r["class_1"] + r["class_2"] + r["class_3"])}/{int(r["sections"])}</td>'
+                       f'<td>{_band_cell(r["i_iii_share"], water_target)}</td></tr>' for _, r in basin_water.iterrows())
+        out.append(f'<h2>流域Ⅰ~Ⅲ类断面比例 Basins, Class I–III share ({esc(water_period)})</h2><table>'
+                   f'<tr><th>流域 basin</th><th>比例 share</th><th>Ⅰ~Ⅲ类/断面 sections</th><th>目标 target</th></tr>{rows}</table>')
+
+    # legends
+    out.append('<h2>图例 Legends</h2><div class="cards"><div class="card"><b>AQI类别 AQI category</b> '
+               '<span class="note">HJ 633 表2</span><table>' + "".join(
+                   f'<tr><td><span class="swatch" style="background:{c["hex"]}"></span></td><td>{esc(c["category_zh"])}'
+                   f'（{esc(c["level_zh"])}，{esc(c["colour_zh"])}）</td><td class="en">{esc(c["category_en"])}</td>'
+                   f'<td class="num">{c["aqi_min"]}–{c["aqi_max"]}</td></tr>' for c in aqi_categories(edition))
+               + '</table></div><div class="card"><b>水质类别 water class</b> <span class="note">GB 3838-2002</span><table>'
+               + "".join(f'<tr><td><span class="swatch" style="background:{c["hex"]}"></span></td><td>{esc(c["name_zh"])}'
+                         f' {esc(c["status_zh"])}</td><td class="en">{esc(c["name_en"])}, {esc(c["status_en"])}</td></tr>'
+                         for c in water_classes())
+               + '</table></div><div class="card"><b>比例与目标 rate against the target</b><table>'
+               + "".join(f'<tr><td><span class="swatch" style="background:{b.colour}"></span></td>'
+                         f'<td>{esc(band_label(b)[0])}</td><td class="en">{esc(band_label(b)[1])}</td></tr>' for b in RATE_BANDS)
+               + '</table><div class="note">按发布值（保留1位小数）判定 judged on the published 1-decimal value</div></div></div>')
+    if notes:
+        out.append('<h2>说明 Notes</h2><ul>' + "".join(f'<li>{esc(n)}</li>' for n in notes) + '</ul>')
+    out.append('<p class="note">envq · 数据来源 data: CNEMC 全国城市空气质量实时发布平台, 国家地表水水质自动监测实时数据发布系统 · '
+               '离线页面，无外部资源 offline pages, nothing fetched</p></main></body></html>')
+    return "".join(out)
+
+
+def _link(pages: dict, key: str, label: str) -> str:
+    href = pages.get(key)
+    return f'<div><a class="envq-link" href="{esc(href)}">{esc(label)} →</a></div>' if href else ""

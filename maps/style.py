@@ -1,0 +1,131 @@
+"""Colours, names and legends of the maps, taken from the standards' data files.
+
+- AQI categories (优 .. 严重污染) and their colours: HJ 633 Table 2 / Appendix A Table A.1, read
+  from ``envq/standards/hj633_<edition>.yaml`` (the edition in force on the day shown).
+- Water classes (Ⅰ类 .. 劣Ⅴ类), their 水质状况 and colours: ``envq/standards/gb3838_2002.yaml``
+  (classes per GB 3838-2002 and 环办〔2011〕22号; the shades there are marked [U] except red).
+- Rates against a target (good-air-day ratio, Ⅰ~Ⅲ类 share): envq's three bands, not a standard:
+  met (the published 1-decimal value >= target), short by less than ``near`` percentage points,
+  and further short; see :func:`rate_band`.
+
+:func:`esc` makes any text from data safe in the HTML of a popup, tooltip or page.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+from functools import cache
+
+__all__ = ["esc", "aqi_categories", "aqi_colours", "water_classes", "class_colour", "class_name",
+           "RateBand", "RATE_BANDS", "rate_band", "band_label", "NO_DATA_COLOUR", "NEAR_TARGET_POINTS"]
+
+#: Colour of an area or point without data for the period (grey).
+NO_DATA_COLOUR = "#BDBDBD"
+#: Width of the "short of the target" band, percentage points (envq's choice, a parameter).
+NEAR_TARGET_POINTS = 5.0
+
+
+def esc(value) -> str:
+    """Text from data as HTML text, safe in folium's popup and tooltip templates too.
+
+    ``html.escape`` (``& < > " '``), and the three characters that mean something inside the
+    JavaScript template literal folium writes popups and tooltips into: backtick, ``$`` and
+    backslash. ``None`` and NaN give "".
+
+    >>> esc('<script>alert(1)</script>')
+    '&lt;script&gt;alert(1)&lt;/script&gt;'
+    >>> esc('${x}`')
+    '&#36;{x}&#96;'
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    try:
+        import pandas as pd
+
+        if value is pd.NA or value is pd.NaT:
+            return ""
+    except ImportError:  # pragma: no cover
+        pass
+    s = html.escape(str(value), quote=True)
+    return s.replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
+
+
+@cache
+def aqi_categories(edition: str = "hj633_2012") -> tuple[dict, ...]:
+    """The six AQI categories of *edition*: level, category_zh/en, colour_zh/en, hex, aqi range."""
+    from envq import standards
+
+    return tuple(dict(c) for c in standards.load(edition)["categories"])
+
+
+def aqi_colours(edition: str = "hj633_2012") -> list[str]:
+    """Fill colour by level: index 0 (no valid day) is grey, 1..6 the HJ 633 colours."""
+    return [NO_DATA_COLOUR] + [c["hex"] for c in aqi_categories(edition)]
+
+
+@cache
+def water_classes() -> tuple[dict, ...]:
+    """Classes 1..6 (Ⅰ类 .. 劣Ⅴ类) of GB 3838-2002 with status and colour."""
+    from envq import standards
+
+    return tuple(dict(c) for c in standards.load("gb3838_2002")["classes"])
+
+
+def class_colour(cls) -> str:
+    """Colour of a class 1..6; grey for no class."""
+    try:
+        k = int(cls)
+    except (TypeError, ValueError):
+        return NO_DATA_COLOUR
+    return water_classes()[k - 1]["hex"] if 1 <= k <= 6 else NO_DATA_COLOUR
+
+
+def class_name(cls) -> str:
+    """Ⅰ类 .. 劣Ⅴ类, or "—" for no class."""
+    try:
+        k = int(cls)
+    except (TypeError, ValueError):
+        return "—"
+    return water_classes()[k - 1]["name_zh"] if 1 <= k <= 6 else "—"
+
+
+@dataclass(frozen=True)
+class RateBand:
+    key: str
+    colour: str
+    label_zh: str
+    label_en: str
+
+
+RATE_BANDS = (
+    RateBand("met", "#1A9850", "达标", "target met"),
+    RateBand("near", "#FDAE61", "未达标，差距<{near:g}个百分点", "short by < {near:g} points"),
+    RateBand("far", "#D73027", "未达标，差距≥{near:g}个百分点", "short by ≥ {near:g} points"),
+    RateBand("none", NO_DATA_COLOUR, "无数据", "no data"),
+)
+
+
+def rate_band(value, target, *, near: float = NEAR_TARGET_POINTS) -> RateBand:
+    """The band of a rate [%] against its target [%]: met, near, far, or none (no value).
+
+    The rate is judged as published, rounded to 1 decimal (as ``target_met`` of the engines).
+
+    >>> rate_band(83.0, 83).key, rate_band(82.9, 83).key, rate_band(77.9, 83).key, rate_band(None, 83).key
+    ('met', 'near', 'far', 'none')
+    """
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return RATE_BANDS[3]
+    if math.isnan(v):
+        return RATE_BANDS[3]
+    v = round(v, 1)
+    if v >= target:
+        return RATE_BANDS[0]
+    return RATE_BANDS[1] if target - v < near else RATE_BANDS[2]
+
+
+def band_label(band: RateBand, *, near: float = NEAR_TARGET_POINTS) -> tuple[str, str]:
+    return band.label_zh.format(near=near), band.label_en.format(near=near)

@@ -1,0 +1,175 @@
+"""The water map: basins by Ⅰ~Ⅲ类 share, sections by class, with rivers and Dongting Lake.
+
+- Basins (polygons of the pack) are coloured by their Ⅰ~Ⅲ类水质断面比例 for the period against
+  the target (95% by default; :func:`maps.style.rate_band`), with a popup of the class counts.
+- Sections (circles) are coloured by their class for the period (GB 3838-2002, 环办〔2011〕22号
+  single-factor evaluation; colours of ``gb3838_2002.yaml``). The popup gives the class and
+  水质状况, the class history over the months in the store, the limiting items and their
+  multiples over Class III, the target class and whether it is met, and how sure the location is.
+- Sections without a coordinate are listed in a box: they count in the rates but cannot be placed.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pandas as pd
+
+from maps import base
+from maps.style import RATE_BANDS, band_label, class_colour, class_name, esc, rate_band, water_classes
+from maps.svg import class_history
+
+__all__ = ["water_map", "item_names", "LOCATION_CONFIDENCE"]
+
+#: How a section's coordinate was obtained (registry ``location_confidence``).
+LOCATION_CONFIDENCE = {
+    "exact": ("精确", "exact coordinate"),
+    "town": ("乡镇/地标", "town or landmark, approximate"),
+    "county": ("县级", "county seat, approximate"),
+    "unknown": ("无坐标", "no coordinate"),
+}
+
+
+@cache
+def item_names() -> dict[str, str]:
+    """Item code -> Chinese name (GB 3838-2002 Table 1)."""
+    from envq import standards
+
+    return {i["item"]: i["name_zh"] for i in standards.load("gb3838_2002")["items"]}
+
+
+def _items(codes) -> str:
+    names = item_names()
+    parts = [c for c in str(codes or "").replace(",", ";").split(";") if c]
+    return "、".join(esc(names.get(c, c)) for c in parts) or "—"
+
+
+def _confidence(row) -> str:
+    key = str(row.get("location_confidence", "unknown") or "unknown")
+    zh, en = LOCATION_CONFIDENCE.get(key, (key, key))
+    note = row.get("coordinate_note", "")
+    return f"{esc(zh)} {esc(en)}" + (f"<br><span style='color:#777'>{esc(note)}</span>" if note else "")
+
+
+def _section_popup(r: pd.Series, history: str) -> str:
+    cls = r.get("class")
+    meets = r.get("meets_target")
+    target = r.get("target_class")
+    meets_txt = "—" if pd.isna(meets) else ("<b style='color:#1A9850'>达标 met</b>" if bool(meets) else "<b style='color:#D73027'>未达标 not met</b>")
+    over_target = r.get("over_target") or ""
+    lake = "湖库 lake" if bool(r.get("is_lake")) else "河流 river"
+    place = "，".join(esc(x) for x in (r.get("city_name"), r.get("county_name")) if x and x != "unknown")
+    return (
+        f'<div class="envq-popup envq-section-popup"><h4 style="margin:0 0 4px">{esc(r["section"])} '
+        f'<small>{esc(r["period"])}</small></h4>'
+        f'<div>{esc(r.get("river_name", ""))} · {esc(r.get("system_name", ""))} · {lake}'
+        f'{" · " + place if place else ""}</div>'
+        f'<div style="font-size:14px">水质类别 class: <span class="envq-swatch" style="background:{class_colour(cls)}">'
+        f'</span> <b>{esc(class_name(cls))}</b> {esc(r.get("status", ""))}</div>'
+        f'<table>'
+        f'<tr><th>目标 target</th><td>{esc(class_name(target))} {meets_txt}'
+        f'{"（超标 over target: " + esc(over_target) + "）" if over_target else ""}</td></tr>'
+        f'<tr><th>定类项目 limiting items</th><td>{_items(r.get("limiting_items"))}</td></tr>'
+        f'<tr><th>超Ⅲ类项目（倍数） over Class III (multiple)</th><td>{esc(r.get("over_iii") or "—")}</td></tr>'
+        f'<tr><th>监测 readings</th><td>{int(r.get("n_readings", 0) or 0)}（截至 through {esc(r.get("through", ""))}）</td></tr>'
+        f'<tr><th>位置 location</th><td>{_confidence(r)}</td></tr>'
+        f'</table><div>类别历史 class history:</div>{history}</div>')
+
+
+def _basin_popup(name: str, r: pd.Series | None, target: float) -> str:
+    if r is None:
+        return (f'<div class="envq-popup envq-basin-popup"><h4 style="margin:0 0 4px">{esc(name)}</h4>'
+                f'本时段无断面数据 no section with data in the period</div>')
+    good = int(r["class_1"] + r["class_2"] + r["class_3"])
+    band = rate_band(r["i_iii_share"], target)
+    zh, en = band_label(band)
+    counts = "".join(f'<td style="background:{class_colour(k)};text-align:center">{esc(class_name(k))}<br>'
+                     f'{int(r.get(f"class_{k}", 0) or 0)}</td>' for k in range(1, 7))
+    return (f'<div class="envq-popup envq-basin-popup"><h4 style="margin:0 0 4px">{esc(name)} '
+            f'<small>{esc(r["period"])}</small></h4>'
+            f'<div style="font-size:14px">Ⅰ~Ⅲ类断面比例 Class I–III share: <b>{float(r["i_iii_share"]):.1f}%</b> '
+            f'({good}/{int(r["sections"])}) <span class="envq-swatch" style="background:{band.colour}"></span> '
+            f'{esc(zh)} {esc(en)}（目标 target {target:g}%）</div>'
+            f'<table><tr>{counts}</tr></table>'
+            f'<div>水质状况 status: {esc(r.get("status", ""))}；主要污染指标 main pollutants: '
+            f'{esc(r.get("main_pollutants") or "—")}</div></div>')
+
+
+def water_map(*, sections: pd.DataFrame, basin_rates: pd.DataFrame | None, province_rate: pd.Series | None,
+              period: str, history: pd.DataFrame | None = None, target: float = 95.0,
+              tiles: base.Tiles | None = None, basins=None, home: str | None = None):
+    """The water map of *period*.
+
+    Parameters
+    ----------
+    sections : DataFrame
+        ``water_sections`` rows of the period (class, status, limiting items, target, lon/lat, ...).
+    basin_rates : DataFrame
+        ``water_basin_rates`` rows of the period (``i_iii_share`` [%], class counts).
+    province_rate : Series
+        The province row of ``water_rates`` for the period.
+    history : DataFrame
+        ``water_sections`` rows of the months to show as class history (section, period, class).
+    basins : GeoDataFrame
+        Default: the pack's basins (``geo.pack.basins``).
+    """
+    import folium
+
+    from geo import pack
+
+    sections = sections[sections["period"].astype(str) == str(period)]
+    subtitle = f"Ⅰ~Ⅲ类水质断面比例 Class I–III share, {period}"
+    if province_rate is not None:
+        good = int(province_rate["class_1"] + province_rate["class_2"] + province_rate["class_3"])
+        zh, _ = band_label(rate_band(province_rate["i_iii_share"], target))
+        subtitle = (f"湖南省 {float(province_rate['i_iii_share']):.1f}% ({good}/{int(province_rate['sections'])}，"
+                    f"目标 target {target:g}%，{zh}) · " + subtitle
+                    + f"（截至 through {province_rate.get('through', '')}）")
+    m, canvas = base.base_map("湖南省地表水水质 Surface water, Hunan", tiles=tiles, subtitle=subtitle, home=home)
+
+    # basins by their share
+    polys = canvas.frame(basins if basins is not None else pack.basins("display"))
+    br = basin_rates[basin_rates["period"].astype(str) == str(period)].set_index("name") \
+        if basin_rates is not None and len(basin_rates) else pd.DataFrame()
+    group = folium.FeatureGroup(name="流域Ⅰ~Ⅲ类比例 basins: Class I–III share")
+    for _, b in polys.iterrows():
+        r = br.loc[b["name"]] if b["name"] in br.index else None
+        band = rate_band(None if r is None else r["i_iii_share"], target)
+        style = {"color": "#555555", "weight": 1.5, "fillColor": band.colour, "fillOpacity": 0.35,
+                 "className": "envq-basin"}
+        tip = f'{esc(b["name"])}: ' + ("无数据 no data" if r is None else f'{float(r["i_iii_share"]):.1f}%')
+        base.polygon(group, b.geometry, style=style, popup_html=_basin_popup(b["name"], r, target), tooltip_html=tip)
+    group.add_to(m)
+    base.add_context(m, canvas, cities=True)
+
+    # sections by class
+    hist = history if history is not None and len(history) else sections
+    months = sorted(hist["period"].astype(str).unique())
+    by_sec = {s: g.set_index("period")["class"] for s, g in hist.groupby("section")}
+    placed = sections[sections["lon"].notna() & sections["lat"].notna()].sort_values("section")
+    unplaced = sections[~sections.index.isin(placed.index)].sort_values("section")
+    sgroup = folium.FeatureGroup(name="断面水质类别 sections: class")
+    for _, r in placed.iterrows():
+        lon, lat = canvas.lonlat(float(r["lon"]), float(r["lat"]))
+        h = by_sec.get(r["section"], pd.Series(dtype=object))
+        strip = class_history(months, [h.get(p) for p in months])
+        folium.CircleMarker(
+            location=[lat, lon], radius=7, color="#000000", weight=1, fill=True,
+            fill_color=class_colour(r["class"]), fill_opacity=0.95, className="envq-section",
+            popup=base.popup(_section_popup(r, strip), max_width=480),
+            tooltip=folium.Tooltip(f'{esc(r["section"])} ({esc(r.get("river_name", ""))}): '
+                                   f'{esc(class_name(r["class"]))}')).add_to(sgroup)
+    sgroup.add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+
+    legend = ("<b>水质类别 water class (GB 3838-2002)</b>" + base.legend_rows(
+        [(c["hex"], f'{c["name_zh"]} {c["status_zh"]}', f'{c["name_en"]}, {c["status_en"]}') for c in water_classes()])
+        + "<b>流域Ⅰ~Ⅲ类比例 basin Class I–III share</b>"
+        + base.legend_rows([(b.colour, *band_label(b)) for b in RATE_BANDS]))
+    base.add_box(m, legend, position="bottom:22px;right:10px", css_class="envq-legend")
+    if len(unplaced):
+        names = "、".join(f'{esc(s)}（{esc(class_name(c))}）' for s, c in zip(unplaced["section"], unplaced["class"]))
+        base.add_box(m, f'<b>未上图断面 {len(unplaced)} sections not on the map</b> (无坐标 no coordinate; '
+                        f'计入比例 counted in the rates):<div style="font-size:12px;max-height:120px;overflow:auto">'
+                        f'{names}</div>', position="bottom:22px;left:10px", css_class="envq-unplaced")
+    return m
