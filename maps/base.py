@@ -159,7 +159,12 @@ def base_map(title: str, *, tiles: Tiles | None = None, bounds=None, subtitle: s
         if tiles.labels_url:
             folium.TileLayer(tiles=tiles.labels_url, attr=tiles.attribution, name="注记 labels",
                              subdomains=tiles.subdomains, overlay=True, control=True).add_to(m)
-    m.fit_bounds(bounds)
+    # Open on the bounds without the animated zoom from the initial view: in software rendering
+    # (no GPU, as on many office PCs and in headless Chromium) that first animation held the next
+    # frames for 3-4 s in about one opening in three (bench/maps_open.py, BENCHMARKS.md).
+    fit = folium.FitBounds(bounds)
+    fit.options["animate"] = False
+    m.add_child(fit)
     head = (f'<a class="envq-home" href="{esc(home)}">首页 index</a> · ' if home else "") + f"<b>{esc(title)}</b>" + (f"<br><span style='font-size:12px'>{esc(subtitle)}</span>" if subtitle else "")
     add_box(m, head, position="top:10px;left:55px", css_class="envq-title")
     m.get_root().header.add_child(folium.Element(
