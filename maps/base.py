@@ -131,10 +131,12 @@ def context_layers():
     return _context_layers()
 
 
-def base_map(title: str, *, tiles: Tiles | None = None, bounds=None, subtitle: str = "", home: str | None = None):
+def base_map(title: str, *, tiles: Tiles | None = None, bounds=None, subtitle: str = "", home: str | None = None,
+             padding_bottom_right: tuple[int, int] | None = None):
     """A folium map of Hunan (or *bounds*, ``[[south, west], [north, east]]``) with a title box.
 
-    *home*: relative link to the index page, shown in the title box.
+    *home*: relative link to the index page, shown in the title box; *padding_bottom_right*:
+    pixels kept free at the right and bottom when fitting the bounds (beside a side panel).
     Returns ``(map, canvas)``; draw every overlay through *canvas* so it matches the tiles.
     """
     import folium
@@ -162,7 +164,7 @@ def base_map(title: str, *, tiles: Tiles | None = None, bounds=None, subtitle: s
     # Open on the bounds without the animated zoom from the initial view: in software rendering
     # (no GPU, as on many office PCs and in headless Chromium) that first animation held the next
     # frames for 3-4 s in about one opening in three (bench/maps_open.py, BENCHMARKS.md).
-    fit = folium.FitBounds(bounds)
+    fit = folium.FitBounds(bounds, padding_bottom_right=padding_bottom_right)
     fit.options["animate"] = False
     m.add_child(fit)
     head = (f'<a class="envq-home" href="{esc(home)}">首页 index</a> · ' if home else "") + f"<b>{esc(title)}</b>" + (f"<br><span style='font-size:12px'>{esc(subtitle)}</span>" if subtitle else "")

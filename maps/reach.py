@@ -87,7 +87,8 @@ def reach_map(report, locations: pd.DataFrame, *, tiles: base.Tiles | None = Non
         bounds = None
     r = report.reach
     m, canvas = base.base_map(f"河长制 {r.name}", tiles=tiles, bounds=bounds,
-                              subtitle=f"{r.river} · {report.period.label}", home=home)
+                              subtitle=f"{r.river} · {report.period.label}", home=home,
+                              padding_bottom_right=(460, 0))  # the sections clear of the panel
     base.add_context(m, canvas, cities=True)
     if len(pts) > 1:
         folium.PolyLine([[y, x] for x, y in pts], color="#1F4E79", weight=2, dash_array="6 6", opacity=0.8,

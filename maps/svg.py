@@ -88,7 +88,7 @@ def class_profile(names: Sequence[str], classes: Sequence, *, target_class: int 
     n = len(names)
     if n == 0:
         raise ValueError("class_profile: no section")
-    left, right, top, row = 56, 16, 14, 22
+    left, right, top, row = 56, 44, 26, 22
     step = 64
     w = width or left + right + max(1, n - 1) * step + 20
     step = (w - left - right - 20) / max(1, n - 1)
@@ -107,8 +107,8 @@ def class_profile(names: Sequence[str], classes: Sequence, *, target_class: int 
         out.append(f'<text x="{left - 6}" y="{y_of(k) + 4}" text-anchor="end">{esc(class_name(k))}</text>')
     ty = y_of(target_class) + row / 2
     out.append(f'<path d="M{left} {ty}H{w - right}" stroke="#333" stroke-dasharray="5 3"/>')
-    out.append(f'<text x="{w - right}" y="{ty - 3}" text-anchor="end" fill="#333">目标 target '
-               f'{esc(class_name(target_class))}</text>')
+    out.append(f'<path d="M{w - right - 128} 8H{w - right - 104}" stroke="#333" stroke-dasharray="5 3"/>'
+               f'<text x="{w - right - 100}" y="12" fill="#333">目标 target {esc(class_name(target_class))}</text>')
     xs = [left + 10 + i * step for i in range(n)]
     seg: list[str] = []
     lines = []
