@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(PY) bench/air_national_year.py
 	$(PY) bench/water_classify.py
 	$(PY) bench/geo_pack.py
+	$(PY) bench/maps_render.py   # needs demo-output/store: make demo first
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .prefect envq-data
