@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from maps import base
-from maps.style import aqi_categories, aqi_colours, band_label, esc, rate_band, RATE_BANDS
+from maps.style import RATE_BANDS, aqi_categories, aqi_colours, band_label, count, esc, flag, pct, rate_band
 from maps.svg import aqi_chart
 
 __all__ = ["air_map", "DayControl"]
@@ -59,9 +59,9 @@ def _rate_table(r: pd.Series, edition: str) -> str:
     cats = aqi_categories(edition)
     rows = "".join(
         f'<tr><td><span class="envq-swatch" style="background:{c["hex"]}"></span> {esc(c["category_zh"])}'
-        f' <span style="color:#777">{esc(c["category_en"])}</span></td><td>{int(r.get("days_" + c["category_zh"], 0) or 0)}</td></tr>'
+        f' <span style="color:#777">{esc(c["category_en"])}</span></td><td>{count(r.get("days_" + c["category_zh"]))}</td></tr>'
         for c in cats)
-    prim = [(k[len("primary_"):], int(v)) for k, v in r.items() if str(k).startswith("primary_") and pd.notna(v) and int(v) > 0]
+    prim = [(k[len("primary_"):], count(v)) for k, v in r.items() if str(k).startswith("primary_") and count(v) > 0]
     prim.sort(key=lambda kv: -kv[1])
     ptxt = "，".join(f"{esc(k)} {v}天" for k, v in prim) or "—"
     return (f'<table>{rows}</table><div>首要污染物 primary pollutant (days): {ptxt}</div>')
@@ -70,13 +70,12 @@ def _rate_table(r: pd.Series, edition: str) -> str:
 def _ratio_line(r: pd.Series) -> str:
     band = rate_band(r.get("good_day_ratio"), float(r.get("target", 83.0)))
     zh, en = band_label(band)
-    ratio = r.get("good_day_ratio")
-    ratio_txt = "—" if pd.isna(ratio) else f"{float(ratio):.1f}%"
+    ratio_txt = pct(r.get("good_day_ratio"))
     return (f'<div style="font-size:14px">优良天数比例 good-air-day ratio: <b>{ratio_txt}</b> '
             f'<span class="envq-swatch" style="background:{band.colour}"></span> {esc(zh)} {esc(en)} '
             f'(目标 target {float(r.get("target", 83.0)):g}%)</div>'
-            f'<div>有效天数 valid days {int(r.get("valid_days", 0))}/{int(r.get("calendar_days", 0))}，'
-            f'优良天数 good days {int(r.get("good_days", 0))}'
+            f'<div>有效天数 valid days {count(r.get("valid_days"))}/{count(r.get("calendar_days"))}，'
+            f'优良天数 good days {count(r.get("good_days"))}'
             f'（截至 through {esc(r.get("through", ""))}）</div>')
 
 
@@ -87,7 +86,7 @@ def _city_popup(r: pd.Series, chart: str, edition: str) -> str:
 
 def _station_popup(st: pd.Series, r: pd.Series | None, chart: str, edition: str) -> str:
     head = (f'<h4 style="margin:0 0 4px">{esc(st["name"])} <small>{esc(st["code"])}</small></h4>'
-            f'<div>{esc(st["city"])}{" · 清洁对照点 background station (not in the city mean)" if bool(st.get("is_background")) else ""}</div>')
+            f'<div>{esc(st["city"])}{" · 清洁对照点 background station (not in the city mean)" if flag(st.get("is_background")) else ""}</div>')
     if r is None:
         return f'<div class="envq-popup envq-station-popup">{head}<div>本时段无数据 no data for the period</div>{chart}</div>'
     return (f'<div class="envq-popup envq-station-popup">{head}{_ratio_line(r)}'
@@ -115,7 +114,7 @@ class DayControl:
                     "aqi": [[None if not np.isfinite(v) else int(v) for v in row] for row in aqi],
                     "names": list(names),
                 }
-                self.marker_names = [mk.get_name() for mk in markers]
+                self.markers = list(markers)  # their names are read when the page is rendered
 
         return _DayControl()
 
@@ -125,7 +124,7 @@ _DAY_JS = """
 (function () {
   var map = {{ this._parent.get_name() }};
   var d = {{ this.data|tojson }};
-  var markers = [{% for n in this.marker_names %}{{ n }}{% if not loop.last %},{% endif %}{% endfor %}];
+  var markers = [{% for mk in this.markers %}{{ mk.get_name() }}{% if not loop.last %},{% endif %}{% endfor %}];
   var i = d.start, timer = null, div = null;
   function show(k) {
     i = Math.max(0, Math.min(d.days.length - 1, k));
@@ -184,7 +183,7 @@ _DAY_JS = """
 def air_map(*, rates: pd.DataFrame, city_days: pd.DataFrame, station_rates: pd.DataFrame | None,
             station_days: pd.DataFrame | None, stations, period: str, day: str | None = None,
             tiles: base.Tiles | None = None, edition: str = "hj633_2012", title_note: str = "",
-            home: str | None = None):
+            home: str | None = None, notes: list[str] | None = None):
     """The air map of *period* with the stations of *day* (default: the last day with data).
 
     Parameters
@@ -196,7 +195,10 @@ def air_map(*, rates: pd.DataFrame, city_days: pd.DataFrame, station_rates: pd.D
     station_rates : DataFrame
         ``air_station_rates`` rows of the period.
     stations : GeoDataFrame
-        The pack's stations (code, name, city, is_background, lon, lat).
+        The pack's stations (code, name, city, is_background, lon, lat): every one is drawn, grey
+        on days without a valid AQI.
+    notes : list, optional
+        Receives what the reader should know (station codes in the results without a location).
     """
     import folium
 
@@ -216,11 +218,11 @@ def air_map(*, rates: pd.DataFrame, city_days: pd.DataFrame, station_rates: pd.D
     cats = ["无数据"] + [c["category_zh"] for c in aqi_categories(edition)]
     level_of = _level_from_category(edition)
 
-    subtitle = f"优良天数比例 good-air-day ratio {period}（截至 through {first['through']}）· 站点 stations: {day}"
+    subtitle = f"优良天数比例 good-air-day ratio {period}（截至 through {first['through']}）"
     if prov is not None:
         band = rate_band(prov["good_day_ratio"], float(prov["target"]))
         zh, _ = band_label(band)
-        subtitle = (f"湖南省 {float(prov['good_day_ratio']):.1f}%（目标 target {float(prov['target']):g}%，{zh}）· "
+        subtitle = (f"湖南省 {pct(prov['good_day_ratio'])}（目标 target {float(prov['target']):g}%，{zh}）· "
                     + subtitle)
     m, canvas = base.base_map("湖南省环境空气质量 Air quality, Hunan", tiles=tiles, subtitle=subtitle + title_note,
                                 home=home)
@@ -243,7 +245,7 @@ def air_map(*, rates: pd.DataFrame, city_days: pd.DataFrame, station_rates: pd.D
             tip = f'{esc(c["name"])}: 无数据 no data'
         else:
             popup = _city_popup(pd.concat([pd.Series({"name": c["name"]}), r]), chart, edition)
-            tip = f'{esc(c["name"])}: {float(r["good_day_ratio"]):.1f}%'
+            tip = f'{esc(c["name"])}: {pct(r["good_day_ratio"])}'
         base.polygon(group, c.geometry, style=style, popup_html=popup, tooltip_html=tip)
     group.add_to(m)
 
@@ -251,9 +253,11 @@ def air_map(*, rates: pd.DataFrame, city_days: pd.DataFrame, station_rates: pd.D
     sdays = station_days if station_days is not None else pd.DataFrame(columns=["station", "date", "aqi", "valid"])
     st = stations.copy()
     st["code"] = st["code"].astype(str)
-    if len(sdays):
-        st = st[st["code"].isin(set(sdays["station"].astype(str)))]
     st = st.sort_values("code").reset_index(drop=True)
+    unplaced = sorted(set(sdays["station"].astype(str)) - set(st["code"])) if len(sdays) else []
+    if unplaced and notes is not None:
+        notes.append(f"空气：{len(unplaced)} 个站点无坐标，未上图 air: {len(unplaced)} station(s) in the results "
+                     f"have no location in the geometry pack, not drawn: {', '.join(unplaced[:20])}")
     skeys = list(st["code"])
     saqi, slev = _series(sdays, "station", skeys, days, level_of)
     srates = station_rates[station_rates["period"].astype(str) == str(period)].set_index("name") \

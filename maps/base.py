@@ -22,7 +22,7 @@ from functools import cache
 from maps.style import esc
 
 __all__ = ["Tiles", "TILE_PRESETS", "tiles_setting", "Canvas", "base_map", "add_context", "add_box",
-           "legend_rows", "GEO_STYLE", "polygon", "popup", "context_layers"]
+           "legend_rows", "GEO_STYLE", "polygon", "popup", "context_layers", "stable_ids"]
 
 
 @dataclass(frozen=True)
@@ -69,10 +69,21 @@ def tiles_setting(spec=None, *, tianditu_key: str | None = None, crs: str = "wgs
     if spec.startswith(("http://", "https://")) and "{z}" in spec:
         if crs not in ("wgs84", "gcj02"):
             raise ValueError(f"tiles crs must be 'wgs84' or 'gcj02', not {crs!r}")
-        prefix = spec.split("{", 1)[0]
-        return Tiles("custom", spec, "", crs=crs, allow=(prefix,))
+        return Tiles("custom", spec, "", crs=crs, allow=(_server_prefix(spec),))
     raise ValueError(f"tiles must be one of {', '.join(TILE_PRESETS)} or a URL template with {{z}}/{{x}}/{{y}}, "
                      f"not {spec!r}")
+
+
+def _server_prefix(template: str) -> str:
+    """``scheme://host/`` of a tile URL template, the whole host (``{s}`` included, as the page
+    writes it): the only thing the offline check lets through, never a shorter prefix."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(template)
+    host = parts.netloc
+    if not host or any(k in host for k in ("{z}", "{x}", "{y}")) or not parts.path.startswith("/"):
+        raise ValueError(f"tiles: {template!r} has no complete server name before its path")
+    return f"{parts.scheme}://{host}/"
 
 
 @dataclass(frozen=True)
@@ -242,6 +253,44 @@ def popup(html: str, max_width: int = 460):
 
     return folium.Popup(html, max_width=max_width, autoPanPaddingTopLeft=[60, 130],
                         autoPanPaddingBottomRight=[20, 20])
+
+
+def stable_ids(m):
+    """Give every element of the page an id from a counter, in the order of the page (folium draws
+    random ones), so that the same results render to the same bytes; returns *m*.
+
+    Children are keyed by their name in their parent, and some templates write that key as a
+    JavaScript variable (a popup's content): the keys that were the element's name are renamed
+    too.
+    """
+    from collections import OrderedDict
+
+    from branca.element import Element
+
+    counter = iter(range(1 << 30))
+    seen: set[int] = set()
+
+    def walk(el):
+        if id(el) in seen:
+            return
+        seen.add(id(el))
+        kids = OrderedDict()
+        for key, child in el._children.items():
+            was = child.get_name()
+            if id(child) not in seen:
+                child._id = f"{next(counter):06x}"
+            kids[child.get_name() if key == was else key] = child
+            walk(child)
+        el._children = kids
+        for attr in ("header", "html", "script"):  # a Figure's parts, a Popup's content
+            part = getattr(el, attr, None)
+            if isinstance(part, Element):
+                walk(part)
+
+    root = m.get_root()
+    root._id = f"{next(counter):06x}"
+    walk(root)
+    return m
 
 
 def legend_rows(rows) -> str:

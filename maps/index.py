@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from maps.style import RATE_BANDS, aqi_categories, band_label, esc, rate_band, water_classes
+from maps.style import RATE_BANDS, aqi_categories, band_label, class_name, esc, rate_band, water_classes
 
 __all__ = ["index_html"]
 
@@ -31,6 +31,21 @@ def _band_cell(value, target) -> str:
     return f'<span class="swatch" style="background:{b.colour}"></span> {esc(zh)} <span class="en">{esc(en)}</span>'
 
 
+def _province_method(prov) -> str:
+    n = "" if pd.isna(prov.get("n_cities")) else int(prov["n_cities"])
+    if prov.get("province_method") == "pooled":
+        return f"{n}个城市的城市日合并计算 pooled city-days of {n} cities"
+    return f"{n}个城市比例的平均 mean of the {n} city ratios"
+
+
+def _reach_band_cell(summary: dict) -> str:
+    from maps.reach import reach_band
+
+    b = reach_band(summary)
+    zh, en = band_label(b)
+    return f'<span class="swatch" style="background:{b.colour}"></span> {esc(zh)} <span class="en">{esc(en)}</span>'
+
+
 def _pct(x) -> str:
     return "—" if x is None or pd.isna(x) else f"{float(x):.1f}%"
 
@@ -39,7 +54,7 @@ def index_html(*, generated: str, day: str | None, air_period: str | None, water
                freshness: list[tuple[str, str, str]], air_rates: pd.DataFrame | None,
                water_province: pd.Series | None, basin_water: pd.DataFrame | None,
                reaches: list[dict], pages: dict[str, str], notes: list[str],
-               air_target: float = 83.0, water_target: float = 95.0, edition: str = "hj633_2012") -> str:
+               water_target: float = 95.0, edition: str = "hj633_2012") -> str:
     """The index page as HTML text.
 
     *freshness*: ``(what_zh, what_en, through)`` lines; *reaches*: summary dicts of the reach
@@ -67,7 +82,7 @@ def index_html(*, generated: str, day: str | None, air_period: str | None, water
         out.append(f'<div class="card envq-headline-air"><div>空气优良天数比例 good-air-day ratio, 湖南省 '
                    f'{esc(air_period)}</div><div class="big">{_pct(prov["good_day_ratio"])}</div>'
                    f'<div>目标 target ≥ {float(prov["target"]):g}%：{_band_cell(prov["good_day_ratio"], float(prov["target"]))}</div>'
-                   f'<div class="note">14个城市比例的平均 mean of the 14 city ratios；截至 through {esc(prov["through"])}</div>'
+                   f'<div class="note">{_province_method(prov)}；截至 through {esc(prov["through"])}</div>'
                    f'{_link(pages, "air", "空气质量地图 air map")}</div>')
     else:
         out.append('<div class="card envq-headline-air">空气：本时段无结果 air: no results for the period</div>')
@@ -94,10 +109,11 @@ def index_html(*, generated: str, day: str | None, air_period: str | None, water
             f'<tr><td><a class="envq-link envq-reach-link" href="{esc(r["href"])}">{esc(r["name"])}</a></td>'
             f'<td>{esc(r["river"])}</td><td>{esc(r["level"])}</td><td>{esc(r["chief_title"])}</td>'
             f'<td class="num">{_pct(r["i_iii_share"])} ({r["sections_i_iii"]}/{r["sections_evaluated"]})</td>'
-            f'<td>{_band_cell(r["i_iii_share"], water_target)}</td></tr>' for r in reaches)
+            f'<td class="num">{esc(class_name(r["target_class"]))} {r["sections_meeting_target"]}/{r["sections_evaluated"]}</td>'
+            f'<td>{_reach_band_cell(r)}</td></tr>' for r in reaches)
         out.append('<h2>河长制河段 River-chief reaches</h2><table><tr><th>河段 reach</th><th>河流 river</th>'
                    f'<th>级别 level</th><th>河长 chief</th><th>Ⅰ~Ⅲ类 share ({esc(water_period)})</th>'
-                   f'<th>目标 target {water_target:g}%</th></tr>{rows}</table>')
+                   f'<th>达到河段目标 meeting the reach target</th><th>河段目标 reach target</th></tr>{rows}</table>')
         if any(r.get("example") for r in reaches):
             out.append('<div class="note">示例河段（非正式河长名录） example reaches, not an official list: '
                        '配置 configure your own with $ENVQ_REACHES</div>')

@@ -13,37 +13,45 @@ from __future__ import annotations
 import pandas as pd
 
 from maps import base
-from maps.style import band_label, class_colour, class_name, esc, rate_band
+from maps.style import band_label, class_colour, class_name, esc, pct, rate_band, text
 from maps.svg import class_profile
 
-__all__ = ["reach_map"]
+__all__ = ["reach_map", "reach_band"]
 
 
 def _fails(meets) -> bool:
     return not pd.isna(meets) and not bool(meets)
 
 
-def _fmt_share(x) -> str:
-    return "—" if pd.isna(x) else f"{float(x):.1f}%"
+def reach_band(summary: dict):
+    """A reach is judged on its own target class: met when every section evaluated meets it
+    (target compliance 100%), else short by the share of sections that do not; none without data."""
+    share = summary["target_compliance_share"] if summary["sections_evaluated"] else None
+    return rate_band(share, 100.0)
 
 
-def _panel(report, target: float) -> str:
+def _panel(report) -> str:
     r = report.reach
     s = report.summary()
-    band = rate_band(s["i_iii_share"], target)
+    band = reach_band(s)
     zh, en = band_label(band)
     secs = report.sections
     profile = class_profile(list(secs["section"]), list(secs["class"]), target_class=r.target_class, width=420)
     failing = secs[secs["meets_target"].fillna(True).eq(False)]
-    fail_html = "".join(f'<li>{int(o)}. {esc(n)}: {esc(class_name(c))}，{esc(items or "—")}</li>'
+    fail_html = "".join(f'<li>{int(o)}. {esc(n)}: {esc(class_name(c))}，{text(items)}</li>'
                         for o, n, c, items in zip(failing["order"], failing["section"], failing["class"],
                                                   failing["limiting_items"]))
-    fail_html = (f'<ul class="envq-reach-failing" style="margin:2px 0 4px 18px;padding:0">{fail_html}</ul>'
-                 if fail_html else '<div class="envq-reach-failing">无 none: 全部断面达到目标 every section with data meets the target</div>')
+    if fail_html:
+        fail_html = f'<ul class="envq-reach-failing" style="margin:2px 0 4px 18px;padding:0">{fail_html}</ul>'
+    elif s["sections_evaluated"]:
+        fail_html = '<div class="envq-reach-failing">无 none: 全部断面达到目标 every section with data meets the target</div>'
+    else:
+        fail_html = '<div class="envq-reach-failing">本时段无数据 no data for the period</div>'
+
     rows = "".join(
         f'<tr class="envq-reach-row"><td>{int(o)}</td><td>{esc(n)}</td>'
         f'<td style="background:{class_colour(c)}">{esc(class_name(c))}</td>'
-        f'<td>{esc(class_name(pc))}</td><td>{esc(t or "—")}</td></tr>'
+        f'<td>{esc(class_name(pc))}</td><td>{text(t)}</td></tr>'
         for o, n, c, pc, t in zip(secs["order"], secs["section"], secs["class"], secs["previous_class"], secs["trend"]))
     example = ('<div style="color:#B35806">示例河段（非正式河长名录）example reach, not an official list</div>'
                if r.example else "")
@@ -53,11 +61,12 @@ def _panel(report, target: float) -> str:
         f'<div>{esc(r.river)}：{esc(r.from_)} → {esc(r.to)}</div>'
         f'<div>{esc(r.level)}级 · {esc(r.chief_title)} · {esc(s["period"])}</div>'
         f'<div style="font-size:15px;margin-top:4px">Ⅰ~Ⅲ类断面比例 Class I–III share: '
-        f'<b class="envq-reach-rate">{_fmt_share(s["i_iii_share"])}</b> ({s["sections_i_iii"]}/{s["sections_evaluated"]}) '
-        f'<span class="envq-swatch" style="background:{band.colour}"></span> {esc(zh)} {esc(en)}</div>'
-        f'<div>达到目标{esc(class_name(r.target_class))}的断面 sections meeting the target: '
-        f'{s["sections_meeting_target"]}/{s["sections_evaluated"]} ({_fmt_share(s["target_compliance_share"])})；'
-        f'水质状况 status: {esc(s["status"])}{change}</div>'
+        f'<b class="envq-reach-rate">{pct(s["i_iii_share"])}</b> ({s["sections_i_iii"]}/{s["sections_evaluated"]})</div>'
+        f'<div>达到河段目标{esc(class_name(r.target_class))}的断面 sections meeting the reach target '
+        f'{esc(class_name(r.target_class))}: <b>{s["sections_meeting_target"]}/{s["sections_evaluated"]}</b> '
+        f'({pct(s["target_compliance_share"])}) <span class="envq-swatch" style="background:{band.colour}">'
+        f'</span> {esc(zh)} {esc(en)}</div>'
+        f'<div>水质状况 status: {text(s["status"])}{change}</div>'
         f'<div style="margin-top:6px"><b>沿程水质类别 class along the river</b>（上游→下游 upstream → downstream）</div>'
         f'{profile}'
         f'<div><b>不达标项目 items failing the target</b></div>{fail_html}'
@@ -65,8 +74,7 @@ def _panel(report, target: float) -> str:
         f'<th>{esc(s["previous_period"]) or "上期"}</th><th>变化 trend</th></tr>{rows}</table>')
 
 
-def reach_map(report, locations: pd.DataFrame, *, tiles: base.Tiles | None = None, target: float = 95.0,
-              home: str | None = None):
+def reach_map(report, locations: pd.DataFrame, *, tiles: base.Tiles | None = None, home: str | None = None):
     """The page of one reach (an :class:`envq.water.reaches.ReachReport`).
 
     *locations*: section, lon, lat (WGS-84), location_confidence; sections without one are in the
@@ -101,13 +109,13 @@ def reach_map(report, locations: pd.DataFrame, *, tiles: base.Tiles | None = Non
                   f'{int(s["order"])}</div>'),
             icon_size=(22, 22), icon_anchor=(11, 11), class_name="envq-reach-icon")
         popup = (f'<div class="envq-popup"><b>{int(s["order"])}. {esc(s["section"])}</b> ({esc(s["river"])})<br>'
-                 f'{esc(class_name(s["class"]))} {esc(s["status"])}；目标 target {esc(class_name(s["target_class"]))}'
-                 f'<br>不达标项目 failing items: {esc(s["limiting_items"] or "—") if _fails(s["meets_target"]) else "—"}'
+                 f'{esc(class_name(s["class"]))} {esc(s["status"])}；河段目标 reach target {esc(class_name(s["target_class"]))}'
+                 f'<br>不达标项目 failing items: {text(s["limiting_items"]) if _fails(s["meets_target"]) else "—"}'
                  f'<br>上期 previous: {esc(class_name(s["previous_class"]))} {esc(s["trend"])}</div>')
         folium.Marker([y, x], icon=icon, popup=base.popup(popup, max_width=360),
                       tooltip=folium.Tooltip(f'{int(s["order"])}. {esc(s["section"])}: {esc(class_name(s["class"]))}')
                       ).add_to(m)
-    base.add_box(m, _panel(report, target), position="top:70px;right:10px;max-height:calc(100% - 100px);"
+    base.add_box(m, _panel(report), position="top:70px;right:10px;max-height:calc(100% - 100px);"
                  "overflow:auto;max-width:440px", css_class="envq-reach-panel")
     missing = secs[secs["lon"].isna() | secs["lat"].isna()]
     if len(missing):

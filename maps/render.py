@@ -3,9 +3,12 @@
 :func:`render_maps` reads the results a run published (``air_rates``, ``air_city_days``,
 ``air_station_rates``, ``air_station_days``, ``water_sections``, ``water_rates``,
 ``water_basin_rates``), the water readings of the period for the river-chief reaches
-(:func:`envq.water.reaches.reach_report`) and the geometry pack, and writes the pages. Each page
-is written to a temporary file and moved into place, and is checked first to reference nothing
-outside itself (:func:`maps.assets.render_offline`): a failed render leaves yesterday's pages.
+(:func:`envq.water.reaches.reach_report`, on the readings screened as the run screens them) and
+the geometry pack, and writes the pages. Every page is rendered and checked to reference nothing
+outside itself (:func:`maps.assets.render_offline`) before any is written; then each is written
+to a temporary file and moved into place, and the pages of the previous render that this one did
+not write (a part without results now, a reach no longer configured) are removed. A failed render
+leaves the previous pages as they were.
 
 A part without results for the period is not drawn; the index says so. ``maps.json`` lists what
 was written (pages, bytes, periods, day).
@@ -21,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["Rendered", "render_maps", "default_day"]
+__all__ = ["Rendered", "render_maps"]
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
@@ -46,6 +49,14 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
+def _page(m, allow) -> str:
+    """The page's HTML: stable element ids, assets inline, nothing external (or it raises)."""
+    from maps.assets import render_offline
+    from maps.base import stable_ids
+
+    return render_offline(stable_ids(m), allow=allow)
+
+
 def _result(store, name: str, period: str) -> pd.DataFrame | None:
     from envq.store.errors import StoreError
 
@@ -54,12 +65,6 @@ def _result(store, name: str, period: str) -> pd.DataFrame | None:
     except StoreError:
         return None
     return df if len(df) else None
-
-
-def default_day(store, period: str) -> str | None:
-    """The last day with air results in *period* (its ``through``), or None."""
-    rates = _result(store, "air_rates", period)
-    return None if rates is None else str(rates["through"].max())
 
 
 def render_maps(store, output, *, period: str, day: str | None = None, water_period: str | None = None,
@@ -87,13 +92,20 @@ def render_maps(store, output, *, period: str, day: str | None = None, water_per
     from maps.assets import render_offline
     from maps.base import tiles_setting
 
+    from envq.air.rates import parse_period as air_period
+    from envq.water.periods import parse_period as water_period_of
+
     out = Path(output)
-    out.mkdir(parents=True, exist_ok=True)
     tiles = tiles_setting(tiles)
     allow = tiles.allow
     wp = water_period or period
+    for name, value, parse in (("period", period, air_period), ("water period", wp, water_period_of)):
+        try:
+            parse(value)
+        except ValueError as exc:
+            raise ValueError(f"maps: {name} {value!r}: {exc}") from None
     notes: list[str] = []
-    pages: dict[str, Path] = {}
+    html: dict[str, str] = {}  # page path under *output* -> text, written once all are rendered
     now = dt.datetime.now(SHANGHAI).strftime("%Y-%m-%d %H:%M（北京时间 UTC+8）")
     water_target = report.WATER_TARGET if water_target is None else water_target
 
@@ -122,8 +134,8 @@ def render_maps(store, output, *, period: str, day: str | None = None, water_per
                         columns=["city", "date", "aqi", "category", "valid"]),
                     station_rates=station_rates, station_days=station_days,
                     stations=pack.layer("stations", "display"), period=period, day=day, tiles=tiles,
-                    edition=edition, home="index.html")
-        pages["air"] = _write(out / "air.html", render_offline(m, allow=allow))
+                    edition=edition, home="index.html", notes=notes)
+        html["air.html"] = _page(m, allow)
 
     # water
     sections = _result(store, "water_sections", wp)
@@ -146,8 +158,8 @@ def render_maps(store, output, *, period: str, day: str | None = None, water_per
                       & (pd.to_datetime(months, format="%Y-%m", errors="coerce") < p.end)]
         m = water_map(sections=sections, basin_rates=basin_water, province_rate=water_province, period=wp,
                       history=hist, target=water_target, tiles=tiles, home="index.html")
-        pages["water"] = _write(out / "water.html", render_offline(m, allow=allow))
-        reach_rows = _render_reaches(store, out, p, reaches, tiles, water_target, pages, notes)
+        html["water.html"] = _page(m, allow)
+        reach_rows = _render_reaches(store, p, reaches, tiles, html)
 
     freshness = []
     air_days, water_days = store.air_days(), store.water_days()
@@ -161,28 +173,56 @@ def render_maps(store, output, *, period: str, day: str | None = None, water_per
         freshness.append((f"水质结果 {wp} 截至", f"water results of {wp} through", str(water_province.get("through", ""))))
     from maps.index import index_html
 
-    html = index_html(generated=now, day=day, air_period=period if air_rates is not None else None,
-                      water_period=wp if sections is not None else None, freshness=freshness,
-                      air_rates=air_rates, water_province=water_province, basin_water=basin_water,
-                      reaches=reach_rows, pages={k: str(v.relative_to(out)) for k, v in pages.items()},
-                      notes=notes, water_target=water_target, edition=edition)
-    from maps.assets import external_urls
+    keys = {"air.html": "air", "water.html": "water"}
+    links = {keys.get(rel, rel): rel for rel in html}
+    index = index_html(generated=now, day=day, air_period=period if air_rates is not None else None,
+                       water_period=wp if sections is not None else None, freshness=freshness,
+                       air_rates=air_rates, water_province=water_province, basin_water=basin_water,
+                       reaches=reach_rows, pages=links, notes=notes, water_target=water_target, edition=edition)
+    from maps.assets import ExternalReferenceError, external_urls
 
-    left = external_urls(html)
+    left = external_urls(index)
     if left:
-        from maps.assets import ExternalReferenceError
-
         raise ExternalReferenceError(left, where="index.html")
-    index = _write(out / "index.html", html)
-    manifest = {"generated": now, "period": period, "water_period": wp, "day": day, "tiles": tiles.name,
-                "pages": {k: {"path": str(v.relative_to(out)), "bytes": v.stat().st_size} for k, v in pages.items()},
-                "notes": notes}
+    html["index.html"] = index
+    return _publish(out, html, notes, {"generated": now, "period": period, "water_period": wp, "day": day,
+                                             "tiles": tiles.name})
+
+
+def _page_key(rel: str) -> str:
+    """``air.html`` -> ``air``, ``reaches/<id>.html`` -> ``reach/<id>``."""
+    if rel.startswith("reaches/"):
+        return "reach/" + rel[len("reaches/"):-len(".html")]
+    return rel[:-len(".html")]
+
+
+def _publish(out: Path, html: dict[str, str], notes, meta) -> Rendered:
+    """Write every page, then ``maps.json``; remove the previous render's pages not written now."""
+    out.mkdir(parents=True, exist_ok=True)
+    old = out / "maps.json"
+    before: set[str] = set()
+    if old.is_file():
+        try:
+            before = {v["path"] for v in json.loads(old.read_text(encoding="utf-8")).get("pages", {}).values()}
+        except (ValueError, AttributeError, KeyError, TypeError):
+            before = set()
+    pages = {_page_key(rel): _write(out / rel, text) for rel, text in html.items()}
+    manifest = {**meta, "pages": {k: {"path": str(v.relative_to(out)), "bytes": v.stat().st_size}
+                                  for k, v in pages.items() if k != "index"}, "notes": notes}
     _write(out / "maps.json", json.dumps(manifest, ensure_ascii=False, indent=1))
+    for rel in sorted(before - set(html)):
+        stale = (out / rel).resolve()
+        if stale.is_relative_to(out.resolve()) and stale.suffix == ".html" and stale.is_file():
+            stale.unlink()
+    index = pages.pop("index")
     return Rendered(index=index, pages={"index": index, **pages}, notes=notes)
 
 
-def _render_reaches(store, out: Path, p, reaches, tiles, target: float, pages: dict, notes: list) -> list[dict]:
+def _render_reaches(store, p, reaches, tiles, html: dict) -> list[dict]:
+    """The reach pages (into *html*) and their index rows, on the screened readings of the period
+    and the one before (the trend)."""
     from envq.water.reaches import load_reaches, reach_report
+    from envq.water.screen import screen
     from geo import pack
     from maps.assets import render_offline
     from maps.reach import reach_map
@@ -191,13 +231,12 @@ def _render_reaches(store, out: Path, p, reaches, tiles, target: float, pages: d
     if not reaches:
         return []
     prev = p.previous()
-    long = store.read_water(prev.start.date(), (p.end - pd.Timedelta(days=1)).date())
+    long, _ = screen(store.read_water(prev.start.date(), (p.end - pd.Timedelta(days=1)).date()))
     locations = pd.DataFrame(pack.layer("sections", "display").drop(columns="geometry"))
     rows = []
     for rid, reach in reaches.items():
         rep = reach_report(long, reach, p.label)
-        m = reach_map(rep, locations, tiles=tiles, target=target, home="../index.html")
-        path = _write(out / "reaches" / f"{rid}.html", render_offline(m, allow=tiles.allow))
-        pages[f"reach/{rid}"] = path
+        m = reach_map(rep, locations, tiles=tiles, home="../index.html")
+        html[f"reaches/{rid}.html"] = _page(m, tiles.allow)
         rows.append({**rep.summary(), "href": f"reaches/{rid}.html", "example": reach.example})
     return rows

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 from functools import cache
 
-__all__ = ["esc", "aqi_categories", "aqi_colours", "water_classes", "class_colour", "class_name",
+__all__ = ["esc", "missing", "text", "pct", "count", "flag", "aqi_categories", "aqi_colours", "water_classes", "class_colour", "class_name",
            "RateBand", "RATE_BANDS", "rate_band", "band_label", "NO_DATA_COLOUR", "NEAR_TARGET_POINTS"]
 
 #: Colour of an area or point without data for the period (grey).
@@ -38,18 +38,51 @@ def esc(value) -> str:
     '&lt;script&gt;alert(1)&lt;/script&gt;'
     >>> esc('${x}`')
     '&#36;{x}&#96;'
+    >>> esc("https://example.com")
+    'https&#58;//example.com'
     """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if missing(value):
         return ""
+    s = html.escape(str(value), quote=True)
+    # ":" too, so that a URL in a name or a note ("https://...") stays text, not a reference the
+    # offline check must refuse
+    return s.replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;").replace(":", "&#58;")
+
+
+def missing(value) -> bool:
+    """None, NaN, pandas NA/NaT or "": nothing to show.
+
+    >>> [missing(v) for v in (None, float("nan"), "", 0, "0")]
+    [True, True, True, False, False]
+    """
+    if value is None or (isinstance(value, str) and value == ""):
+        return True
     try:
         import pandas as pd
 
-        if value is pd.NA or value is pd.NaT:
-            return ""
-    except ImportError:  # pragma: no cover
-        pass
-    s = html.escape(str(value), quote=True)
-    return s.replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
+        return bool(pd.isna(value)) if pd.api.types.is_scalar(value) else False
+    except (TypeError, ValueError):
+        return False
+
+
+def text(value, default: str = "—") -> str:
+    """:func:`esc` of *value*, or *default* when it is missing."""
+    return default if missing(value) else esc(value)
+
+
+def pct(value, digits: int = 1) -> str:
+    """``83.8%``, or "—" when missing."""
+    return "—" if missing(value) else f"{float(value):.{digits}f}%"
+
+
+def count(value) -> int:
+    """A count from a result table (NaN/NA -> 0)."""
+    return 0 if missing(value) else int(value)
+
+
+def flag(value) -> bool:
+    """A true/false column (NaN/NA -> False)."""
+    return False if missing(value) else bool(value)
 
 
 @cache

@@ -16,7 +16,8 @@ from functools import cache
 import pandas as pd
 
 from maps import base
-from maps.style import RATE_BANDS, band_label, class_colour, class_name, esc, rate_band, water_classes
+from maps.style import (RATE_BANDS, band_label, class_colour, class_name, count, esc, flag, missing, pct, rate_band,
+                        text, water_classes)
 from maps.svg import class_history
 
 __all__ = ["water_map", "item_names", "LOCATION_CONFIDENCE"]
@@ -40,15 +41,15 @@ def item_names() -> dict[str, str]:
 
 def _items(codes) -> str:
     names = item_names()
-    parts = [c for c in str(codes or "").replace(",", ";").split(";") if c]
+    parts = [] if missing(codes) else [c for c in str(codes).replace(",", ";").split(";") if c]
     return "、".join(esc(names.get(c, c)) for c in parts) or "—"
 
 
 def _confidence(row) -> str:
-    key = str(row.get("location_confidence", "unknown") or "unknown")
+    key = "unknown" if missing(row.get("location_confidence")) else str(row.get("location_confidence"))
     zh, en = LOCATION_CONFIDENCE.get(key, (key, key))
-    note = row.get("coordinate_note", "")
-    return f"{esc(zh)} {esc(en)}" + (f"<br><span style='color:#777'>{esc(note)}</span>" if note else "")
+    note = row.get("coordinate_note")
+    return f"{esc(zh)} {esc(en)}" + ("" if missing(note) else f"<br><span style='color:#777'>{esc(note)}</span>")
 
 
 def _section_popup(r: pd.Series, history: str) -> str:
@@ -56,9 +57,9 @@ def _section_popup(r: pd.Series, history: str) -> str:
     meets = r.get("meets_target")
     target = r.get("target_class")
     meets_txt = "—" if pd.isna(meets) else ("<b style='color:#1A9850'>达标 met</b>" if bool(meets) else "<b style='color:#D73027'>未达标 not met</b>")
-    over_target = r.get("over_target") or ""
-    lake = "湖库 lake" if bool(r.get("is_lake")) else "河流 river"
-    place = "，".join(esc(x) for x in (r.get("city_name"), r.get("county_name")) if x and x != "unknown")
+    over_target = "" if missing(r.get("over_target")) else str(r.get("over_target"))
+    lake = "湖库 lake" if flag(r.get("is_lake")) else "河流 river"
+    place = "，".join(esc(x) for x in (r.get("city_name"), r.get("county_name")) if not missing(x) and x != "unknown")
     return (
         f'<div class="envq-popup envq-section-popup"><h4 style="margin:0 0 4px">{esc(r["section"])} '
         f'<small>{esc(r["period"])}</small></h4>'
@@ -67,11 +68,11 @@ def _section_popup(r: pd.Series, history: str) -> str:
         f'<div style="font-size:14px">水质类别 class: <span class="envq-swatch" style="background:{class_colour(cls)}">'
         f'</span> <b>{esc(class_name(cls))}</b> {esc(r.get("status", ""))}</div>'
         f'<table>'
-        f'<tr><th>目标 target</th><td>{esc(class_name(target))} {meets_txt}'
+        f'<tr><th>断面目标 section target</th><td>{esc(class_name(target))} {meets_txt}'
         f'{"（超标 over target: " + esc(over_target) + "）" if over_target else ""}</td></tr>'
         f'<tr><th>定类项目 limiting items</th><td>{_items(r.get("limiting_items"))}</td></tr>'
-        f'<tr><th>超Ⅲ类项目（倍数） over Class III (multiple)</th><td>{esc(r.get("over_iii") or "—")}</td></tr>'
-        f'<tr><th>监测 readings</th><td>{int(r.get("n_readings", 0) or 0)}（截至 through {esc(r.get("through", ""))}）</td></tr>'
+        f'<tr><th>超Ⅲ类项目（倍数） over Class III (multiple)</th><td>{text(r.get("over_iii"))}</td></tr>'
+        f'<tr><th>监测 readings</th><td>{count(r.get("n_readings"))}（截至 through {esc(r.get("through", ""))}）</td></tr>'
         f'<tr><th>位置 location</th><td>{_confidence(r)}</td></tr>'
         f'</table><div>类别历史 class history:</div>{history}</div>')
 
@@ -80,19 +81,19 @@ def _basin_popup(name: str, r: pd.Series | None, target: float) -> str:
     if r is None:
         return (f'<div class="envq-popup envq-basin-popup"><h4 style="margin:0 0 4px">{esc(name)}</h4>'
                 f'本时段无断面数据 no section with data in the period</div>')
-    good = int(r["class_1"] + r["class_2"] + r["class_3"])
+    good = sum(count(r.get(f"class_{k}")) for k in (1, 2, 3))
     band = rate_band(r["i_iii_share"], target)
     zh, en = band_label(band)
     counts = "".join(f'<td style="background:{class_colour(k)};text-align:center">{esc(class_name(k))}<br>'
-                     f'{int(r.get(f"class_{k}", 0) or 0)}</td>' for k in range(1, 7))
+                     f'{count(r.get(f"class_{k}"))}</td>' for k in range(1, 7))
     return (f'<div class="envq-popup envq-basin-popup"><h4 style="margin:0 0 4px">{esc(name)} '
             f'<small>{esc(r["period"])}</small></h4>'
-            f'<div style="font-size:14px">Ⅰ~Ⅲ类断面比例 Class I–III share: <b>{float(r["i_iii_share"]):.1f}%</b> '
-            f'({good}/{int(r["sections"])}) <span class="envq-swatch" style="background:{band.colour}"></span> '
+            f'<div style="font-size:14px">Ⅰ~Ⅲ类断面比例 Class I–III share: <b>{pct(r["i_iii_share"])}</b> '
+            f'({good}/{count(r["sections"])}) <span class="envq-swatch" style="background:{band.colour}"></span> '
             f'{esc(zh)} {esc(en)}（目标 target {target:g}%）</div>'
             f'<table><tr>{counts}</tr></table>'
             f'<div>水质状况 status: {esc(r.get("status", ""))}；主要污染指标 main pollutants: '
-            f'{esc(r.get("main_pollutants") or "—")}</div></div>')
+            f'{text(r.get("main_pollutants"))}</div></div>')
 
 
 def water_map(*, sections: pd.DataFrame, basin_rates: pd.DataFrame | None, province_rate: pd.Series | None,
@@ -120,9 +121,9 @@ def water_map(*, sections: pd.DataFrame, basin_rates: pd.DataFrame | None, provi
     sections = sections[sections["period"].astype(str) == str(period)]
     subtitle = f"Ⅰ~Ⅲ类水质断面比例 Class I–III share, {period}"
     if province_rate is not None:
-        good = int(province_rate["class_1"] + province_rate["class_2"] + province_rate["class_3"])
+        good = sum(count(province_rate.get(f"class_{k}")) for k in (1, 2, 3))
         zh, _ = band_label(rate_band(province_rate["i_iii_share"], target))
-        subtitle = (f"湖南省 {float(province_rate['i_iii_share']):.1f}% ({good}/{int(province_rate['sections'])}，"
+        subtitle = (f"湖南省 {pct(province_rate['i_iii_share'])} ({good}/{count(province_rate['sections'])}，"
                     f"目标 target {target:g}%，{zh}) · " + subtitle
                     + f"（截至 through {province_rate.get('through', '')}）")
     m, canvas = base.base_map("湖南省地表水水质 Surface water, Hunan", tiles=tiles, subtitle=subtitle, home=home)
@@ -137,7 +138,7 @@ def water_map(*, sections: pd.DataFrame, basin_rates: pd.DataFrame | None, provi
         band = rate_band(None if r is None else r["i_iii_share"], target)
         style = {"color": "#555555", "weight": 1.5, "fillColor": band.colour, "fillOpacity": 0.35,
                  "className": "envq-basin"}
-        tip = f'{esc(b["name"])}: ' + ("无数据 no data" if r is None else f'{float(r["i_iii_share"]):.1f}%')
+        tip = f'{esc(b["name"])}: ' + ("无数据 no data" if r is None else pct(r["i_iii_share"]))
         base.polygon(group, b.geometry, style=style, popup_html=_basin_popup(b["name"], r, target), tooltip_html=tip)
     group.add_to(m)
     base.add_context(m, canvas, cities=True)

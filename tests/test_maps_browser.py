@@ -71,7 +71,16 @@ def test_index_page_links_every_map(chromium, maps_site):
 
 
 def _popup_text(page) -> str:
+    """The open popup's text, once it has stopped moving (auto-pan moves the map under it: a click
+    meant for its close button would land on whatever the pan brings there)."""
     page.wait_for_selector(".leaflet-popup-content", state="visible")
+    last = None
+    for _ in range(50):
+        box = page.locator(".leaflet-popup").bounding_box()
+        if box == last:
+            break
+        last = box
+        page.wait_for_timeout(150)
     return page.inner_text(".leaflet-popup-content")
 
 
@@ -171,8 +180,8 @@ def test_day_control_steps_through_the_days(chromium, maps_site):
         # the day's count per category, as the control prints it
         days = store.read_result("air_station_days", "2019")
         d2 = days[(days["date"] == "2019-07-02") & days["valid"]]
-        for cat, n in d2["category"].value_counts().items():
-            assert f"{cat} {n}" in page.inner_text(".envq-day-counts")
+        shown = dict(re.findall(r"(\S+) (\d+)", page.inner_text(".envq-day-counts")))
+        assert {k: int(v) for k, v in shown.items() if k != "data"} == d2["category"].value_counts().to_dict()
         # the tooltip of a station follows the day
         page.mouse.move(*_visible_point(page, "path.envq-station", 0, exact=False))
         assert "2019-07-02 AQI" in page.inner_text(".leaflet-tooltip")
@@ -228,3 +237,40 @@ def test_text_from_data_is_shown_as_text(chromium, maps_site, tmp_path):
             assert page.locator(".leaflet-popup-content script, .leaflet-popup-content img").count() == 0
             visit.shoot(f"maps-escaped-{page_name[:-5]}")
             assert_clean(visit)
+
+
+def test_reach_texts_from_a_bureau_file_are_shown_as_text(chromium, maps_site, tmp_path):
+    """The reaches YAML is data too: its names reach the index and the reach page as text."""
+    from envq.water.reaches import load_reaches
+    from maps.render import render_maps
+
+    store, _ = maps_site
+    evil = "<img src=x onerror=\"window.__xss=1\">`${window.__xss=2}`"
+    path = tmp_path / "reaches.yaml"
+    path.write_text(
+        "reaches:\n"
+        "  - id: evil-reach\n"
+        f"    name: '{evil} 河段'\n"
+        "    river: '<b>湘江</b>'\n"
+        "    from: 'https://example.com/from'\n"
+        "    to: '</script><script>window.__xss=3</script>'\n"
+        "    level: 省\n"
+        "    chief_title: '<i>省级</i>河长'\n"
+        "    sections: [绿埠头, 归阳镇, 樟树港]\n"
+        "    target_class: II\n", encoding="utf-8")
+    done = render_maps(store, tmp_path / "out", period=AIR_PERIOD, water_period=WATER_PERIOD,
+                       reaches=load_reaches(path))
+    for page, wait in ((done.index, None), (done.pages["reach/evil-reach"], ".envq-reach-panel")):
+        with open_page(chromium, page, wait_for=wait) as visit:
+            dialogs = []
+            visit.page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            shown = visit.page.inner_text("body")
+            for t in (f"{evil} 河段", "<b>湘江</b>", "<i>省级</i>河长"):
+                assert t in shown, (page.name, t)
+            assert visit.page.evaluate("window.__xss === undefined") and dialogs == []
+            assert_clean(visit)
+    panel = None
+    with open_page(chromium, done.pages["reach/evil-reach"]) as visit:
+        panel = visit.page.inner_text(".envq-reach-panel")
+    # target Ⅱ: the reach is judged on its own target class, not the Class I-III share
+    assert "sections meeting the reach target Ⅱ类" in panel

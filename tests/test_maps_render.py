@@ -133,3 +133,61 @@ def test_amap_tiles_shift_every_overlay_to_gcj02(rendered, tmp_path):
     x, y = wgs84_to_gcj02(first["lon"], first["lat"])
     assert first_marker(html) == pytest.approx((float(x), float(y)), abs=1e-12)
     assert "autonavi" not in _text(plain.pages["air"])
+
+
+def test_reach_pages_use_the_readings_the_run_screens(tmp_path):
+    """An impossible pH (15) at 樟树港 is screened by the run; the reach page must not use it."""
+    import datetime as dt
+
+    from envq import report
+    from envq.sources.adapters import open_source
+    from envq.store import Store
+    from flows.pipeline import compute
+    from maps.render import render_maps
+    from maps.style import class_name
+
+    a, b = dt.date(2026, 8, 1), dt.date(2026, 8, 10)
+    src = open_source("water", {})
+    long = src.parse(src.fetch(a, b), a, b)
+    bad = (long["section"] == "樟树港") & (long["item"] == "ph")
+    assert bad.sum() > 100
+    long.loc[bad, "value"] = 15.0
+    store = Store(tmp_path / "store")
+    with store.lock(run_id="test"):
+        store.upsert_water(long, source="water")
+        res = compute.fn("water", str(store.root), dt.date(2026, 1, 1), b, report.periods_touched([a, b]))
+        store.write_results(res, 2026)
+    assert (res["water_screened"]["section"] == "樟树港").sum() == bad.sum()
+    want = res["water_sections"].set_index(["period", "section"]).loc[("2026-08", "樟树港"), "class"]
+    assert class_name(want) != "劣Ⅴ类"  # pH 15 would make it 劣Ⅴ
+    done = render_maps(store, tmp_path / "out", period="2026-08")
+    page = _text(done.pages["reach/xiang-main-province"])
+    assert re.search(f'<td>8</td><td>樟树港</td><td style="background:#[0-9A-F]{{6}}">{class_name(want)}</td>', page)
+    assert "air" not in done.pages  # no air stored: noted, not drawn
+
+
+def test_a_render_replaces_the_previous_pages_as_a_set(rendered, tmp_path):
+    """Pages of the previous render that this one does not write (no air now, a reach gone) are
+    removed; two renders of the same results are the same bytes."""
+    from envq.water.reaches import load_reaches
+    from maps.render import render_maps
+
+    store, _ = rendered
+    first = render_maps(store, tmp_path / "a", period=AIR_PERIOD, water_period=WATER_PERIOD)
+    again = render_maps(store, tmp_path / "b", period=AIR_PERIOD, water_period=WATER_PERIOD)
+    for key in ("air", "water", "reach/dongting-lake"):
+        assert first.pages[key].read_bytes() == again.pages[key].read_bytes(), key
+    one = {"dongting-lake": load_reaches()["dongting-lake"]}
+    done = render_maps(store, tmp_path / "a", period="2018", water_period=WATER_PERIOD, reaches=one)
+    assert sorted(p.name for p in (tmp_path / "a").rglob("*.html")) == ["dongting-lake.html", "index.html",
+                                                                          "water.html"]
+    assert set(done.pages) == {"index", "water", "reach/dongting-lake"}
+
+
+def test_periods_are_checked_before_anything_is_written(rendered, tmp_path):
+    from maps.render import render_maps
+
+    store, _ = rendered
+    with pytest.raises(ValueError, match="water period '2026-13'"):
+        render_maps(store, tmp_path / "x", period=AIR_PERIOD, water_period="2026-13")
+    assert not (tmp_path / "x").exists()

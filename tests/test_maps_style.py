@@ -82,6 +82,15 @@ def test_tiles_presets():
     assert custom.allow == ("https://tiles.intranet.hn/",) and custom.crs == "gcj02"
     with pytest.raises(ValueError, match="must be one of"):
         tiles_setting("google")
+    # the offline check lets through the whole server name only, {s} included
+    from maps.assets import external_urls
+
+    sub = tiles_setting("https://{s}.tiles.intranet.hn/{z}/{x}/{y}.png")
+    assert sub.allow == ("https://{s}.tiles.intranet.hn/",)
+    assert external_urls('fetch("https://evil.example.com/x.js")', allow=sub.allow) == ["https://evil.example.com/x.js"]
+    assert tiles_setting("http://tiles{s}.hn/{z}/{x}/{y}.png").allow == ("http://tiles{s}.hn/",)
+    with pytest.raises(ValueError, match="no complete server name"):
+        tiles_setting("https://{z}.example/{x}/{y}.png")
 
 
 def test_amap_overlays_are_shifted_to_gcj02():
