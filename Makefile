@@ -28,7 +28,8 @@ bench: $(STAMP)
 	$(PY) bench/air_national_year.py
 	$(PY) bench/water_classify.py
 	$(PY) bench/geo_pack.py
-	$(PY) bench/maps_render.py   # needs demo-output/store: make demo first
+	@test -f demo-output/store/store.json || $(PY) -m flows.demo --output demo-output
+	$(PY) bench/maps_render.py
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .prefect envq-data

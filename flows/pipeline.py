@@ -120,26 +120,28 @@ def basin_rates(part: str, store_root: str, start: dt.date, end: dt.date, period
 
 
 @task(name="maps", persist_result=False, cache_policy=None)
-def render(store_root: str, output: str, period: str, water_period: str):
+def render(store_root: str, output: str, period: str, water_period: str, tiles=None):
     """Render the maps of the periods from the store (``maps.render.render_maps``)."""
     from envq.store import Store
-    from maps.cli import tiles_from_config
     from maps.render import render_maps
 
     done = render_maps(Store(store_root, create=False), output, period=period, water_period=water_period,
-                       tiles=tiles_from_config())
+                       tiles=tiles)
     for n in done.notes:
         get_run_logger().warning("maps: %s", n)
     get_run_logger().info("maps of %s (water %s): %s", period, water_period, done.index)
     return str(done.index)
 
 
-def _maps_output(store_root: str, output: str | None) -> str:
-    if output:
-        return output
+def _maps_setting(store_root: str, output: str | None):
+    """(absolute output folder, tiles) of the maps, read in the flow's process (a Dask worker may
+    run elsewhere, in another folder, with another environment)."""
     from envq.config import load_config
+    from maps.cli import tiles_from_config
 
-    return load_config().get("maps", {}).get("output") or os.path.join(store_root, "maps")
+    conf = load_config()
+    out = output or conf.get("maps", {}).get("output") or os.path.join(store_root, "maps")
+    return os.path.abspath(out), tiles_from_config(config=conf)
 
 
 def _shape(data) -> str:
@@ -272,8 +274,9 @@ def _run(kind: str, start: dt.date, end: dt.date, parts, *, store_root: str | No
         if maps and computed:
             last = ready_day or end
             try:
-                index = render.submit(root, _maps_output(root, maps_output), map_period or str(last.year),
-                                      map_water_period or f"{last:%Y-%m}").result()
+                out, tiles = _maps_setting(root, maps_output)
+                index = render.submit(root, out, map_period or str(last.year), map_water_period or f"{last:%Y-%m}",
+                                      tiles).result()
             except Exception as exc:
                 failed["maps"] = f"{type(exc).__name__}: {exc}"
                 log.error("maps failed: %s", failed["maps"])

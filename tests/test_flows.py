@@ -62,7 +62,7 @@ def test_nightly_pulls_the_repull_window_and_publishes(tmp_path, hunan_year):
     manifest = json.loads((tmp_path / "maps" / "maps.json").read_text(encoding="utf-8"))
     assert (manifest["period"], manifest["water_period"], manifest["day"]) == ("2019", "2019-07", "2019-07-15")
     assert set(manifest["pages"]) == {"air"}  # no water stored: noted on the index, not drawn
-    assert "water: no results for 2019-07" in (tmp_path / "maps" / "index.html").read_text(encoding="utf-8")
+    assert "no results for 2019-07" in (tmp_path / "maps" / "index.html").read_text(encoding="utf-8")
 
 
 def test_backfill_twice_gives_identical_results_and_no_revisions(tmp_path, hunan_year, data_dir):
@@ -227,3 +227,20 @@ def test_a_bad_file_is_named_and_not_retried(tmp_path, monkeypatch, capsys):
     assert code == 1  # the only part failed
     assert "china_sites_20190715.csv: row 2, field '1001A': value 'abc' is not a number" in err
     assert Store(tmp_path / "store", create=False).air_days() == []  # nothing stored
+
+
+def test_a_failing_map_render_leaves_the_results_published(tmp_path, monkeypatch, capsys):
+    conf = tmp_path / "envq.toml"
+    conf.write_text('[maps]\ntiles = "google"\n', encoding="utf-8")
+    monkeypatch.setenv("ENVQ_CONFIG", str(conf))
+    code = main(["run", "--date", "2026-07-20", "--parts", "water", "--store", str(tmp_path / "store")])
+    _, err = capsys.readouterr()
+    assert code == 3  # the maps failed; the water results were published
+    assert "maps: ValueError: tiles must be one of" in err
+    store = Store(tmp_path / "store", create=False)
+    assert "湖南省" in set(store.read_result("water_rates", "2026-07")["name"])
+    assert "| failed | maps |" in store.read_report("health")
+    assert not (tmp_path / "store" / "maps").exists()
+    monkeypatch.delenv("ENVQ_CONFIG")
+    assert main(["run", "--date", "2026-07-20", "--parts", "water", "--store", str(tmp_path / "s2"), "--no-maps"]) == 0
+    assert not (tmp_path / "s2" / "maps").exists()
