@@ -74,7 +74,32 @@ def _finish(state) -> int:
     return EXIT_PARTIAL if data.parts_ok else EXIT_FAILED
 
 
+def _check_config(args) -> str | None:
+    """Read and check the configuration the run will use (``envq.toml``: the sources of the parts,
+    the maps' tiles) before anything starts; the problem, or None. A bad configuration is a usage
+    error (exit 2), not a failed run."""
+    from envq.config import load_config
+    from envq.errors import InputError
+    from envq.sources.adapters import source_config
+
+    try:
+        conf = load_config()
+        for part in args.parts:
+            source_config(part, conf)
+        if args.maps:
+            from maps.cli import tiles_from_config
+
+            tiles_from_config(config=conf)
+    except (InputError, ValueError) as exc:
+        return f"envq: bad configuration: {exc}"
+    return None
+
+
 def _run(args) -> int:
+    problem = _check_config(args)
+    if problem:
+        print(problem, file=sys.stderr)
+        return EXIT_USAGE
     prefect_environment()
     from flows.pipeline import nightly
 
@@ -95,6 +120,10 @@ def dask_runner(spec: str):
 
 
 def _backfill(args) -> int:
+    problem = _check_config(args)
+    if problem:
+        print(problem, file=sys.stderr)
+        return EXIT_USAGE
     prefect_environment()
     from flows.pipeline import backfill
 

@@ -229,18 +229,31 @@ def test_a_bad_file_is_named_and_not_retried(tmp_path, monkeypatch, capsys):
     assert Store(tmp_path / "store", create=False).air_days() == []  # nothing stored
 
 
-def test_a_failing_map_render_leaves_the_results_published(tmp_path, monkeypatch, capsys):
-    conf = tmp_path / "envq.toml"
-    conf.write_text('[maps]\ntiles = "google"\n', encoding="utf-8")
-    monkeypatch.setenv("ENVQ_CONFIG", str(conf))
-    code = main(["run", "--date", "2026-07-20", "--parts", "water", "--store", str(tmp_path / "store")])
+def test_a_failing_map_render_leaves_the_results_published(tmp_path, capsys):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the maps' folder should be", encoding="utf-8")
+    code = main(["run", "--date", "2026-07-20", "--parts", "water", "--store", str(tmp_path / "store"),
+                 "--maps-output", str(blocker)])
     _, err = capsys.readouterr()
     assert code == 3  # the maps failed; the water results were published
-    assert "maps: ValueError: tiles must be one of" in err
+    assert "maps: FileExistsError" in err and "not-a-folder" in err
     store = Store(tmp_path / "store", create=False)
     assert "湖南省" in set(store.read_result("water_rates", "2026-07")["name"])
     assert "| failed | maps |" in store.read_report("health")
-    assert not (tmp_path / "store" / "maps").exists()
-    monkeypatch.delenv("ENVQ_CONFIG")
     assert main(["run", "--date", "2026-07-20", "--parts", "water", "--store", str(tmp_path / "s2"), "--no-maps"]) == 0
     assert not (tmp_path / "s2" / "maps").exists()
+
+
+@pytest.mark.parametrize("toml,says", [
+    ('[maps]\ntiles = "google"\n', "tiles must be one of"),
+    ('[sources.water]\nkind = "ftp"\n', "sources.water"),
+    ('[sources\nkind = 1\n', "is not valid TOML"),
+])
+def test_a_bad_configuration_is_a_usage_error_before_anything_runs(tmp_path, monkeypatch, capsys, toml, says):
+    conf = tmp_path / "envq.toml"
+    conf.write_text(toml, encoding="utf-8")
+    monkeypatch.setenv("ENVQ_CONFIG", str(conf))
+    code = main(["run", "--date", "2026-07-20", "--parts", "water", "--store", str(tmp_path / "store")])
+    _, err = capsys.readouterr()
+    assert code == 2 and "envq: bad configuration:" in err and says in err, err
+    assert not (tmp_path / "store").exists()  # nothing started, nothing written
