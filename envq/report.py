@@ -16,7 +16,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-__all__ = ["periods_touched", "air_results", "station_days", "station_period_rates", "water_results", "air_period_rates", "water_period_rates", "headline_markdown", "health_report",
+__all__ = ["published_pct", "meets_target", "periods_touched", "air_results", "station_days", "station_period_rates", "water_results", "air_period_rates", "water_period_rates", "headline_markdown", "health_report",
            "health_markdown", "AIR_TARGET", "WATER_TARGET"]
 
 #: Provincial targets (湖南省 quality plan): good-air-day ratio and Ⅰ~Ⅲ类 share, %.
@@ -167,16 +167,45 @@ def water_period_rates(long: pd.DataFrame, periods: Iterable[str], *, registry=N
     return cat(rates), cat(sections)
 
 
+def _missing(x) -> bool:
+    return x is None or x is pd.NA or (isinstance(x, float) and np.isnan(x))
+
+
+def published_pct(value) -> float:
+    """A percentage as published: 1 decimal (reference §2.4: every MEE/CNEMC report), rounded per
+    GB/T 8170-2008 (四舍六入五成双, as every envq figure); NaN for none.
+
+    Python's ``round`` and ``format`` round the binary float instead: 23 of 80 sections is
+    28.749999... in binary and would show as 28.7, where the published figure is 28.8.
+
+    >>> published_pct(23 / 80 * 100), round(23 / 80 * 100, 1)
+    (28.8, 28.7)
+    """
+    from envq._rounding import round_gbt8170
+
+    return float("nan") if _missing(value) else float(round_gbt8170(float(value), 1))
+
+
+def meets_target(value, target) -> bool | None:
+    """Whether a rate [%] meets its *target* [%], judged on the published value
+    (:func:`published_pct`), as the air engine's ``target_met``; None without a value or target.
+
+    >>> meets_target(82.96, 83), meets_target(82.94, 83), meets_target(None, 83)
+    (True, False, None)
+    """
+    if _missing(value) or _missing(target):
+        return None
+    return published_pct(value) >= float(target)
+
+
 def _pct(x) -> str:
-    return "—" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.1f}%"
+    return "—" if _missing(x) else f"{published_pct(x):.1f}%"
 
 
 def _mark(value, target) -> str:
-    """达标/未达标 against *target* (judged on the published 1-decimal value); "—" without one."""
-    missing = (lambda x: x is None or x is pd.NA or (isinstance(x, float) and np.isnan(x)))
-    if missing(value) or missing(target):
-        return "—"
-    return "✅ 达标 met" if round(value, 1) >= target else "❌ 未达标 not met"
+    """达标/未达标 against *target* (:func:`meets_target`); "—" without one."""
+    met = meets_target(value, target)
+    return "—" if met is None else ("✅ 达标 met" if met else "❌ 未达标 not met")
 
 
 def headline_markdown(air: pd.DataFrame | None, water: pd.DataFrame | None, *, basin_air: pd.DataFrame | None = None,

@@ -365,6 +365,8 @@ def _publish(kind, start, end, parts, failed, revisions, written, computed, stor
 
 
 def _table_rows(df: pd.DataFrame, scope: str | None) -> list[dict]:
+    from envq import report
+
     if "good_day_ratio" in df:
         sub = df[df["period"].str.fullmatch(r"\d{4}")] if df["period"].str.fullmatch(r"\d{4}").any() else df
         sub = sub[sub["period"] == sub["period"].max()]
@@ -374,7 +376,7 @@ def _table_rows(df: pd.DataFrame, scope: str | None) -> list[dict]:
     sub = df[df["period"].str.fullmatch(r"\d{4}-\d{2}")]
     sub = sub[sub["period"] == sub["period"].max()] if len(sub) else sub
     return [{"kind": "water", "scope": scope or r["group"], "name": r["name"], "period": r["period"],
-             "value_pct": round(float(r["i_iii_share"]), 1),
+             "value_pct": report.published_pct(r["i_iii_share"]),
              "count": f"{int(r['class_1'] + r['class_2'] + r['class_3'])}/{int(r['sections'])}"}
             for _, r in sub.iterrows()]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from maps.style import RATE_BANDS, aqi_categories, band_label, class_name, esc, rate_band, water_classes
+from maps.style import RATE_BANDS, aqi_categories, band_label, class_name, esc, pct, rate_band, water_classes
 
 __all__ = ["index_html"]
 
@@ -46,10 +46,6 @@ def _reach_band_cell(summary: dict) -> str:
     return f'<span class="swatch" style="background:{b.colour}"></span> {esc(zh)} <span class="en">{esc(en)}</span>'
 
 
-def _pct(x) -> str:
-    return "—" if x is None or pd.isna(x) else f"{float(x):.1f}%"
-
-
 def index_html(*, generated: str, day: str | None, air_period: str | None, water_period: str | None,
                freshness: list[tuple[str, str, str]], air_rates: pd.DataFrame | None,
                water_province: pd.Series | None, basin_water: pd.DataFrame | None,
@@ -80,7 +76,7 @@ def index_html(*, generated: str, day: str | None, air_period: str | None, water
         prov = p.iloc[0] if len(p) else None
     if prov is not None:
         out.append(f'<div class="card envq-headline-air"><div>空气优良天数比例 good-air-day ratio, 湖南省 '
-                   f'{esc(air_period)}</div><div class="big">{_pct(prov["good_day_ratio"])}</div>'
+                   f'{esc(air_period)}</div><div class="big">{pct(prov["good_day_ratio"])}</div>'
                    f'<div>目标 target ≥ {float(prov["target"]):g}%：{_band_cell(prov["good_day_ratio"], float(prov["target"]))}</div>'
                    f'<div class="note">{_province_method(prov)}；截至 through {esc(prov["through"])}</div>'
                    f'{_link(pages, "air", "空气质量地图 air map")}</div>')
@@ -90,7 +86,7 @@ def index_html(*, generated: str, day: str | None, air_period: str | None, water
         w = water_province
         good = int(w["class_1"] + w["class_2"] + w["class_3"])
         out.append(f'<div class="card envq-headline-water"><div>Ⅰ~Ⅲ类水质断面比例 Class I–III share, 湖南省 '
-                   f'{esc(water_period)}</div><div class="big">{_pct(w["i_iii_share"])}</div>'
+                   f'{esc(water_period)}</div><div class="big">{pct(w["i_iii_share"])}</div>'
                    f'<div>{good}/{int(w["sections"])} 个断面 sections · 目标 target ≥ {water_target:g}%：'
                    f'{_band_cell(w["i_iii_share"], water_target)}</div>'
                    f'<div class="note">截至 through {esc(w.get("through", ""))}</div>'
@@ -108,7 +104,7 @@ def index_html(*, generated: str, day: str | None, air_period: str | None, water
         rows = "".join(
             f'<tr><td><a class="envq-link envq-reach-link" href="{esc(r["href"])}">{esc(r["name"])}</a></td>'
             f'<td>{esc(r["river"])}</td><td>{esc(r["level"])}</td><td>{esc(r["chief_title"])}</td>'
-            f'<td class="num">{_pct(r["i_iii_share"])} ({r["sections_i_iii"]}/{r["sections_evaluated"]})</td>'
+            f'<td class="num">{pct(r["i_iii_share"])} ({r["sections_i_iii"]}/{r["sections_evaluated"]})</td>'
             f'<td class="num">{esc(class_name(r["target_class"]))} {r["sections_meeting_target"]}/{r["sections_evaluated"]}</td>'
             f'<td>{_reach_band_cell(r)}</td></tr>' for r in reaches)
         out.append('<h2>河长制河段 River-chief reaches</h2><table><tr><th>河段 reach</th><th>河流 river</th>'
@@ -121,14 +117,14 @@ def index_html(*, generated: str, day: str | None, air_period: str | None, water
     # tables: cities and basins
     if air_rates is not None and len(air_rates):
         c = air_rates[air_rates["scope"] == "city"].sort_values("good_day_ratio", ascending=False)
-        rows = "".join(f'<tr><td>{esc(r["name"])}</td><td class="num">{_pct(r["good_day_ratio"])}</td>'
+        rows = "".join(f'<tr><td>{esc(r["name"])}</td><td class="num">{pct(r["good_day_ratio"])}</td>'
                        f'<td class="num">{int(r["good_days"])}/{int(r["valid_days"])}</td>'
                        f'<td>{_band_cell(r["good_day_ratio"], float(r["target"]))}</td></tr>' for _, r in c.iterrows())
         out.append(f'<h2>城市优良天数比例 Cities, good-air-day ratio ({esc(air_period)})</h2><table class="envq-city-table">'
                    f'<tr><th>城市 city</th><th>比例 ratio</th><th>优良/有效天数 good/valid days</th><th>目标 target</th></tr>'
                    f'{rows}</table>')
     if basin_water is not None and len(basin_water):
-        rows = "".join(f'<tr><td>{esc(r["name"])}</td><td class="num">{_pct(r["i_iii_share"])}</td>'
+        rows = "".join(f'<tr><td>{esc(r["name"])}</td><td class="num">{pct(r["i_iii_share"])}</td>'
                        f'<td class="num">{int(r["class_1"] + r["class_2"] + r["class_3"])}/{int(r["sections"])}</td>'
                        f'<td>{_band_cell(r["i_iii_share"], water_target)}</td></tr>' for _, r in basin_water.iterrows())
         out.append(f'<h2>流域Ⅰ~Ⅲ类断面比例 Basins, Class I–III share ({esc(water_period)})</h2><table>'

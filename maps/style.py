@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import html
-import math
 from dataclasses import dataclass
 from functools import cache
 
@@ -70,9 +69,15 @@ def text(value, default: str = "—") -> str:
     return default if missing(value) else esc(value)
 
 
-def pct(value, digits: int = 1) -> str:
-    """``83.8%``, or "—" when missing."""
-    return "—" if missing(value) else f"{float(value):.{digits}f}%"
+def pct(value) -> str:
+    """A rate as published (:func:`envq.report.published_pct`: 1 decimal, GB/T 8170), or "—".
+
+    >>> pct(23 / 80 * 100), pct(None)
+    ('28.8%', '—')
+    """
+    from envq.report import published_pct
+
+    return "—" if missing(value) else f"{published_pct(value):.1f}%"
 
 
 def count(value) -> int:
@@ -87,10 +92,11 @@ def flag(value) -> bool:
 
 @cache
 def aqi_categories(edition: str = "hj633_2012") -> tuple[dict, ...]:
-    """The six AQI categories of *edition*: level, category_zh/en, colour_zh/en, hex, aqi range."""
-    from envq import standards
+    """The six AQI categories of *edition* (:func:`envq.air.aqi.category_table`): level,
+    category_zh/en, colour_zh/en, hex, aqi_min/max."""
+    from envq.air.aqi import category_table
 
-    return tuple(dict(c) for c in standards.load(edition)["categories"])
+    return tuple(category_table(edition).reset_index().to_dict("records"))
 
 
 def aqi_colours(edition: str = "hj633_2012") -> list[str]:
@@ -100,10 +106,10 @@ def aqi_colours(edition: str = "hj633_2012") -> list[str]:
 
 @cache
 def water_classes() -> tuple[dict, ...]:
-    """Classes 1..6 (Ⅰ类 .. 劣Ⅴ类) of GB 3838-2002 with status and colour."""
-    from envq import standards
+    """Classes 1..6 (Ⅰ类 .. 劣Ⅴ类) with status and colour (:func:`envq.water.classify.class_table`)."""
+    from envq.water.classify import class_table
 
-    return tuple(dict(c) for c in standards.load("gb3838_2002")["classes"])
+    return tuple(class_table().reset_index().to_dict("records"))
 
 
 def class_colour(cls) -> str:
@@ -143,21 +149,20 @@ RATE_BANDS = (
 def rate_band(value, target, *, near: float = NEAR_TARGET_POINTS) -> RateBand:
     """The band of a rate [%] against its target [%]: met, near, far, or none (no value).
 
-    The rate is judged as published, rounded to 1 decimal (as ``target_met`` of the engines).
+    Met as :func:`envq.report.meets_target` judges it (the published value, GB/T 8170); the
+    shortfall is measured from the published value too.
 
     >>> rate_band(83.0, 83).key, rate_band(82.9, 83).key, rate_band(77.9, 83).key, rate_band(None, 83).key
     ('met', 'near', 'far', 'none')
     """
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
+    from envq.report import meets_target, published_pct
+
+    met = meets_target(value, target)
+    if met is None:
         return RATE_BANDS[3]
-    if math.isnan(v):
-        return RATE_BANDS[3]
-    v = round(v, 1)
-    if v >= target:
+    if met:
         return RATE_BANDS[0]
-    return RATE_BANDS[1] if target - v < near else RATE_BANDS[2]
+    return RATE_BANDS[1] if float(target) - published_pct(value) < near else RATE_BANDS[2]
 
 
 def band_label(band: RateBand, *, near: float = NEAR_TARGET_POINTS) -> tuple[str, str]:

@@ -118,3 +118,16 @@ def test_maps_config_table(tmp_path):
     cfg.write_text('[maps]\ntile = "osm"\n', encoding="utf-8")
     with pytest.raises(InputError, match="maps.tile"):
         load_config(cfg)
+
+
+def test_rates_are_shown_and_judged_as_published_by_gbt8170():
+    # 23 of 80 sections = 28.749999... in binary; GB/T 8170 (the figure as published) gives 28.8,
+    # Python's round and format give 28.7
+    from envq.report import meets_target, published_pct
+    from maps.style import pct
+
+    share = 23 / 80 * 100
+    assert (published_pct(share), round(share, 1), f"{share:.1f}") == (28.8, 28.7, "28.7")
+    assert pct(share) == "28.8%"
+    assert meets_target(share, 28.8) is True and rate_band(share, 28.8).key == "met"
+    assert rate_band(49 / 80 * 100, 61.25).key == "near"  # 61.25000...1 is published 61.2
