@@ -11,8 +11,6 @@
 
 from __future__ import annotations
 
-from functools import cache
-
 import pandas as pd
 
 from maps import base
@@ -20,7 +18,7 @@ from maps.style import (RATE_BANDS, band_label, class_colour, class_name, count,
                         text, water_classes)
 from maps.svg import class_history
 
-__all__ = ["water_map", "item_names", "LOCATION_CONFIDENCE"]
+__all__ = ["water_map", "LOCATION_CONFIDENCE"]
 
 #: How a section's coordinate was obtained (registry ``location_confidence``).
 LOCATION_CONFIDENCE = {
@@ -31,18 +29,12 @@ LOCATION_CONFIDENCE = {
 }
 
 
-@cache
-def item_names() -> dict[str, str]:
-    """Item code -> Chinese name (GB 3838-2002 Table 1)."""
-    from envq import standards
-
-    return {i["item"]: i["name_zh"] for i in standards.load("gb3838_2002")["items"]}
-
-
 def _items(codes) -> str:
-    names = item_names()
+    """Item codes (``do;tp``) as their GB 3838 Chinese names (:meth:`Gb3838.label`)."""
+    from envq.water._table import gb3838
+
     parts = [] if missing(codes) else [c for c in str(codes).replace(",", ";").split(";") if c]
-    return "、".join(esc(names.get(c, c)) for c in parts) or "—"
+    return "、".join(esc(gb3838().label(c)) for c in parts) or "—"
 
 
 def _confidence(row) -> str:
