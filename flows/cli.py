@@ -74,10 +74,10 @@ def _finish(state) -> int:
     return EXIT_PARTIAL if data.parts_ok else EXIT_FAILED
 
 
-def _check_config(args) -> str | None:
+def _bad_config(args) -> int | None:
     """Read and check the configuration the run will use (``envq.toml``: the sources of the parts,
-    the maps' tiles) before anything starts; the problem, or None. A bad configuration is a usage
-    error (exit 2), not a failed run."""
+    the maps' tiles) before anything starts. A bad one is a usage error: printed, EXIT_USAGE;
+    else None."""
     from envq.config import load_config
     from envq.errors import InputError
     from envq.sources.adapters import source_config
@@ -91,15 +91,14 @@ def _check_config(args) -> str | None:
 
             tiles_from_config(config=conf)
     except (InputError, ValueError) as exc:
-        return f"envq: bad configuration: {exc}"
+        print(f"envq: bad configuration: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     return None
 
 
 def _run(args) -> int:
-    problem = _check_config(args)
-    if problem:
-        print(problem, file=sys.stderr)
-        return EXIT_USAGE
+    if (code := _bad_config(args)) is not None:
+        return code
     prefect_environment()
     from flows.pipeline import nightly
 
@@ -120,10 +119,8 @@ def dask_runner(spec: str):
 
 
 def _backfill(args) -> int:
-    problem = _check_config(args)
-    if problem:
-        print(problem, file=sys.stderr)
-        return EXIT_USAGE
+    if (code := _bad_config(args)) is not None:
+        return code
     prefect_environment()
     from flows.pipeline import backfill
 
