@@ -191,3 +191,22 @@ def test_periods_are_checked_before_anything_is_written(rendered, tmp_path):
     with pytest.raises(ValueError, match="water period '2026-13'"):
         render_maps(store, tmp_path / "x", period=AIR_PERIOD, water_period="2026-13")
     assert not (tmp_path / "x").exists()
+
+
+def test_a_failed_render_leaves_the_previous_pages(rendered, tmp_path, monkeypatch):
+    """A page that fails after others rendered (here the reach pages) writes nothing: yesterday's
+    set stays whole."""
+    import maps.reach
+    from maps.render import render_maps
+
+    store, _ = rendered
+    render_maps(store, tmp_path, period=AIR_PERIOD, water_period=WATER_PERIOD)
+    before = {p: p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file()}
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("reach page failed")
+
+    monkeypatch.setattr(maps.reach, "reach_map", broken)
+    with pytest.raises(RuntimeError, match="reach page failed"):
+        render_maps(store, tmp_path, period="2019-Q3", water_period="2026-Q3")
+    assert {p: p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file()} == before
