@@ -143,7 +143,7 @@ def index_html(*, generated: str, day: str | None, air_period: str | None, water
                + '</table></div><div class="card"><b>比例与目标 rate against the target</b><table>'
                + "".join(f'<tr><td><span class="swatch" style="background:{b.colour}"></span></td>'
                          f'<td>{esc(band_label(b)[0])}</td><td class="en">{esc(band_label(b)[1])}</td></tr>' for b in RATE_BANDS)
-               + '</table><div class="note">按发布值（保留1位小数）判定 judged on the published 1-decimal value</div></div></div>')
+               + '</table><div class="note">按发布值（保留1位小数，GB/T 8170修约）判定 judged on the published value (1 decimal, GB/T 8170 rounding)</div></div></div>')
     if notes:
         out.append('<h2>说明 Notes</h2><ul>' + "".join(f'<li>{esc(n)}</li>' for n in notes) + '</ul>')
     out.append('<p class="note">envq · 数据来源 data: CNEMC 全国城市空气质量实时发布平台, 国家地表水水质自动监测实时数据发布系统 · '

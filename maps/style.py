@@ -5,7 +5,7 @@
 - Water classes (Ⅰ类 .. 劣Ⅴ类), their 水质状况 and colours: ``envq/standards/gb3838_2002.yaml``
   (classes per GB 3838-2002 and 环办〔2011〕22号; the shades there are marked [U] except red).
 - Rates against a target (good-air-day ratio, Ⅰ~Ⅲ类 share): envq's three bands, not a standard:
-  met (the published 1-decimal value >= target), short by less than ``near`` percentage points,
+  met (the published value, 1 decimal by GB/T 8170, >= target), short by less than ``near`` points,
   and further short; see :func:`rate_band`.
 
 :func:`esc` makes any text from data safe in the HTML of a popup, tooltip or page.
