@@ -103,7 +103,8 @@ def render_maps(store, output, *, period: str, day: str | None = None, water_per
         try:
             parse(value)
         except ValueError as exc:
-            raise ValueError(f"maps: {name} {value!r}: {exc}") from None
+            raise ValueError(f"maps: {name} {value!r}: {exc} (the store holds results by month, quarter and "
+                             "year: 2019-07, 2019-Q3, 2019; --water-period sets the water one)") from None
     notes: list[str] = []
     html: dict[str, str] = {}  # page path under *output* -> text, written once all are rendered
     now = dt.datetime.now(SHANGHAI).strftime("%Y-%m-%d %H:%M（北京时间 UTC+8）")
