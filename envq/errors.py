@@ -1,13 +1,25 @@
-"""Exceptions raised by envq.
+"""Exceptions raised by envq: each means one thing.
+
+========================  ==========================================================  ======
+class                     meaning                                                     exit
+========================  ==========================================================  ======
+:class:`InputError`       a file holds a bad value (file, row, field, value)          2
+:class:`UsageError`       the request cannot be carried out as asked (a wrong          2
+                          period, an unknown name, options that exclude each other)
+:class:`PeriodError`      a period the grammar does not know (a UsageError)           2
+:class:`NoDataError`      nothing in the period asked for (period, span of the data)  2
+anything else             a defect of envq: "internal error" (traceback: --verbose)   1
+========================  ==========================================================  ======
 
 Every reader in :mod:`envq.sources` fails on bad input with :class:`InputError`, whose message
 names the file, the row, the field and the offending value, so that a user can find and fix the
-problem without reading envq's source.
+problem without reading envq's source. ``envq.cli.main`` maps the first four to exit code 2 and
+everything else to 1.
 """
 
 from __future__ import annotations
 
-__all__ = ["InputError", "UnknownStationWarning"]
+__all__ = ["InputError", "UsageError", "PeriodError", "NoDataError", "UnknownStationWarning", "USER_ERRORS"]
 
 
 class InputError(ValueError):
@@ -62,3 +74,84 @@ class InputError(ValueError):
 
 class UnknownStationWarning(UserWarning):
     """Data for station codes that are not in the station list (no name, city or coordinates)."""
+
+
+class UsageError(ValueError):
+    """A request envq cannot carry out as asked: a wrong period, an unknown reach or area, options
+    that exclude each other. The message says what to ask instead."""
+
+
+class PeriodError(UsageError):
+    """A period the grammar (:mod:`envq.periods`) does not know, or one that is not held.
+
+    Parameters
+    ----------
+    text : str
+        The period as given.
+    problem : str
+        What is wrong, phrased to follow "period '<text>': ".
+    held : iterable, optional
+        The periods the caller holds (e.g. the store's results), listed in the message.
+    grammar : bool
+        Quote the grammar (default).
+
+    >>> str(PeriodError("2019-13", "month 13 is not 1..12", grammar=False))
+    "period '2019-13': month 13 is not 1..12"
+    """
+
+    def __init__(self, text, problem, *, held=None, grammar: bool = True):
+        from envq.periods import GRAMMAR
+
+        self.text = str(text)
+        self.problem = str(problem)
+        self.held = [str(h) for h in held] if held is not None else []
+        msg = f"period {self.text!r}: {self.problem}"
+        if grammar:
+            msg += f"; use {GRAMMAR}"
+        if held is not None:
+            msg += "; held: " + (", ".join(self.held) if self.held else "none")
+        self._grammar = grammar
+        super().__init__(msg)
+
+    def __reduce__(self):
+        return (_period_error, (self.text, self.problem, self.held if self.held else None, self._grammar))
+
+
+def _period_error(text, problem, held, grammar):
+    return PeriodError(text, problem, held=held, grammar=grammar)
+
+
+class NoDataError(LookupError):
+    """Nothing to compute in *period*: the data holds no value in it.
+
+    Parameters
+    ----------
+    period : envq.periods.Period or str
+        The period asked for.
+    span : str, Period or None
+        What the data covers (``2019-01-01..2019-01-10``), None when there is no data at all.
+    what : str
+        Which data (``air city days``, ``water readings``, ``reach xiang-main``).
+
+    >>> str(NoDataError("2018", "2019-01-01..2019-01-10"))
+    'period 2018 has no data; the data covers 2019-01-01..2019-01-10'
+    """
+
+    def __init__(self, period, span=None, what: str = ""):
+        self.period = period
+        self.span = span
+        self.what = what
+        p = str(period)
+        days = ""
+        if hasattr(period, "start") and getattr(period, "kind", "") not in ("range", "day"):
+            days = f" ({period.start}..{period.end})"
+        lead = f"{what}: " if what else ""
+        covers = f"the data covers {span}" if span is not None else "there is no data at all"
+        super().__init__(f"{lead}period {p}{days} has no data; {covers}")
+
+    def __reduce__(self):
+        return (type(self), (self.period, self.span, self.what))
+
+
+#: The errors a user can fix (exit code 2 in the command line); anything else is internal.
+USER_ERRORS = (InputError, UsageError, NoDataError)
