@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from envq.air.pipeline import default_data_dir
+from envq.tables import write_csv
 
 AIR_EXTRACT = "air/hunan_sites_2019_wide.csv.gz"
 
@@ -33,12 +34,12 @@ def run_air(data_dir: Path, out: Path) -> str:
     months = monthly_rates(city_days, 2019, by="both")
     stats = period_air_statistics(city_days, "2019")
     elapsed = time.perf_counter() - t0
-    stats.to_csv(out / "air_2019_city_statistics.csv", index=False)
+    write_csv(stats, out / "air_2019_city_statistics.csv")
 
-    year.to_csv(out / "air_2019_good_day_rates_year.csv", index=False)
-    months.to_csv(out / "air_2019_good_day_rates_monthly.csv", index=False)
-    city_days_table(city_days).to_csv(out / "air_2019_city_days.csv", index=False)
-    screened.to_csv(out / "air_2019_screened_values.csv", index=False)
+    write_csv(year, out / "air_2019_good_day_rates_year.csv")
+    write_csv(months, out / "air_2019_good_day_rates_monthly.csv")
+    write_csv(city_days_table(city_days), out / "air_2019_city_days.csv")
+    write_csv(screened, out / "air_2019_screened_values.csv")
 
     table = months.pivot(index="name", columns="period", values="good_day_ratio")
     table.columns = [c[-2:] for c in table.columns]

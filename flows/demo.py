@@ -16,6 +16,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from envq.tables import write_csv
+
 AIR_RANGE = ("2019-01-01", "2019-12-31")
 WATER_RANGE = ("2026-07-09", "2026-08-23")
 MAP_PERIODS = ("2019", "2026-08")  # air, water
@@ -62,7 +64,7 @@ def main(argv=None) -> int:
         print(summary.headline)
     store = Store(store_root, create=False)
     for folder in sorted((store_root / "results").iterdir()):
-        store.read_result(folder.name).to_csv(out / f"{folder.name}.csv", index=False)
+        write_csv(store.read_result(folder.name), out / f"{folder.name}.csv")
     print(store.read_report("health"))
     print(f"Store: {store_root.resolve()}  (results sha256 {results_digest(store_root)[:16]})")
     print(f"Tables: {out.resolve()}/*.csv")

@@ -18,10 +18,9 @@ SECTION_COLUMNS = ["section", "system", "joined_basin", "joined_city", "joined_c
 
 
 def _write(df: pd.DataFrame, output) -> None:
-    if output in (None, "-"):
-        df.to_csv(sys.stdout, index=False)
-    else:
-        df.to_csv(output, index=False, encoding="utf-8")
+    from envq.tables import write_csv
+
+    write_csv(df, output)
 
 
 def _say(text: str) -> None:

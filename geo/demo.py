@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from envq.tables import write_csv
+
 AIR = "air/hunan_sites_2019_wide.csv.gz"
 WATER = "water/hunan_water_auto_20260709_20260823.csv.gz"
 
@@ -27,8 +29,8 @@ def run(out: Path, data_dir: Path) -> str:
 
     stations = joins.join_stations()
     sections = joins.join_sections()
-    stations.to_csv(out / "geo_station_joins.csv", index=False)
-    sections.to_csv(out / "geo_section_joins.csv", index=False)
+    write_csv(stations, out / "geo_station_joins.csv")
+    write_csv(sections, out / "geo_section_joins.csv")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the unknown-station notice is printed by the air part
         hourly = read_air(data_dir / AIR)
@@ -51,7 +53,7 @@ def run(out: Path, data_dir: Path) -> str:
                 row[f"{p} Ⅰ~Ⅲ类 %"] = f"{r['i_iii_share']:.1f} ({k}/{int(r['sections'])})"
         rows.append(row)
     table = pd.DataFrame(rows).set_index("流域 basin")
-    table.to_csv(out / "geo_basin_rates.csv")
+    write_csv(table, out / "geo_basin_rates.csv", index=True)
     checks = sections["check"].value_counts()
     look = joins.section_checks(sections)
     with pd.option_context("display.width", 250, "display.max_columns", 20):

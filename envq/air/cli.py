@@ -8,6 +8,8 @@ import sys
 import numpy as np
 import pandas as pd
 
+from envq.tables import write_csv
+
 __all__ = ["register"]
 
 EDITIONS = ("auto", "hj633_2012", "hj633_2026")
@@ -113,7 +115,7 @@ def _hourly_aqi(args) -> int:
                 present |= np.isfinite(ds[v].transpose("station", "time").values.ravel())
         df = df[present]
     df["aqi"] = df["aqi"].astype("Int64")
-    df.to_csv(args.output, index=False, encoding="utf-8")
+    write_csv(df, args.output)
     n = int(df["aqi"].notna().sum())
     print(f"envq: wrote {len(df)} station-hours ({n} with an AQI) to {args.output} "
           f"[{res.attrs.get('standard', res.attrs.get('edition'))}, rule: {args.missing_rule}]", file=sys.stderr)
@@ -132,7 +134,7 @@ def _city_pipeline(args):
 
 def _write(df: pd.DataFrame, output) -> None:
     if output:
-        df.to_csv(output, index=False, encoding="utf-8")
+        write_csv(df, output)
         print(f"envq: wrote {len(df)} rows to {output}", file=sys.stderr)
     else:
         with pd.option_context("display.max_rows", 500, "display.width", 200):

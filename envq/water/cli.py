@@ -92,11 +92,9 @@ def _report_unknown(unknown) -> None:
 
 
 def _write(df: pd.DataFrame, output) -> None:
-    if output:
-        Path(output).parent.mkdir(parents=True, exist_ok=True)
-        df.to_csv(output, index=False, encoding="utf-8")
-    else:
-        df.to_csv(sys.stdout, index=False)
+    from envq.tables import write_csv
+
+    write_csv(df, output or None)
 
 
 # --------------------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from envq.tables import write_csv
+
 __all__ = ["WATER_EXTRACT", "data_dir", "run"]
 
 WATER_EXTRACT = "water/hunan_water_auto_20260709_20260823.csv.gz"
@@ -83,15 +85,15 @@ def run(output_dir: Path, *, data: Path | None = None) -> str:
     table = pd.concat([rates[MONTHS[0]], aug], ignore_index=True)
     elapsed = time.perf_counter() - t0
 
-    table.round(2).to_csv(output_dir / "water_2026_rates.csv", index=False)
+    write_csv(table.round(2), output_dir / "water_2026_rates.csv")
     keep = ["section", "period", "class", "class_name", "status", "main_pollutants", "tn_class", "target_class",
             "meets_target", "system_name", "river_name", "city_name", "is_lake", "has_coordinates",
             "location_confidence", "coordinate_note", "source_kind", "n_readings", "ph", "do", "codmn", "nh3n",
             "tp", "tn"]
     secs = pd.concat(sections, ignore_index=True)
-    secs[[c for c in keep if c in secs]].to_csv(output_dir / "water_2026_sections.csv", index=False)
-    pd.concat(lakes, ignore_index=True).round({"tli": 2}).to_csv(output_dir / "water_2026_dongting_lake.csv", index=False)
-    screened.to_csv(output_dir / "water_2026_screened_values.csv", index=False)
+    write_csv(secs[[c for c in keep if c in secs]], output_dir / "water_2026_sections.csv")
+    write_csv(pd.concat(lakes, ignore_index=True).round({"tli": 2}), output_dir / "water_2026_dongting_lake.csv")
+    write_csv(screened, output_dir / "water_2026_screened_values.csv")
 
     jul = rates[MONTHS[0]].set_index(["group", "name"])
     augi = aug.set_index(["group", "name"])
