@@ -30,7 +30,15 @@ __all__ = [
     "period_statistics",
     "round_statistics",
     "composite_index",
+    "COMPOSITE_ROUNDINGS",
 ]
+
+#: The two conventions for rounding the composite index (reference/bulletin.md rule 4,
+#: standards.md §9 rule 6): ``"per_term"`` rounds each single index I_i to 2 decimals
+#: (GB/T 8170, half to even) and sums them, which reproduces E14, E31 and E33 from their published
+#: concentrations and is what CNEMC's contractor code does [S] (the default); ``"sum"`` sums the
+#: unrounded I_i and rounds the sum, which reproduces E12 and E34. Name -> decimals of each term.
+COMPOSITE_ROUNDINGS = {"per_term": 2, "sum": None}
 
 
 
@@ -424,6 +432,7 @@ def composite_index(
     assessment: str = "hj663_2013",
     weights: Mapping[str, float] | None = None,
     limits: Mapping[str, float] | None = None,
+    rounding: str | None = None,
     term_decimals: int | None = 2,
     decimals: int = 2,
 ) -> xr.Dataset:
@@ -446,9 +455,14 @@ def composite_index(
         Replace the limits S_i of the file (the 2012 Grade II basis), e.g. the GB 3095-2026
         transitional Grade II limits ``{"pm10": 60, "pm25": 30}`` for a post-2026 basis, which
         the reference leaves open [U] (standards.md §2.6, §7 item 8).
+    rounding : {"per_term", "sum"}, optional
+        The named convention (:data:`COMPOSITE_ROUNDINGS`): ``"per_term"`` (the default) rounds
+        each I_i to 2 decimals half to even before summing; ``"sum"`` sums the unrounded I_i.
+        Recorded in the result (``composite_rounding``). Overrides *term_decimals* when given.
     term_decimals : int or None
         Decimals each I_i is rounded to (GB/T 8170) before summing; default 2, the convention of
-        the ranking rules as implemented by CNEMC's contractor [S]. ``None`` sums unrounded I_i.
+        the ranking rules as implemented by CNEMC's contractor [S]. ``None`` sums unrounded I_i
+        (the ``"sum"`` convention).
     decimals : int
         Decimals of the sum (GB/T 8170).
 
@@ -457,7 +471,9 @@ def composite_index(
     xarray.Dataset
         Same dims as *stats*: ``index_<p>`` (I_i), ``composite_index`` (sum of w_i I_i),
         ``max_index`` (largest I_i) and ``max_index_pollutant`` (its pollutant; tied pollutants
-        joined by ``","``). NaN / ``""`` where any term is missing.
+        joined by ``","``). NaN / ``""`` where any term is missing. The attribute
+        ``composite_rounding`` names the convention (``per_term`` or ``sum``; ``per_term_<d>``
+        for other term decimals).
 
     Notes
     -----
@@ -488,9 +504,17 @@ def composite_index(
     (3.06, 'o3', 1.2)
     >>> float(composite_index(s).composite_index)  # each I_i rounded to 0.01 first
     3.07
+    >>> float(composite_index(s, rounding="sum").composite_index), composite_index(s).attrs["composite_rounding"]
+    (3.06, 'per_term')
     """
     if not isinstance(stats, xr.Dataset):
         raise TypeError(f"stats must be an xarray.Dataset, got {type(stats).__name__}")
+    if rounding is not None:
+        if rounding not in COMPOSITE_ROUNDINGS:
+            raise ValueError(f"rounding must be one of {', '.join(COMPOSITE_ROUNDINGS)}, not {rounding!r}")
+        term_decimals = COMPOSITE_ROUNDINGS[rounding]
+    convention = ("sum" if term_decimals is None else
+                  "per_term" if term_decimals == COMPOSITE_ROUNDINGS["per_term"] else f"per_term_{term_decimals}")
     block = _rules(assessment)["composite"]
     terms = block["terms"]
     w = dict(block["weights"])
@@ -553,6 +577,7 @@ def composite_index(
     ds.attrs.update(
         assessment=assessment,
         term_decimals=str(term_decimals),
+        composite_rounding=convention,
         decimals=decimals,
         weights=", ".join(f"{p}={w[p]:g}" for p in names),
     )
