@@ -17,7 +17,7 @@ from importlib.metadata import entry_points
 
 __all__ = ["main", "build_parser"]
 
-_GROUPS = ("envq.air.cli", "envq.water.cli", "envq.water.reach_cli")
+_GROUPS = ("envq.air.cli", "envq.water.cli", "envq.water.reach_cli", "envq.audit.cli")
 _ENTRY_POINT_GROUP = "envq.commands"
 
 
