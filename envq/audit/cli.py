@@ -62,7 +62,7 @@ def _report(results, paths) -> None:
 def _air(args) -> int:
     from envq.air.pipeline import read_air
     from envq.audit import audit_air, concat_results
-    from envq.audit.output import write_csv
+    from envq.tables import write_csv
 
     rule = None if args.missing_rule == "standard" else args.missing_rule
     results = [audit_air(read_air(p), edition=args.edition, missing_rule=rule, screen=not args.no_screen,
@@ -90,7 +90,7 @@ def _water_readings(path, args):
 
 def _water(args) -> int:
     from envq.audit import audit_water, concat_results
-    from envq.audit.output import write_csv
+    from envq.tables import write_csv
     from envq.audit.water import DEFAULT_SPIKE_FACTOR
     from envq.water.registry import load_registry
 
