@@ -30,11 +30,16 @@ Two points the reference leaves open are parameters here:
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from envq.air.aqi import daily_aqi
 
-__all__ = ["DAY_RULES", "MDA8_METHODS", "city_daily", "city_daily_aqi", "day_valid"]
+__all__ = ["DAY_RULES", "MDA8_METHODS", "BASES", "city_daily", "city_daily_aqi", "day_valid", "editions_on_basis",
+           "city_daily_aqi_on_basis"]
+
+#: The bases a day's AQI edition can be chosen on (see :func:`editions_on_basis`).
+BASES = ("auto", "next_year")
 
 DAILY_VARS = ("so2_24h", "no2_24h", "pm10_24h", "co_24h", "pm25_24h", "o3_mda8", "o3_1h_max")
 
@@ -135,4 +140,62 @@ def city_daily_aqi(daily: xr.Dataset, *, edition: str = "auto", day_rule: str = 
         out["category"] = out["category"].where(valid, "")
         out["primary_pollutant"] = out["primary_pollutant"].where(valid, "")
     out.attrs["day_rule"] = day_rule
+    return out
+
+
+def editions_on_basis(days, basis: str = "auto") -> np.ndarray:
+    """The HJ 633 edition each day is scored by on *basis*.
+
+    Parameters
+    ----------
+    days : array_like of dates
+        Natural days (Beijing time).
+    basis : str
+        ``"auto"``: the edition in force on the day; ``"next_year"``: the edition in force on the
+        same day a year later (29 February: 28 February), the basis on which a period is the
+        同比 base of the period a year later (同口径: the earlier period recomputed under the
+        later period's editions); or an edition id (``"hj633_2012"``, ``"hj633_2026"``) for
+        every day.
+
+    Examples
+    --------
+    >>> editions_on_basis(["2025-08-01", "2026-08-01", "2025-02-28", "2025-03-01"], "next_year").tolist()
+    ['hj633_2026', 'hj633_2026', 'hj633_2012', 'hj633_2026']
+    >>> editions_on_basis(["2025-08-01", "2026-08-01"]).tolist()
+    ['hj633_2012', 'hj633_2026']
+    """
+    from envq import standards
+
+    d = pd.DatetimeIndex(pd.to_datetime(np.asarray(days)))
+    if basis not in BASES:
+        standards.edition_for("hj633", "2026-01-01", force=basis)  # a known edition, or ValueError
+        return np.full(len(d), basis, dtype=object)
+    if basis == "next_year":
+        leap = (d.month == 2) & (d.day == 29)
+        d = pd.DatetimeIndex(np.where(leap, d - pd.Timedelta(days=1), d)) + pd.DateOffset(years=1)
+    out = np.empty(len(d), dtype=object)
+    for ed in standards.FAMILIES["hj633"]:  # oldest first: a later edition overwrites from its first day
+        out[d >= pd.Timestamp(standards.load(ed)["in_force_from"])] = ed
+    if any(x is None for x in out):
+        raise ValueError(f"a day before the first HJ 633 edition: {d.min().date()}")
+    return out
+
+
+def city_daily_aqi_on_basis(daily: xr.Dataset, basis: str = "auto", *, day_rule: str = "pm25_o3",
+                            labels: bool = True) -> xr.Dataset:
+    """:func:`city_daily_aqi` with each day scored by the edition of *basis*
+    (:func:`editions_on_basis`): ``"next_year"`` recomputes a period on the basis of the period a
+    year later (同口径), an edition id scores every day by that edition (``--editions both``).
+
+    The attribute ``basis`` names the basis and ``edition`` the editions used.
+    """
+    days = pd.DatetimeIndex(daily["date"].values)
+    eds = editions_on_basis(days, basis)
+    names = list(dict.fromkeys(eds))
+    parts = [city_daily_aqi(daily.isel(date=np.flatnonzero(eds == e)), edition=e, day_rule=day_rule, labels=labels)
+             for e in names]
+    out = parts[0] if len(parts) == 1 else xr.concat(
+        parts, dim="date", data_vars="all", coords="minimal", compat="override", combine_attrs="drop_conflicts",
+        join="outer").sortby("date")
+    out.attrs.update(basis=basis, edition="+".join(names))
     return out
