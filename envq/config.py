@@ -11,7 +11,15 @@ setting has its default. Tables in use:
     (default the pack's, ``geo/data/basins.yaml``). Relative paths are taken from the
     configuration file's folder.
 
+``[warnings]``
+    thresholds of the nightly warnings (:class:`envq.alerts.Thresholds`; docs/alerts.md).
+
+``[[alerts]]``
+    one table per delivery channel (webhook or e-mail; :mod:`envq.alerts.delivery`,
+    docs/alerts.md).
+
 ``[maps]``
+    ``base_url``: the http(s) address the maps folder is served at (links in messages);
     ``tiles``: base tiles of the maps: ``none`` (default: the maps need no network), ``osm``,
     ``tianditu`` (with ``tianditu_key``), ``amap`` (GCJ-02; overlays are shifted to match) or a
     ``{z}/{x}/{y}`` URL template of an intranet tile server (``tiles_crs`` = ``wgs84`` or
@@ -39,8 +47,8 @@ __all__ = ["ENV_CONFIG", "config_path", "load_config"]
 
 ENV_CONFIG = "ENVQ_CONFIG"
 #: Tables envq reads (each must be a TOML table when present).
-_TABLES = ("geo", "sources", "schedule", "store", "maps")
-_MAPS_KEYS = ("tiles", "tianditu_key", "tiles_crs", "output")
+_TABLES = ("geo", "sources", "schedule", "store", "maps", "warnings")
+_MAPS_KEYS = ("tiles", "tianditu_key", "tiles_crs", "output", "base_url")
 
 
 def config_path(environ=None) -> Path | None:
@@ -76,6 +84,8 @@ def load_config(path=None, *, environ=None) -> dict:
     for table, value in conf.items():
         if table in _TABLES and not isinstance(value, dict):
             raise InputError(path, None, table, value, f"must be a table ([{table}])")
+    if "alerts" in conf and not (isinstance(conf["alerts"], list) and all(isinstance(t, dict) for t in conf["alerts"])):
+        raise InputError(path, None, "alerts", str(conf["alerts"])[:60], "must be [[alerts]] tables, one per channel")
     geo = conf.get("geo", {})
     for key in ("basins", "basins_layer", "basins_field"):
         if key in geo and not isinstance(geo[key], str):
@@ -88,6 +98,9 @@ def load_config(path=None, *, environ=None) -> dict:
             raise InputError(path, None, f"maps.{key}", value, f"is not a setting; use {', '.join(_MAPS_KEYS)}")
         if not isinstance(value, str):
             raise InputError(path, None, f"maps.{key}", value, "must be a string")
+    if "base_url" in maps and not re.match(r"https?://[^/\s]+", maps["base_url"]):
+        raise InputError(path, None, "maps.base_url", maps["base_url"],
+                         "must be the http(s) address the maps folder is served at, e.g. https://envq.example.gov.cn/maps/")
     if "output" in maps:
         p = Path(maps["output"])
         maps["output"] = str(p if p.is_absolute() else (path.parent / p).resolve())
