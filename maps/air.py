@@ -16,7 +16,10 @@ import numpy as np
 import pandas as pd
 
 from maps import base
-from maps.style import RATE_BANDS, aqi_categories, aqi_colours, band_label, count, esc, flag, pct, rate_band
+from maps import names
+from maps.layout import finish_map
+from maps.style import (RATE_BANDS, aqi_categories, aqi_colours, band_fill, band_label, count, esc, flag, ink, pct,
+                        rate_band)
 from maps.svg import aqi_chart
 
 __all__ = ["air_map", "DayControl"]
@@ -113,6 +116,8 @@ class DayControl:
                     "levels": ["".join(str(int(v)) for v in row) for row in levels],
                     "aqi": [[None if not np.isfinite(v) else int(v) for v in row] for row in aqi],
                     "names": list(names),
+                    "marks": [str(lv) if lv else "–" for lv in range(7)],
+                    "inks": [ink(c) for c in colours],
                 }
                 self.markers = list(markers)  # their names are read when the page is rendered
 
@@ -129,10 +134,12 @@ _DAY_JS = """
   function show(k) {
     i = Math.max(0, Math.min(d.days.length - 1, k));
     var counts = [0, 0, 0, 0, 0, 0, 0];
+    div.querySelector('.envq-day-range').setAttribute('aria-valuetext', d.days[i]);
     for (var j = 0; j < markers.length; j++) {
       var lv = +d.levels[j].charAt(i), a = d.aqi[j][i];
       counts[lv] += 1;
       markers[j].setStyle({fillColor: d.colours[lv], fillOpacity: lv ? 0.9 : 0.35});
+      if (markers[j].envqMark) markers[j].envqMark(d.marks[lv], d.inks[lv]);
       markers[j].setTooltipContent(d.names[j] + '<br>' + d.days[i] + ' AQI ' +
         (a === null ? '— 无有效数据 no valid data' : a + ' ' + d.cats[lv]));
     }
@@ -141,8 +148,8 @@ _DAY_JS = """
     div.querySelector('.envq-day-range').value = i;
     var parts = [];
     for (var lv2 = 1; lv2 <= 6; lv2++) {
-      if (counts[lv2]) parts.push('<span class="envq-swatch" style="background:' + d.colours[lv2] + '"></span>' +
-                                  d.cats[lv2] + ' ' + counts[lv2]);
+      if (counts[lv2]) parts.push('<span class="envq-swatch" style="background-color:' + d.colours[lv2] +
+                                  ';color:' + d.inks[lv2] + '">' + lv2 + '</span> ' + d.cats[lv2] + ' ' + counts[lv2]);
     }
     if (counts[0]) parts.push('无数据 no data ' + counts[0]);
     div.querySelector('.envq-day-counts').innerHTML = parts.join(' ');
@@ -150,24 +157,30 @@ _DAY_JS = """
   var ctl = L.control({position: 'topright'});
   ctl.onAdd = function () {
     div = L.DomUtil.create('div', 'envq-box envq-day-control');
-    div.style.position = 'relative';
-    div.innerHTML = '<div><b>站点日AQI station daily AQI</b></div>' +
-      '<button type="button" class="envq-day-prev" title="前一天 previous day">&#9664;</button> ' +
-      '<span class="envq-day-label"></span> ' +
-      '<button type="button" class="envq-day-next" title="后一天 next day">&#9654;</button> ' +
-      '<button type="button" class="envq-day-play" title="播放/暂停 play/pause">播放 play</button><br>' +
-      '<input type="range" class="envq-day-range" min="0" max="' + (d.days.length - 1) + '" step="1" style="width:100%">' +
-      '<div class="envq-day-counts" style="font-size:12px"></div>';
+    div.setAttribute('role', 'group');
+    div.setAttribute('aria-label', '站点日AQI station daily AQI');
+    div.innerHTML = '<div class="envq-day-head"><b>站点日AQI station daily AQI</b></div>' +
+      '<div class="envq-day-row">' +
+      '<button type="button" class="envq-day-prev" title="前一天 previous day" aria-label="前一天 previous day">&#9664;</button>' +
+      '<span class="envq-day-label" aria-live="polite"></span>' +
+      '<button type="button" class="envq-day-next" title="后一天 next day" aria-label="后一天 next day">&#9654;</button>' +
+      '<button type="button" class="envq-day-play" title="播放/暂停 play/pause" aria-pressed="false">播放 play</button></div>' +
+      '<input type="range" class="envq-day-range" min="0" max="' + (d.days.length - 1) + '" step="1" ' +
+      'aria-label="日期 day">' +
+      '<div class="envq-day-counts"></div>';
     L.DomEvent.disableClickPropagation(div);
     L.DomEvent.disableScrollPropagation(div);
     div.querySelector('.envq-day-prev').onclick = function () { show(i - 1); };
     div.querySelector('.envq-day-next').onclick = function () { show(i + 1); };
     div.querySelector('.envq-day-range').oninput = function (e) { show(+e.target.value); };
-    div.querySelector('.envq-day-play').onclick = function () {
-      if (timer) { clearInterval(timer); timer = null; return; }
+    var play = div.querySelector('.envq-day-play');
+    function stop() { clearInterval(timer); timer = null; play.setAttribute('aria-pressed', 'false'); }
+    play.onclick = function () {
+      if (timer) { stop(); return; }
       if (i >= d.days.length - 1) show(0);
+      play.setAttribute('aria-pressed', 'true');
       timer = setInterval(function () {
-        if (i >= d.days.length - 1) { clearInterval(timer); timer = null; return; }
+        if (i >= d.days.length - 1) { stop(); return; }
         show(i + 1);
       }, 400);
     };
@@ -234,10 +247,14 @@ def air_map(*, rates: pd.DataFrame, city_days: pd.DataFrame, station_rates: pd.D
     ckeys = list(cities["name"].astype(str))
     caqi, clev = _series(city_days, "city", ckeys, days, level_of)
     group = folium.FeatureGroup(name="城市优良天数比例 cities: good-air-day ratio")
+    places: list[names.Place] = []
+    st_xy = np.array([canvas.lonlat(float(x), float(y)) for x, y in zip(stations["lon"], stations["lat"])])
+    city_labels = names.area_labels(cities, "city", avoid=st_xy, subs={
+        n: pct(crates.loc[n, "good_day_ratio"]) for n in crates.index if n in set(ckeys)})
     for i, c in cities.reset_index(drop=True).iterrows():
         r = crates.loc[c["name"]] if c["name"] in crates.index else None
         band = rate_band(None if r is None else r["good_day_ratio"], 83.0 if r is None else float(r["target"]))
-        style = {"color": "#555555", "weight": 1, "fillColor": band.colour, "fillOpacity": 0.45,
+        style = {"color": "#555555", "weight": 1, "fillColor": band_fill(band), "fillOpacity": 0.45,
                  "className": "envq-city"}
         chart = aqi_chart(days, caqi[i], clev[i], edition=edition)
         if r is None:
@@ -246,7 +263,9 @@ def air_map(*, rates: pd.DataFrame, city_days: pd.DataFrame, station_rates: pd.D
         else:
             popup = _city_popup(pd.concat([pd.Series({"name": c["name"]}), r]), chart, edition)
             tip = f'{esc(c["name"])}: {pct(r["good_day_ratio"])}'
-        base.polygon(group, c.geometry, style=style, popup_html=popup, tooltip_html=tip)
+        layer = base.polygon(group, c.geometry, style=style, popup_html=popup, tooltip_html=tip)
+        places.append(names.Place(str(c["name"]), "城市 city", layer=layer, point=city_labels[i]["p"],
+                                  bounds=names.bounds_of(c.geometry)))
     group.add_to(m)
 
     # stations by the AQI of the day, stepping through the period
@@ -264,7 +283,7 @@ def air_map(*, rates: pd.DataFrame, city_days: pd.DataFrame, station_rates: pd.D
         if station_rates is not None and len(station_rates) else pd.DataFrame()
     k = days.index(day)
     sgroup = folium.FeatureGroup(name="站点日AQI stations: daily AQI")
-    markers, names = [], []
+    markers, labels, marks = [], [], []
     for i, s in st.iterrows():
         lon, lat = canvas.lonlat(float(s["lon"]), float(s["lat"]))
         lv = int(slev[i, k])
@@ -280,17 +299,26 @@ def air_map(*, rates: pd.DataFrame, city_days: pd.DataFrame, station_rates: pd.D
             tooltip=folium.Tooltip(tip))
         mk.add_to(sgroup)
         markers.append(mk)
-        names.append(label)
+        labels.append(label)
+        marks.append(names.Mark(mk, str(lv) if lv else "–", ink(colours[lv])))
+        places.append(names.Place(str(s["name"]), "站点 station", layer=mk, point=[lat, lon], zoom=11,
+                                  extra=f'{s["code"]} {s["city"]}'))
     sgroup.add_to(m)
     if markers:
-        DayControl(days=days, levels=slev, aqi=saqi, names=names, markers=markers, start=k, colours=colours,
+        DayControl(days=days, levels=slev, aqi=saqi, names=labels, markers=markers, start=k, colours=colours,
                    categories=cats).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
 
     legend = ("<b>AQI类别 AQI category (HJ 633)</b>" + base.legend_rows(
-        [(c["hex"], f'{c["category_zh"]} {c["aqi_min"]}–{c["aqi_max"]}', c["category_en"]) for c in aqi_categories(edition)]
-        + [(colours[0], "无有效数据", "no valid data")])
+        [(c["hex"], f'{c["category_zh"]} {c["aqi_min"]}–{c["aqi_max"]}', c["category_en"], str(c["level"]))
+         for c in aqi_categories(edition)]
+        + [(colours[0], "无有效数据", "no valid data", "–")])
+        + '<div class="en">站点上的数字为AQI级别 the number on a station is its AQI level</div>'
         + "<b>城市优良天数比例 city good-air-day ratio</b>"
-        + base.legend_rows([(b.colour, *band_label(b)) for b in RATE_BANDS]))
-    base.add_box(m, legend, position="bottom:22px;right:10px", css_class="envq-legend")
+        + base.legend_rows([(b.colour, *band_label(b), "", b.hatch) for b in RATE_BANDS]))
+    base.add_box(m, legend, css_class="envq-legend", summary="图例 legend",
+                 label="图例 legend")
+    taken = np.array([[lb["p"][1], lb["p"][0]] for lb in city_labels] + st_xy.tolist())
+    finish_map(m, labels=city_labels + names.water_labels(canvas, avoid=taken), marks=marks,
+               search=places + names.county_places(canvas) + names.context_places(canvas, cities=False))
     return m

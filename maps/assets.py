@@ -263,9 +263,26 @@ def offline_map(**kwargs) -> "folium.Map":  # noqa: F821
     return folium.Map(**kwargs)
 
 
+_VIEWPORT = re.compile(r'<meta name="viewport" content="[^"]*"\s*/>')
+
+
+def page_head(html: str) -> str:
+    """The language and viewport every page needs, where folium's templates write neither:
+    ``<html lang="zh-CN">`` (screen readers, font choice, hyphenation), and a viewport that lets
+    the reader zoom (folium's ``maximum-scale=1.0, user-scalable=no`` stops people with low vision
+    from enlarging the text; the map's own pinch zoom is Leaflet's and unaffected).
+
+    >>> page_head('<!DOCTYPE html>\\n<html>\\n<meta name="viewport" content="width=device-width,\\n x, user-scalable=no" />')
+    '<!DOCTYPE html>\\n<html lang="zh-CN">\\n<meta name="viewport" content="width=device-width, initial-scale=1">'
+    """
+    html = html.replace("<!DOCTYPE html>\n<html>", '<!DOCTYPE html>\n<html lang="zh-CN">', 1)
+    return _VIEWPORT.sub('<meta name="viewport" content="width=device-width, initial-scale=1">', html, count=1)
+
+
 def render_offline(m, allow: Iterable[str] = ()) -> str:
-    """The map's HTML with every asset inline; raises ExternalReferenceError if anything is left."""
-    html = inline_assets(m.get_root().render())
+    """The map's HTML with every asset inline (and :func:`page_head`); raises
+    ExternalReferenceError if anything external is left."""
+    html = inline_assets(page_head(m.get_root().render()))
     left = external_urls(html, allow=allow)
     if left:
         raise ExternalReferenceError(left)

@@ -143,11 +143,13 @@ def context_layers():
 
 
 def base_map(title: str, *, tiles: Tiles | None = None, bounds=None, subtitle: str = "", home: str | None = None,
-             padding_bottom_right: tuple[int, int] | None = None):
-    """A folium map of Hunan (or *bounds*, ``[[south, west], [north, east]]``) with a title box.
+             search_hint: str = "城市、站点、断面、区县"):
+    """A folium map of Hunan (or *bounds*, ``[[south, west], [north, east]]``) with a title box and
+    a search box.
 
-    *home*: relative link to the index page, shown in the title box; *padding_bottom_right*:
-    pixels kept free at the right and bottom when fitting the bounds (beside a side panel).
+    *home*: relative link to the index page, shown in the title box; *search_hint*: what the
+    search finds (its placeholder). The page is finished by :func:`maps.layout.finish_map`, which
+    lays the controls out and fits *bounds* into the part of the map they leave free.
     Returns ``(map, canvas)``; draw every overlay through *canvas* so it matches the tiles.
     """
     import folium
@@ -161,7 +163,10 @@ def base_map(title: str, *, tiles: Tiles | None = None, bounds=None, subtitle: s
         x0, y0, x1, y1 = province.total_bounds
         bounds = [[y0, x0], [y1, x1]]
     center = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
-    m = offline_map(location=center, zoom_start=7, control_scale=True, zoom_control=True)
+    # zoomSnap 0.25: the map fills the space the controls leave (a phone's is narrow), not the
+    # nearest whole zoom level below it
+    m = offline_map(location=center, zoom_start=7, control_scale=True, zoom_control=True, zoom_snap=0.25)
+    m.envq_bounds = [[float(v) for v in corner] for corner in bounds]
     # Only Leaflet (and jQuery, which folium's popups use) are needed: no Bootstrap, Font Awesome or
     # awesome-markers element is drawn, and leaving them out saves 0.66 MB on every page.
     m.default_js = [(k, u) for k, u in m.default_js if k in _PAGE_JS]
@@ -172,35 +177,41 @@ def base_map(title: str, *, tiles: Tiles | None = None, bounds=None, subtitle: s
         if tiles.labels_url:
             folium.TileLayer(tiles=tiles.labels_url, attr=tiles.attribution, name="注记 labels",
                              subdomains=tiles.subdomains, overlay=True, control=True).add_to(m)
-    # Open on the bounds without the animated zoom from the initial view: in software rendering
-    # (no GPU, as on many office PCs and in headless Chromium) that first animation held the next
-    # frames for 3-4 s in about one opening in three (bench/maps_open.py, BENCHMARKS.md).
-    fit = folium.FitBounds(bounds, padding_bottom_right=padding_bottom_right)
-    fit.options["animate"] = False
-    m.add_child(fit)
-    head = (f'<a class="envq-home" href="{esc(home)}">首页 index</a> · ' if home else "") + f"<b>{esc(title)}</b>" + (f"<br><span style='font-size:12px'>{esc(subtitle)}</span>" if subtitle else "")
-    add_box(m, head, position="top:10px;left:55px", css_class="envq-title")
-    m.get_root().header.add_child(folium.Element(
-        "<style>.leaflet-container.leaflet-container{background:#F4F6F8}"
-        ".envq-box{position:absolute;z-index:1000;background:rgba(255,255,255,.93);padding:6px 9px;"
-        "border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font:13px/1.35 'Microsoft YaHei','PingFang SC',"
-        "'Noto Sans CJK SC',sans-serif;max-width:380px}"
-        ".envq-box table{border-collapse:collapse}.envq-box td{padding:0 4px}"
-        ".envq-swatch{display:inline-block;width:14px;height:10px;border:1px solid #555;vertical-align:middle}"
-        ".leaflet-container .leaflet-popup-content{font:12px/1.4 'Microsoft YaHei','PingFang SC','Noto Sans CJK SC',"
-        "sans-serif;margin:10px 14px}.leaflet-popup-content h4{font-size:15px}"
-        ".leaflet-popup-content table{border-collapse:collapse}.leaflet-popup-content td,"
-        ".leaflet-popup-content th{padding:1px 4px;border-bottom:1px solid #eee;text-align:left;font-weight:normal}"
-        "</style>"))
+    # The map opens on *bounds* without an animated zoom (finish_map: fitBounds, animate false): in
+    # software rendering (no GPU, as on many office PCs and in headless Chromium) an animated first
+    # zoom held the next frames for 3-4 s in about one opening in three (bench/maps_open.py).
+    m.envq_title = title
+    head = (f'<a class="envq-home" href="{esc(home)}">首页 index</a> · ' if home else "") + \
+        f'<h1 class="envq-h1">{esc(title)}</h1>' + \
+        (f'<div class="envq-subtitle">{esc(subtitle)}</div>' if subtitle else "")
+    m.get_root().html.add_child(folium.Element(f'<header class="envq-box envq-title">{head}</header>'))
+    m.get_root().html.add_child(folium.Element(
+        '<div class="envq-box envq-search" id="envq-search" role="search">'
+        '<form action="#" autocomplete="off"><label for="envq-q">搜索</label>'
+        f'<input id="envq-q" type="search" placeholder="搜索{esc(search_hint)}或拼音首字母" '
+        'role="combobox" aria-autocomplete="list" aria-expanded="false" aria-controls="envq-search-list" '
+        'aria-label="搜索地图 search the map"></form>'
+        '<ul id="envq-search-list" class="envq-search-results" role="listbox" aria-label="搜索结果 results" hidden></ul>'
+        '<div class="envq-search-status" role="status" aria-live="polite"></div></div>'))
     return m, canvas
 
 
-def add_box(m, inner_html: str, *, position: str, css_class: str = "") -> None:
-    """A fixed box over the map (title, legend, notes); *inner_html* must already be escaped."""
+def add_box(m, inner_html: str, *, css_class: str, summary: str | None = None, label: str | None = None) -> None:
+    """A box over the map (legend, panel, notes); *inner_html* and *summary* must already be escaped.
+
+    With *summary*, a collapsible ``<details>`` box whose summary stays visible (open on desktops,
+    closed on phones: :mod:`maps.layout`). *label*: its accessible name (default: the summary).
+    Where it goes is :mod:`maps.layout`'s business (by *css_class*).
+    """
     import folium
 
-    m.get_root().html.add_child(folium.Element(
-        f'<div class="envq-box {css_class}" style="{position}">{inner_html}</div>'))
+    if summary is None:
+        box = f'<div class="envq-box {css_class}" tabindex="0">{inner_html}</div>'
+    else:
+        name = f' aria-label="{label}"' if label else ""
+        box = (f'<details class="envq-box {css_class}"{name} open><summary>{summary}</summary>'
+               f'<div class="envq-box-body">{inner_html}</div></details>')
+    m.get_root().html.add_child(folium.Element(box))
 
 
 def _geojson(gdf, props: list[str]) -> str:
@@ -247,12 +258,11 @@ def polygon(parent, geometry, *, style: dict, popup_html: str | None = None, too
 
 
 def popup(html: str, max_width: int = 460):
-    """A folium Popup of pre-escaped *html* that opens clear of the title box and the day control
-    (auto-pan keeps 130 px free at the top, 60 px at the left)."""
+    """A folium Popup of pre-escaped *html*. Leaflet's own auto-pan is off: the page script pans
+    every popup clear of the controls as they are laid out (phone or desktop, :mod:`maps.layout`)."""
     import folium
 
-    return folium.Popup(html, max_width=max_width, autoPanPaddingTopLeft=[60, 130],
-                        autoPanPaddingBottomRight=[20, 20])
+    return folium.Popup(html, max_width=max_width, auto_pan=False)
 
 
 def stable_ids(m):
@@ -294,7 +304,16 @@ def stable_ids(m):
 
 
 def legend_rows(rows) -> str:
-    """Legend lines: ``(colour, text_zh, text_en)`` -> HTML table (texts escaped)."""
-    return "<table>" + "".join(
-        f'<tr><td><span class="envq-swatch" style="background:{c}"></span></td><td>{esc(zh)}</td>'
-        f'<td style="color:#555">{esc(en)}</td></tr>' for c, zh, en in rows) + "</table>"
+    """Legend lines: ``(colour, text_zh, text_en)`` or ``(colour, text_zh, text_en, mark, hatch)`` ->
+    HTML table (texts escaped); *mark* is written in the swatch (a level, a class), *hatch* is a
+    rate band's pattern (:func:`maps.style.swatch`)."""
+    from maps.style import swatch
+
+    out = []
+    for row in rows:
+        colour, zh, en = row[:3]
+        mark = row[3] if len(row) > 3 else ""
+        hatch = row[4] if len(row) > 4 else ""
+        out.append(f'<tr><td>{swatch(colour, mark=mark, hatch=hatch)}</td><td>{esc(zh)}</td>'
+                   f'<td class="en">{esc(en)}</td></tr>')
+    return "<table>" + "".join(out) + "</table>"

@@ -1,34 +1,29 @@
 """The index page: what the maps show, how fresh the data is, the headline figures, the links.
 
-Plain HTML with its own CSS (no script, nothing to fetch), every text from data escaped.
+Plain HTML (no script, nothing to fetch) on the shared page layout (:func:`maps.layout.page_document`:
+on a phone the cards stack and the reach table becomes one block per reach, nothing scrolls
+sideways); every text from data escaped.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from maps.style import RATE_BANDS, aqi_categories, band_label, class_name, esc, pct, rate_band, water_classes
+from maps.layout import page_document
+from maps.style import (RATE_BANDS, aqi_categories, band_label, class_name, esc, pct, rate_band, swatch,
+                        water_classes)
 
 __all__ = ["index_html"]
 
-_CSS = """
-body{font:14px/1.5 'Microsoft YaHei','PingFang SC','Noto Sans CJK SC',sans-serif;margin:0;color:#222;background:#F4F6F8}
-main{max-width:1080px;margin:0 auto;padding:16px 20px 40px}
-h1{font-size:22px;margin:4px 0}h2{font-size:17px;margin:22px 0 6px;border-bottom:2px solid #1F4E79}
-.en{color:#666;font-size:.92em}
-table{border-collapse:collapse;background:#fff}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
-th{background:#E8EEF4}.num{text-align:right}
-.swatch{display:inline-block;width:14px;height:10px;border:1px solid #555;vertical-align:middle}
-.cards{display:flex;gap:14px;flex-wrap:wrap}.card{background:#fff;border:1px solid #ccc;border-radius:6px;padding:10px 14px;min-width:300px}
-.big{font-size:28px;font-weight:bold}.links a{display:inline-block;margin:2px 12px 2px 0}
-.note{color:#555;font-size:12px}
-"""
 
 
 def _band_cell(value, target) -> str:
-    b = rate_band(value, target)
+    return _band_html(rate_band(value, target))
+
+
+def _band_html(b) -> str:
     zh, en = band_label(b)
-    return f'<span class="swatch" style="background:{b.colour}"></span> {esc(zh)} <span class="en">{esc(en)}</span>'
+    return f'{swatch(b.colour, hatch=b.hatch, css_class="swatch")} {esc(zh)} <span class="en">{esc(en)}</span>'
 
 
 def _province_method(prov) -> str:
@@ -41,9 +36,7 @@ def _province_method(prov) -> str:
 def _reach_band_cell(summary: dict) -> str:
     from maps.reach import reach_band
 
-    b = reach_band(summary)
-    zh, en = band_label(b)
-    return f'<span class="swatch" style="background:{b.colour}"></span> {esc(zh)} <span class="en">{esc(en)}</span>'
+    return _band_html(reach_band(summary))
 
 
 def index_html(*, generated: str, day: str | None, air_period: str | None, water_period: str | None,
@@ -56,10 +49,7 @@ def index_html(*, generated: str, day: str | None, air_period: str | None, water
     *freshness*: ``(what_zh, what_en, through)`` lines; *reaches*: summary dicts of the reach
     reports plus ``href``; *pages*: ``{"air": "air.html", "water": "water.html"}`` (present pages).
     """
-    out = [f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
-           f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-           f'<title>湖南省生态环境质量地图 envq maps</title><style>{_CSS}</style></head><body><main>'
-           f'<h1>湖南省生态环境质量地图 <span class="en">Hunan environmental quality maps (envq)</span></h1>'
+    out = [f'<main><h1>湖南省生态环境质量地图 <span class="en">Hunan environmental quality maps (envq)</span></h1>'
            f'<div>生成时间 generated {esc(generated)}'
            + (f' · 站点日 station day {esc(day)}' if day else "")
            + (f' · 空气时段 air period {esc(air_period)}' if air_period else "")
@@ -101,15 +91,17 @@ def index_html(*, generated: str, day: str | None, air_period: str | None, water
             ("air", pages.get("air"), "空气质量 Air quality"), ("water", pages.get("water"), "地表水 Surface water"))
         if href) + '</div>')
     if reaches:
+        heads = ("河段 reach", "河流 river", "级别 level", "河长 chief", f"Ⅰ~Ⅲ类 share ({water_period})",
+                 "达到河段目标 meeting the reach target", "河段目标 reach target")
+        lab = [f' data-label="{esc(h)}"' for h in heads]
         rows = "".join(
-            f'<tr><td><a class="envq-link envq-reach-link" href="{esc(r["href"])}">{esc(r["name"])}</a></td>'
-            f'<td>{esc(r["river"])}</td><td>{esc(r["level"])}</td><td>{esc(r["chief_title"])}</td>'
-            f'<td class="num">{pct(r["i_iii_share"])} ({r["sections_i_iii"]}/{r["sections_evaluated"]})</td>'
-            f'<td class="num">{esc(class_name(r["target_class"]))} {r["sections_meeting_target"]}/{r["sections_evaluated"]}</td>'
-            f'<td>{_reach_band_cell(r)}</td></tr>' for r in reaches)
-        out.append('<h2>河长制河段 River-chief reaches</h2><table><tr><th>河段 reach</th><th>河流 river</th>'
-                   f'<th>级别 level</th><th>河长 chief</th><th>Ⅰ~Ⅲ类 share ({esc(water_period)})</th>'
-                   f'<th>达到河段目标 meeting the reach target</th><th>河段目标 reach target</th></tr>{rows}</table>')
+            f'<tr><td{lab[0]}><a class="envq-link envq-reach-link" href="{esc(r["href"])}">{esc(r["name"])}</a></td>'
+            f'<td{lab[1]}>{esc(r["river"])}</td><td{lab[2]}>{esc(r["level"])}</td><td{lab[3]}>{esc(r["chief_title"])}</td>'
+            f'<td class="num"{lab[4]}>{pct(r["i_iii_share"])} ({r["sections_i_iii"]}/{r["sections_evaluated"]})</td>'
+            f'<td class="num"{lab[5]}>{esc(class_name(r["target_class"]))} {r["sections_meeting_target"]}/'
+            f'{r["sections_evaluated"]}</td><td{lab[6]}>{_reach_band_cell(r)}</td></tr>' for r in reaches)
+        out.append('<h2>河长制河段 River-chief reaches</h2><table class="envq-stack"><tr>'
+                   + "".join(f"<th>{esc(h)}</th>" for h in heads) + f'</tr>{rows}</table>')
         if any(r.get("example") for r in reaches):
             out.append('<div class="note">示例河段（非正式河长名录） example reaches, not an official list: '
                        '配置 configure your own with $ENVQ_REACHES</div>')
@@ -141,14 +133,14 @@ def index_html(*, generated: str, day: str | None, air_period: str | None, water
                          f' {esc(c["status_zh"])}</td><td class="en">{esc(c["name_en"])}, {esc(c["status_en"])}</td></tr>'
                          for c in water_classes())
                + '</table></div><div class="card"><b>比例与目标 rate against the target</b><table>'
-               + "".join(f'<tr><td><span class="swatch" style="background:{b.colour}"></span></td>'
+               + "".join(f'<tr><td>{swatch(b.colour, hatch=b.hatch, css_class="swatch")}</td>'
                          f'<td>{esc(band_label(b)[0])}</td><td class="en">{esc(band_label(b)[1])}</td></tr>' for b in RATE_BANDS)
                + '</table><div class="note">按发布值（保留1位小数，GB/T 8170修约）判定 judged on the published value (1 decimal, GB/T 8170 rounding)</div></div></div>')
     if notes:
         out.append('<h2>说明 Notes</h2><ul>' + "".join(f'<li>{esc(n)}</li>' for n in notes) + '</ul>')
     out.append('<p class="note">envq · 数据来源 data: CNEMC 全国城市空气质量实时发布平台, 国家地表水水质自动监测实时数据发布系统 · '
-               '离线页面，无外部资源 offline pages, nothing fetched</p></main></body></html>')
-    return "".join(out)
+               '离线页面，无外部资源 offline pages, nothing fetched</p></main>')
+    return page_document("湖南省生态环境质量地图 envq maps", "".join(out))
 
 
 def _link(pages: dict, key: str, label: str) -> str:

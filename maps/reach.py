@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from maps import base
-from maps.style import band_label, class_colour, class_name, esc, pct, rate_band, text
+from maps import base, names
+from maps.layout import finish_map
+from maps.style import band_label, class_colour, class_mark, class_name, esc, pct, rate_band, text
 from maps.svg import class_profile
 
 __all__ = ["reach_map", "reach_band"]
@@ -28,6 +29,14 @@ def reach_band(summary: dict):
     (target compliance 100%), else short by the share of sections that do not; none without data."""
     share = summary["target_compliance_share"] if summary["sections_evaluated"] else None
     return rate_band(share, 100.0)
+
+
+def _summary(report) -> str:
+    """The panel's summary line (always visible, the bar a phone shows): name, share, verdict."""
+    s = report.summary()
+    zh, en = band_label(reach_band(s))
+    return (f'{esc(report.reach.name)} <span class="envq-summary-note">Ⅰ~Ⅲ类 {pct(s["i_iii_share"])} · '
+            f'{esc(zh)} {esc(en)}</span>')
 
 
 def _panel(report) -> str:
@@ -96,8 +105,10 @@ def reach_map(report, locations: pd.DataFrame, *, tiles: base.Tiles | None = Non
     r = report.reach
     m, canvas = base.base_map(f"河长制 {r.name}", tiles=tiles, bounds=bounds,
                               subtitle=f"{r.river} · {report.period.label}", home=home,
-                              padding_bottom_right=(460, 0))  # the sections clear of the panel
+                              search_hint="本河段、断面、城市、区县")
     base.add_context(m, canvas, cities=True)
+    places = [names.Place(str(r.name), "河段 reach", action="panel", bounds=m.envq_bounds, extra=str(r.river))]
+    label_rows = []
     if len(pts) > 1:
         folium.PolyLine([[y, x] for x, y in pts], color="#1F4E79", weight=2, dash_array="6 6", opacity=0.8,
                         tooltip="断面顺序（上游→下游） section order, upstream → downstream",
@@ -112,14 +123,21 @@ def reach_map(report, locations: pd.DataFrame, *, tiles: base.Tiles | None = Non
                  f'{esc(class_name(s["class"]))} {esc(s["status"])}；河段目标 reach target {esc(class_name(s["target_class"]))}'
                  f'<br>不达标项目 failing items: {text(s["limiting_items"]) if _fails(s["meets_target"]) else "—"}'
                  f'<br>上期 previous: {esc(class_name(s["previous_class"]))} {esc(s["trend"])}</div>')
-        folium.Marker([y, x], icon=icon, popup=base.popup(popup, max_width=360),
-                      tooltip=folium.Tooltip(f'{int(s["order"])}. {esc(s["section"])}: {esc(class_name(s["class"]))}')
-                      ).add_to(m)
-    base.add_box(m, _panel(report), position="top:70px;right:10px;max-height:calc(100% - 100px);"
-                 "overflow:auto;max-width:440px", css_class="envq-reach-panel")
+        mk = folium.Marker([y, x], icon=icon, popup=base.popup(popup, max_width=360),
+                           tooltip=folium.Tooltip(f'{int(s["order"])}. {esc(s["section"])}: '
+                                                  f'{esc(class_name(s["class"]))}'))
+        mk.add_to(m)
+        places.append(names.Place(str(s["section"]), "断面 section", layer=mk, point=[y, x], zoom=11))
+        mark = class_mark(s["class"])
+        label_rows.append((f'{s["section"]}' + (f' {mark}类' if mark else " 无数据"), (x, y)))
+    base.add_box(m, _panel(report), css_class="envq-reach-panel", summary=_summary(report),
+                 label=f"河段 reach: {esc(r.name)}")
     missing = secs[secs["lon"].isna() | secs["lat"].isna()]
     if len(missing):
-        base.add_box(m, "未上图断面 not on the map (无坐标 no coordinate): " + "、".join(
+        base.add_box(m, "无坐标 no coordinate: " + "、".join(
             f'{int(o)}. {esc(n)}' for o, n in zip(missing["order"], missing["section"])),
-            position="bottom:22px;left:10px", css_class="envq-unplaced")
+            css_class="envq-unplaced", summary=f"未上图断面 {len(missing)} not on the map")
+    labels = names.point_labels([t for t, _ in label_rows], [p for _, p in label_rows], "section", min_zoom=0, offset=15)
+    finish_map(m, labels=labels + names.water_labels(canvas),
+               search=places + names.context_places(canvas) + names.county_places(canvas))
     return m

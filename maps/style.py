@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import cache
 
 __all__ = ["esc", "missing", "text", "pct", "count", "flag", "aqi_categories", "aqi_colours", "water_classes", "class_colour", "class_name",
-           "RateBand", "RATE_BANDS", "rate_band", "band_label", "NO_DATA_COLOUR", "NEAR_TARGET_POINTS"]
+           "RateBand", "RATE_BANDS", "rate_band", "band_label", "band_fill", "swatch", "class_mark", "ink", "NO_DATA_COLOUR", "NEAR_TARGET_POINTS"]
 
 #: Colour of an area or point without data for the period (grey).
 NO_DATA_COLOUR = "#BDBDBD"
@@ -132,16 +132,21 @@ def class_name(cls) -> str:
 
 @dataclass(frozen=True)
 class RateBand:
+    """A band of a rate against its target; *hatch*: the pattern drawn over its colour on maps and
+    swatches ("" none, "near" single diagonal lines, "far" cross-hatched), so that the band is told
+    by the pattern as well as by the colour."""
+
     key: str
     colour: str
     label_zh: str
     label_en: str
+    hatch: str = ""
 
 
 RATE_BANDS = (
     RateBand("met", "#1A9850", "达标", "target met"),
-    RateBand("near", "#FDAE61", "未达标，差距<{near:g}个百分点", "short by < {near:g} points"),
-    RateBand("far", "#D73027", "未达标，差距≥{near:g}个百分点", "short by ≥ {near:g} points"),
+    RateBand("near", "#FDAE61", "未达标，差距<{near:g}个百分点", "short by < {near:g} points", hatch="near"),
+    RateBand("far", "#D73027", "未达标，差距≥{near:g}个百分点", "short by ≥ {near:g} points", hatch="far"),
     RateBand("none", NO_DATA_COLOUR, "无数据", "no data"),
 )
 
@@ -167,3 +172,46 @@ def rate_band(value, target, *, near: float = NEAR_TARGET_POINTS) -> RateBand:
 
 def band_label(band: RateBand, *, near: float = NEAR_TARGET_POINTS) -> tuple[str, str]:
     return band.label_zh.format(near=near), band.label_en.format(near=near)
+
+
+def ink(colour: str) -> str:
+    """Black or white, whichever contrasts more with *colour* (``#RRGGBB``; WCAG relative luminance).
+
+    >>> ink("#FFFF00"), ink("#7E0023")
+    ('#000', '#fff')
+    """
+    c = colour.lstrip("#")
+    rgb = [int(c[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    lum = sum(w * (v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4)
+              for w, v in zip((0.2126, 0.7152, 0.0722), rgb))
+    return "#000" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "#fff"
+
+
+def band_fill(band: RateBand) -> str:
+    """The SVG fill of an area in *band*: its colour, or its hatch pattern (``url(#envq-band-<key>)``,
+    defined once per page by :func:`maps.layout.band_patterns_svg`)."""
+    return f"url(#envq-band-{band.key})" if band.hatch else band.colour
+
+
+def swatch(colour: str, *, mark: str = "", hatch: str = "", css_class: str = "envq-swatch") -> str:
+    """A legend swatch: the colour with the *mark* written in it (a level, a class: the text colour
+    chosen to read on it) or a rate band's *hatch*; *mark* is escaped.
+
+    >>> swatch("#FFFF00", mark="2")
+    '<span class="envq-swatch" style="background-color:#FFFF00;color:#000">2</span>'
+    >>> swatch("#D73027", hatch="far")
+    '<span class="envq-swatch envq-hatch-far" style="background-color:#D73027"></span>'
+    """
+    cls = css_class + (f" envq-hatch-{hatch}" if hatch else "")
+    colour_css = f";color:{ink(colour)}" if mark else ""
+    return f'<span class="{cls}" style="background-color:{colour}{colour_css}">{esc(mark)}</span>'
+
+
+def class_mark(cls) -> str:
+    """The mark written on a water section's point and in its swatch: the class without 类.
+
+    >>> [class_mark(k) for k in (1, 5, 6, None)]
+    ['Ⅰ', 'Ⅴ', '劣Ⅴ', '']
+    """
+    name = class_name(cls)
+    return "" if name == "—" else name.removesuffix("类")

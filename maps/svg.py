@@ -99,7 +99,7 @@ def class_profile(names: Sequence[str], classes: Sequence, *, target_class: int 
     def y_of(c):
         return top + (int(c) - 1) * row
 
-    out = [f'<svg class="envq-profile" width="{int(w)}" height="{hgt}" '
+    out = [f'<svg class="envq-profile" width="{int(w)}" height="{hgt}" viewBox="0 0 {int(w)} {hgt}" '
            f'role="img" aria-label="水质类别沿程变化 class along the river" font-size="11">']
     for k in range(1, 7):  # class rows with their colours
         out.append(f'<rect x="{left}" y="{y_of(k) - row / 2}" width="{w - left - right}" height="{row}" '

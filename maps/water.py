@@ -11,11 +11,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from maps import base
-from maps.style import (RATE_BANDS, band_label, class_colour, class_name, count, esc, flag, missing, pct, rate_band,
-                        text, water_classes)
+from maps import base, names
+from maps.layout import finish_map
+from maps.style import (RATE_BANDS, band_fill, band_label, class_colour, class_mark, class_name, count, esc, flag,
+                        missing, pct, rate_band, text, water_classes)
 from maps.svg import class_history
 
 __all__ = ["water_map", "LOCATION_CONFIDENCE"]
@@ -90,7 +92,7 @@ def _basin_popup(name: str, r: pd.Series | None, target: float) -> str:
 
 def water_map(*, sections: pd.DataFrame, basin_rates: pd.DataFrame | None, province_rate: pd.Series | None,
               period: str, history: pd.DataFrame | None = None, target: float = 95.0,
-              tiles: base.Tiles | None = None, basins=None, home: str | None = None):
+              tiles: base.Tiles | None = None, basins=None, home: str | None = None, reaches=None):
     """The water map of *period*.
 
     Parameters
@@ -105,6 +107,9 @@ def water_map(*, sections: pd.DataFrame, basin_rates: pd.DataFrame | None, provi
         ``water_sections`` rows of the months to show as class history (section, period, class).
     basins : GeoDataFrame
         Default: the pack's basins (``geo.pack.basins``).
+    reaches : list of dict, optional
+        River-chief reaches the search finds (``name``, ``href`` of their page, ``river``,
+        ``sections``): the map fits their sections and a popup links their page.
     """
     import folium
 
@@ -118,7 +123,9 @@ def water_map(*, sections: pd.DataFrame, basin_rates: pd.DataFrame | None, provi
         subtitle = (f"湖南省 {pct(province_rate['i_iii_share'])} ({good}/{count(province_rate['sections'])}，"
                     f"目标 target {target:g}%，{zh}) · " + subtitle
                     + f"（截至 through {province_rate.get('through', '')}）")
-    m, canvas = base.base_map("湖南省地表水水质 Surface water, Hunan", tiles=tiles, subtitle=subtitle, home=home)
+    m, canvas = base.base_map("湖南省地表水水质 Surface water, Hunan", tiles=tiles, subtitle=subtitle, home=home,
+                              search_hint="断面、流域、河段、城市、区县")
+    places: list[names.Place] = []
 
     # basins by their share
     polys = canvas.frame(basins if basins is not None else pack.basins("display"))
@@ -128,10 +135,14 @@ def water_map(*, sections: pd.DataFrame, basin_rates: pd.DataFrame | None, provi
     for _, b in polys.iterrows():
         r = br.loc[b["name"]] if b["name"] in br.index else None
         band = rate_band(None if r is None else r["i_iii_share"], target)
-        style = {"color": "#555555", "weight": 1.5, "fillColor": band.colour, "fillOpacity": 0.35,
+        style = {"color": "#555555", "weight": 1.5, "fillColor": band_fill(band), "fillOpacity": 0.35,
                  "className": "envq-basin"}
         tip = f'{esc(b["name"])}: ' + ("无数据 no data" if r is None else pct(r["i_iii_share"]))
-        base.polygon(group, b.geometry, style=style, popup_html=_basin_popup(b["name"], r, target), tooltip_html=tip)
+        layer = base.polygon(group, b.geometry, style=style, popup_html=_basin_popup(b["name"], r, target),
+                             tooltip_html=tip)
+        p = b.geometry.representative_point()
+        places.append(names.Place(str(b["name"]), "流域 basin", layer=layer, point=[p.y, p.x],
+                                  bounds=names.bounds_of(b.geometry)))
     group.add_to(m)
     base.add_context(m, canvas, cities=True)
 
@@ -142,27 +153,50 @@ def water_map(*, sections: pd.DataFrame, basin_rates: pd.DataFrame | None, provi
     placed = sections[sections["lon"].notna() & sections["lat"].notna()].sort_values("section")
     unplaced = sections[~sections.index.isin(placed.index)].sort_values("section")
     sgroup = folium.FeatureGroup(name="断面水质类别 sections: class")
+    marks, where = [], {}
     for _, r in placed.iterrows():
         lon, lat = canvas.lonlat(float(r["lon"]), float(r["lat"]))
         h = by_sec.get(r["section"], pd.Series(dtype=object))
         strip = class_history(months, [h.get(p) for p in months])
-        folium.CircleMarker(
-            location=[lat, lon], radius=7, color="#000000", weight=1, fill=True,
+        mk = folium.CircleMarker(
+            location=[lat, lon], radius=8, color="#000000", weight=1, fill=True,
             fill_color=class_colour(r["class"]), fill_opacity=0.95, className="envq-section",
             popup=base.popup(_section_popup(r, strip), max_width=480),
             tooltip=folium.Tooltip(f'{esc(r["section"])} ({esc(r.get("river_name", ""))}): '
-                                   f'{esc(class_name(r["class"]))}')).add_to(sgroup)
+                                   f'{esc(class_name(r["class"]))}'))
+        mk.add_to(sgroup)
+        marks.append(names.Mark(mk, class_mark(r["class"]), "#000"))
+        where[str(r["section"])] = (lon, lat)
+        places.append(names.Place(str(r["section"]), "断面 section", layer=mk, point=[lat, lon], zoom=11,
+                                  extra=" ".join(str(r.get(k, "") or "") for k in ("river_name", "city_name",
+                                                                                   "county_name"))))
     sgroup.add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
 
     legend = ("<b>水质类别 water class (GB 3838-2002)</b>" + base.legend_rows(
-        [(c["hex"], f'{c["name_zh"]} {c["status_zh"]}', f'{c["name_en"]}, {c["status_en"]}') for c in water_classes()])
+        [(c["hex"], f'{c["name_zh"]} {c["status_zh"]}', f'{c["name_en"]}, {c["status_en"]}', class_mark(c["class"]))
+         for c in water_classes()])
         + "<b>流域Ⅰ~Ⅲ类比例 basin Class I–III share</b>"
-        + base.legend_rows([(b.colour, *band_label(b)) for b in RATE_BANDS]))
-    base.add_box(m, legend, position="bottom:22px;right:10px", css_class="envq-legend")
+        + base.legend_rows([(b.colour, *band_label(b), "", b.hatch) for b in RATE_BANDS]))
+    base.add_box(m, legend, css_class="envq-legend", summary="图例 legend", label="图例 legend")
     if len(unplaced):
-        names = "、".join(f'{esc(s)}（{esc(class_name(c))}）' for s, c in zip(unplaced["section"], unplaced["class"]))
-        base.add_box(m, f'<b>未上图断面 {len(unplaced)} sections not on the map</b> (无坐标 no coordinate; '
-                        f'计入比例 counted in the rates):<div style="font-size:12px;max-height:120px;overflow:auto">'
-                        f'{names}</div>', position="bottom:22px;left:10px", css_class="envq-unplaced")
+        listed = "、".join(f'{esc(s)}（{esc(class_name(c))}）' for s, c in zip(unplaced["section"], unplaced["class"]))
+        base.add_box(m, f'无坐标 no coordinate; 计入比例 counted in the rates:<div style="font-size:12px">{listed}</div>',
+                     css_class="envq-unplaced", summary=f"未上图断面 {len(unplaced)} sections not on the map")
+    for rch in reaches or []:
+        pts = [where[s] for s in rch["sections"] if s in where]
+        if not pts:
+            continue
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        bounds = [[min(ys) - 0.05, min(xs) - 0.05], [max(ys) + 0.05, max(xs) + 0.05]]
+        places.append(names.Place(str(rch["name"]), "河段 reach", point=[sum(ys) / len(ys), sum(xs) / len(xs)],
+                                  bounds=bounds, info=f'{rch.get("river", "")} · {len(rch["sections"])} 个断面 sections',
+                                  link=rch.get("href"), extra=str(rch.get("river", ""))))
+    section_labels = names.point_labels(list(where), list(where.values()), "section", min_zoom=9)
+    avoid = np.array(list(where.values())) if where else None
+    basin_labels = names.area_labels(polys, "basin", min_zoom=0, avoid=avoid, subs={
+        n: pct(br.loc[n, "i_iii_share"]) for n in polys["name"] if n in br.index})
+    taken = [[lb["p"][1], lb["p"][0]] for lb in basin_labels] + list(where.values())
+    finish_map(m, labels=basin_labels + names.water_labels(canvas, avoid=np.array(taken)) + section_labels, marks=marks,
+               search=places + names.context_places(canvas) + names.county_places(canvas))
     return m

@@ -199,18 +199,20 @@ class Visit:
 
 
 def open_page(browser, html_path, *, allow_dir=None, viewport=(1280, 900),
-              wait_for: str | None = ".leaflet-container", screenshot: str | None = None) -> Visit:
+              wait_for: str | None = ".leaflet-container", screenshot: str | None = None,
+              mobile: bool = False) -> Visit:
     """Open ``html_path`` (``file://``) in a new context of ``browser``, offline.
 
     Allowed: ``file://`` URLs inside ``allow_dir`` (default: the page's folder), ``data:``,
     ``blob:``, ``about:``; everything else is aborted and recorded in ``Visit.blocked``.
     ``load_ms``: from the start of ``goto`` to the ``load`` event plus ``wait_for`` attached to
     the DOM (skipped when None). ``screenshot``: a name: take a full-page screenshot once loaded.
+    ``mobile``: a phone's browser (touch events, ``tap``; the page's viewport meta honoured).
     """
     html = Path(html_path).resolve()
     allowed = Path(allow_dir).resolve() if allow_dir is not None else html.parent
     context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
-                                  service_workers="block")
+                                  service_workers="block", has_touch=mobile, is_mobile=mobile)
     visit = Visit(page=None)
 
     def route(r) -> None:
