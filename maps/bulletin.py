@@ -48,7 +48,8 @@ _CSS = """
 @page { size: A4; margin: 16mm 14mm 16mm 14mm; }
 @page wide { size: A4 landscape; margin: 12mm 10mm 14mm 10mm; }
 * { box-sizing: border-box; }
-body { font-family: 'Noto Sans CJK SC', 'WenQuanYi Micro Hei', 'Microsoft YaHei', 'PingFang SC', sans-serif;
+body { font-family: 'Microsoft YaHei', 'PingFang SC', 'Noto Sans CJK SC', 'Source Han Sans SC', 'DejaVu Sans',
+       'WenQuanYi Micro Hei', sans-serif;
        font-size: 10.5pt; line-height: 1.6; color: #111; margin: 0; background: #fff; }
 main { max-width: 190mm; margin: 0 auto; padding: 8mm 4mm; }
 .cover { border-bottom: 2px solid #1F4E79; margin-bottom: 6mm; }

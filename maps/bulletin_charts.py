@@ -23,7 +23,9 @@ from maps.style import NO_DATA_COLOUR, aqi_categories, class_colour, esc
 
 __all__ = ["calendar_chart", "ratio_chart", "class_chart"]
 
-_FONT = "font-family=\"'Noto Sans CJK SC','WenQuanYi Micro Hei','Microsoft YaHei',sans-serif\""
+# DejaVu Sans before WenQuanYi Micro Hei: WenQuanYi draws Ⅴ (U+2164) blank
+_FONT = ("font-family=\"'Microsoft YaHei','PingFang SC','Noto Sans CJK SC','Source Han Sans SC','DejaVu Sans',"
+         "'WenQuanYi Micro Hei',sans-serif\"")
 _WEEK = "一二三四五六日"
 
 

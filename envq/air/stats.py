@@ -582,3 +582,65 @@ def composite_index(
         weights=", ".join(f"{p}={w[p]:g}" for p in names),
     )
     return ds
+
+
+# --------------------------------------------------------------------------------------------
+# dust days
+
+
+#: Daily variables a dust day is removed from (PM only: the good-air-day ratio keeps dust days).
+DUST_VARIABLES = ("pm10_24h", "pm25_24h")
+
+
+def exclude_dust_days(daily: xr.Dataset, dust_days, *, dim: str = "date", by: str = "city",
+                      variables=DUST_VARIABLES) -> tuple[xr.Dataset, xr.DataArray]:
+    """PM10 and PM2.5 daily values of dust-affected days set to NaN, for the composite index.
+
+    Parameters
+    ----------
+    daily : xarray.Dataset
+        Daily values with dims ``(by, dim)`` (e.g. city, date).
+    dust_days : pandas.DataFrame or None
+        The affected city-days, columns ``city`` (or *by*) and ``date``; None or empty: none.
+        CNEMC decides them from satellite, sand-storm network and meteorological data; no data
+        source envq reads says which days they are, so they are an input.
+    variables : sequence of str
+        The daily variables removed (PM10 and PM2.5).
+
+    Returns
+    -------
+    (xarray.Dataset, xarray.DataArray)
+        The dataset with those values removed, and the number of dust days removed per *by*.
+
+    References
+    ----------
+    环办监测〔2016〕120号《受沙尘天气过程影响城市空气质量评价补充规定》: PM10, PM2.5 and the composite
+    index exclude sand-dust days, the good-day ratio keeps them (reference/standards.md §2.5,
+    bulletin.md rule 6) [S].
+
+    Examples
+    --------
+    >>> d = xr.Dataset({"pm10_24h": (("city", "date"), [[300.0, 60.0]]), "pm25_24h": (("city", "date"), [[80.0, 30.0]]),
+    ...                 "o3_mda8": (("city", "date"), [[90.0, 100.0]])},
+    ...                coords={"city": ["长沙市"], "date": pd.to_datetime(["2019-03-01", "2019-03-02"])})
+    >>> out, n = exclude_dust_days(d, pd.DataFrame({"city": ["长沙市"], "date": ["2019-03-01"]}))
+    >>> out["pm10_24h"].values.tolist(), out["o3_mda8"].values.tolist(), int(n.sum())
+    ([[nan, 60.0]], [[90.0, 100.0]], 1)
+    """
+    keys = daily[by].values.astype(str)
+    dates = pd.DatetimeIndex(daily[dim].values).normalize()
+    mask = np.zeros((len(keys), len(dates)), dtype=bool)
+    if dust_days is not None and len(dust_days):
+        col = by if by in dust_days else "city"
+        want = pd.DataFrame({"k": dust_days[col].astype(str).to_numpy(),
+                             "d": pd.to_datetime(dust_days["date"]).dt.normalize().to_numpy()})
+        ki = pd.Index(keys).get_indexer(want["k"])
+        di = dates.get_indexer(pd.DatetimeIndex(want["d"]))
+        ok = (ki >= 0) & (di >= 0)
+        mask[ki[ok], di[ok]] = True
+    m = xr.DataArray(mask, dims=(by, dim), coords={by: daily[by], dim: daily[dim]})
+    out = daily.copy()
+    for v in variables:
+        if v in out:
+            out[v] = out[v].transpose(by, dim, ...).where(~m)
+    return out, m.sum(dim).astype(np.int32).rename("dust_days_excluded")

@@ -26,6 +26,7 @@ PARTS = ("air", "water")
 EDITIONS = ("auto", "both")
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+_NUMBERS = "一二三四五六"
 
 
 def _ytd_of(period: Period) -> Period | None:
@@ -78,7 +79,8 @@ def build_bulletin(store, period, *, parts=PARTS, editions: str = "auto", genera
         facts["air"] = f
         for x in t:
             tables[x.key] = x
-        sections.append(Section(f"一、环境空气质量（{label}）", paras, [x.key for x in t],
+        sections.append(Section(f"{_NUMBERS[sum(1 for x in sections if x.heading[:1] in _NUMBERS)]}、环境空气质量（{label}）",
+                                paras, [x.key for x in t],
                                 ["calendar", "monthly_ratio"] if t else []))
         if t:
             cal = calendar_data(results, period)
@@ -102,7 +104,8 @@ def build_bulletin(store, period, *, parts=PARTS, editions: str = "auto", genera
         facts["water"] = f
         for x in t:
             tables[x.key] = x
-        sections.append(Section(f"二、地表水水质（{label}）", paras, [x.key for x in t], ["water_classes"] if t else []))
+        sections.append(Section(f"{_NUMBERS[sum(1 for x in sections if x.heading[:1] in _NUMBERS)]}、地表水水质（{label}）",
+                                paras, [x.key for x in t], ["water_classes"] if t else []))
         if t:
             charts["water_classes"] = class_distribution(t[0])
         if ytd is not None:
