@@ -48,9 +48,7 @@ _CSS = """
 @page { size: A4; margin: 16mm 14mm 16mm 14mm; }
 @page wide { size: A4 landscape; margin: 12mm 10mm 14mm 10mm; }
 * { box-sizing: border-box; }
-body { font-family: 'Microsoft YaHei', 'PingFang SC', 'Noto Sans CJK SC', 'Source Han Sans SC', 'DejaVu Sans',
-       'WenQuanYi Micro Hei', sans-serif;
-       font-size: 10.5pt; line-height: 1.6; color: #111; margin: 0; background: #fff; }
+body { font-size: 10.5pt; line-height: 1.6; color: #111; margin: 0; background: #fff; }
 main { max-width: 190mm; margin: 0 auto; padding: 8mm 4mm; }
 .cover { border-bottom: 2px solid #1F4E79; margin-bottom: 6mm; }
 .issuer { color: #1F4E79; font-size: 10pt; letter-spacing: 0.1em; }
@@ -82,7 +80,16 @@ figcaption { font-size: 9pt; color: #333; }
 @media print { main { max-width: none; padding: 0; margin: 0; } }
 @media screen { body { background: #F4F6F8; } main { background: #fff; box-shadow: 0 0 6px #bbb; margin: 12px auto; }
                 .table-block.wide { overflow-x: auto; } }
-@media screen and (max-width: 700px) { main { padding: 3mm; } h1 { font-size: 16pt; } .table-block { overflow-x: auto; } }
+@media screen and (max-width: 640px) {
+  main { padding: 3mm; } h1 { font-size: 16pt; } p { text-indent: 0; }
+  /* a table of many columns: one block per row, each cell with its column's name (as the maps' index) */
+  table.envq-table thead { display: none; }
+  table.envq-table, table.envq-table tbody, table.envq-table tr, table.envq-table td { display: block; width: auto; }
+  table.envq-table tr { border: 1px solid #ccc; border-radius: 6px; margin: 0 0 8px; padding: 4px 8px; background: #fff; }
+  table.envq-table td { border: 0; padding: 1px 0; text-align: left; white-space: normal; }
+  table.envq-table td[data-label]::before { content: attr(data-label) "："; color: #555; font-size: .9em; }
+  figure svg { width: 100%; }
+}
 """
 
 _CHART_TITLES = {"calendar": "各城市逐日空气质量类别（HJ 633类别颜色，格内数字为AQI，灰色为无有效数据）",
@@ -135,7 +142,8 @@ def _rows(t):
     long = [c not in numeric and max((len(r[j]) for r in texts), default=0) > LONG_TEXT
             for j, c in enumerate(t.frame.columns)]
     for i, row in enumerate(t.frame.itertuples(index=False)):
-        cells = [{"text": texts[i][j], "num": c in numeric, "long": long[j]} for j, c in enumerate(t.frame.columns)]
+        cells = [{"text": texts[i][j], "num": c in numeric, "long": long[j], "label": t.header(c)}
+                 for j, c in enumerate(t.frame.columns)]
         first = str(row[0]) if len(row) else ""
         out.append({"cells": cells, "total": i == last and first in ("湖南省", "全省")})
     return out
@@ -186,7 +194,9 @@ def bulletin_html(b) -> str:
 
     tpl = _environment().get_template("bulletin.html.j2")
     charts = {k: Markup(v) for k, v in _charts(b).items()}
-    html = tpl.render(b=b, css=Markup(_CSS), charts=charts, chart_titles=_CHART_TITLES, rows=_rows,
+    from maps.layout import PAGE_CSS
+
+    html = tpl.render(b=b, page_css=Markup(PAGE_CSS), css=Markup(_CSS), charts=charts, chart_titles=_CHART_TITLES, rows=_rows,
                       wide_columns=WIDE_COLUMNS, summary=_summary(b))
     left = external_urls(html)
     if left:

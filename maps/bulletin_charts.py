@@ -19,13 +19,14 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from maps.layout import FONT_STACK
 from maps.style import NO_DATA_COLOUR, aqi_categories, class_colour, esc
 
 __all__ = ["calendar_chart", "ratio_chart", "class_chart"]
 
-# DejaVu Sans before WenQuanYi Micro Hei: WenQuanYi draws Ⅴ (U+2164) blank
-_FONT = ("font-family=\"'Microsoft YaHei','PingFang SC','Noto Sans CJK SC','Source Han Sans SC','DejaVu Sans',"
-         "'WenQuanYi Micro Hei',sans-serif\"")
+# the pages' font stack (DejaVu Sans before WenQuanYi Micro Hei, which draws Ⅴ blank)
+_FONT = f'font-family="{esc(FONT_STACK)}"'
+
 _WEEK = "一二三四五六日"
 
 

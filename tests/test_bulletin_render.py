@@ -62,7 +62,7 @@ def test_html_escapes_data_and_references_nothing_external():
     assert "&#36;{x}&#96;&#92;" in html
     assert html.count("<script") == 0 and "<svg" in html
     # numbers are printed with their published decimals; an empty 同比 cell is empty
-    assert re.search(r'<td class="num">70\.0</td><td class="num"></td>', html)
+    assert re.search(r'<td data-label="优良天数比例\(%\)" class="num">70\.0</td><td data-label="同比\(百分点\)" class="num"></td>', html)
 
 
 def test_html_shows_data_text_as_text_in_chromium(tmp_path, chromium):
