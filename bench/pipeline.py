@@ -34,6 +34,18 @@ What is measured (everything in a temporary folder, removed at the end unless ``
    flow (the 4 quarter pulls, the upserts, ``read_air``, ``air_results``, the basin rates of the
    17 periods from one read), timed one by one in this process, without Prefect.
 
+Results (issue 16: a faster pipeline must give the same results). Every result table of each
+group (the store's ``results/`` after the nightly and the backfill, the tables of the Hunan
+library calls and of the national year) is digested (``bench/_results.py``: columns, dtypes,
+index and every cell's bytes) and compared with ``bench/reference_results.json``, the digests of
+the code before the performance work on the same inputs (``--make-reference COMMIT`` rebuilds it,
+and the tables themselves under ``bench/out/reference/`` to show a difference cell by cell).
+``results_equal`` is True when every group run equals its reference.
+
+The first key of the JSON line, ``figures``, is the table of issue 16: each figure, its goal,
+whether it is met, and ``results_equal``. ``--profile DIR`` writes cProfile statistics and top
+lines of the national stages and the Hunan basin rates (profiled times are not the figures).
+
 For each command run (1-3), the bench reads the process's log lines as they arrive and takes:
 
 - ``wall_s``: process start to exit;
@@ -80,6 +92,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+sys.path.insert(0, str(ROOT / "bench"))
+import _results  # noqa: E402  (bench/_results.py: results checked against the reference)
 
 VENV_BIN = Path(sys.executable).parent
 ENVQ = str(VENV_BIN / "envq")
@@ -242,6 +257,53 @@ def run_logged(cmd: list[str], *, env: dict, logdir: Path, label: str) -> dict:
     return res
 
 
+class Profiled:
+    """``with Profiled(folder, "stage"):`` profiles the block with cProfile when *folder* is set:
+    ``<folder>/<stage>.pstats`` and the top lines (cumulative and own time) in
+    ``<folder>/<stage>.txt``; a no-op otherwise. Profiled times are not the benchmark's figures
+    (cProfile slows Python-heavy code); run without ``--profile`` for those."""
+
+    def __init__(self, folder: Path | None, stage: str, lines: int = 30):
+        self.folder, self.stage, self.lines = folder, stage, lines
+        self.prof = None
+
+    def __enter__(self):
+        if self.folder is not None:
+            import cProfile
+
+            self.prof = cProfile.Profile()
+            self.prof.enable()
+        return self
+
+    def __exit__(self, *exc):
+        if self.prof is None:
+            return False
+        import io
+        import pstats
+
+        self.prof.disable()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.prof.dump_stats(str(self.folder / f"{self.stage}.pstats"))
+        text = io.StringIO()
+        for key in ("cumulative", "tottime"):
+            pstats.Stats(self.prof, stream=text).sort_stats(key).print_stats(self.lines)
+        (self.folder / f"{self.stage}.txt").write_text(text.getvalue(), encoding="utf-8")
+        log(f"  profile of {self.stage}: {self.folder / (self.stage + '.txt')}")
+        return False
+
+
+def check_results(group: str, tables: dict, save: Path | None) -> dict:
+    """Digest *tables*, save them under ``<save>/<group>/`` if asked, compare with the reference."""
+    got = _results.digest_tables(tables)
+    if save is not None:
+        _results.save_tables(tables, save / group)
+    cmp = _results.compare(group, got, tables)
+    bad = {k: v for k, v in cmp["tables"].items() if v != "equal"}
+    log(f"  results {group}: {len(got)} tables, equal to the reference: {cmp['equal']}"
+        + (f"; {bad}" if bad else "") + (f"; extra {cmp['extra']}" if cmp.get("extra") else ""))
+    return {**cmp, **({"digests": got} if save is not None else {})}   # digests only to make a reference
+
+
 def _r(x: float | None) -> float | None:
     return None if x is None else round(x, 2)
 
@@ -311,29 +373,33 @@ def bench_prefect_noop(tmp: Path, home: Path) -> dict:
     return out
 
 
-def bench_nightly(tmp: Path, home: Path) -> dict:
+def bench_nightly(tmp: Path, home: Path, save: Path | None = None) -> dict:
     store = tmp / "store"
     out = {}
     for label in ("first", "rerun"):
         out[label] = run_logged([ENVQ, "run", "--date", "2019-07-15", "--store", str(store)],
                                 env=prefect_env(home), logdir=tmp, label=f"nightly_{label}")
+        out[label]["results"] = check_results("nightly", _results.store_result_tables(store),
+                                              save if label == "first" else None)
     stations, years = store_extent(store)
     out["store"] = store_sizes(store, stations, years)
     return out
 
 
-def bench_backfill(tmp: Path, home: Path) -> dict:
+def bench_backfill(tmp: Path, home: Path, save: Path | None = None) -> dict:
     store = tmp / "store2"
     out = {}
     for label in ("first", "rerun"):
         out[label] = run_logged([ENVQ, "backfill", "2019-01-01", "2019-12-31", "--parts", "air", "--store",
                                  str(store)], env=prefect_env(home), logdir=tmp, label=f"backfill_{label}")
+        out[label]["results"] = check_results("backfill", _results.store_result_tables(store),
+                                              save if label == "first" else None)
         stations, years = store_extent(store)
         out[label]["store"] = store_sizes(store, stations, years)
     return out
 
 
-def bench_hunan_library(tmp: Path) -> dict:
+def bench_hunan_library(tmp: Path, save: Path | None = None, profile: Path | None = None) -> dict:
     """Where the backfill's in-flow time goes: the same library calls, timed one by one, without
     Prefect, in this process (the flow runs the 4 pulls in threads, then upserts, then the
     compute and basin-rates tasks in threads)."""
@@ -367,14 +433,15 @@ def bench_hunan_library(tmp: Path) -> dict:
     hourly = store.read_air(a, b)
     res["read_air_s"] = round(time.perf_counter() - t0, 2)
     t0 = time.perf_counter()
-    report.air_results(hourly, periods)
+    tables = report.air_results(hourly, periods)
     res["air_results_s"] = round(time.perf_counter() - t0, 2)
     t0 = time.perf_counter()
-    h2 = store.read_air(a, b)   # as the basin-rates task: one read, then each period
-    for p in periods:
-        air_rates_by_area(h2, "basins", p)
+    with Profiled(profile, "hunan_basin_rates"):
+        h2 = store.read_air(a, b)   # what the basin-rates task does: one read, all the periods
+        tables["air_basin_rates"] = air_rates_by_area(h2, "basins", periods, skip_empty=True)
     res["basin_rates_s"] = round(time.perf_counter() - t0, 2)
     res["periods"] = len(periods)
+    res["results"] = check_results("hunan_library", tables, save)
     log(f"  hunan library: {res}")
     return res
 
@@ -383,7 +450,7 @@ def bench_hunan_library(tmp: Path) -> dict:
 # 4: national year (child process)
 
 
-def national_child(n_stations: int, store_dir: Path) -> dict:
+def national_child(n_stations: int, store_dir: Path, save: Path | None = None, profile: Path | None = None) -> dict:
     """Run in a process of its own (``--national-child``): peak memory is this process's."""
     sys.path.insert(0, str(ROOT / "bench"))
     import warnings
@@ -430,7 +497,7 @@ def national_child(n_stations: int, store_dir: Path) -> dict:
         gc.collect()
         t0 = time.perf_counter()
         per_month = []
-        with store.lock(run_id=f"bench-national-{label}"):
+        with store.lock(run_id=f"bench-national-{label}"), Profiled(profile, f"national_{label}"):
             for m, idx in parts:
                 t1 = time.perf_counter()
                 store.upsert_air(ds.isel(time=idx), source="bench-national", run_id=f"bench-{label}")
@@ -449,10 +516,12 @@ def national_child(n_stations: int, store_dir: Path) -> dict:
     res["periods"] = len(periods)
     gc.collect()
     t0 = time.perf_counter()
-    hourly = store.read_air(a, b)
+    with Profiled(profile, "national_read_air"):
+        hourly = store.read_air(a, b)
     res["read_air_s"] = round(time.perf_counter() - t0, 2)
     t0 = time.perf_counter()
-    out = report.air_results(hourly, periods, province=None)
+    with Profiled(profile, "national_air_results"):
+        out = report.air_results(hourly, periods, province=None)
     res["air_results_s"] = round(time.perf_counter() - t0, 2)
     res["compute_s"] = round(res["read_air_s"] + res["air_results_s"], 2)
     res["compute_peak_mb"] = stage_hwm()
@@ -483,16 +552,20 @@ def national_child(n_stations: int, store_dir: Path) -> dict:
     res["peak_mb"] = round(max(res["peak_mb_after_generation"], nat.peak_rss_mb(),
                                *(res[k] or 0 for k in ("upsert_peak_mb", "upsert_rerun_peak_mb", "compute_peak_mb"))), 1)
     res["peak_mb_library"] = max(res[k] or 0 for k in ("upsert_peak_mb", "upsert_rerun_peak_mb", "compute_peak_mb"))
-    del hourly, out, ds
+    del hourly, ds
+    res["results"] = check_results("national" if n_stations == 2000 else f"national_{n_stations}", out, save)
+    del out
     years = 1.0
     res["store"] = store_sizes(store_dir, n_stations, years)
     return res
 
 
-def bench_national(tmp: Path, n_stations: int) -> dict:
+def bench_national(tmp: Path, n_stations: int, save: Path | None = None, profile: Path | None = None) -> dict:
     store = tmp / "store_national"
     cmd = [PYTHON, str(Path(__file__).resolve()), "--national-child", "--stations", str(n_stations),
            "--tmp", str(store)]
+    cmd += ["--save-results", str(save)] if save is not None else []
+    cmd += ["--profile", str(profile)] if profile is not None else []
     t0 = time.perf_counter()
     p = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
     if p.returncode != 0:
@@ -521,6 +594,82 @@ def machine_info() -> dict:
             "date": dt.date.today().isoformat()}
 
 
+#: The issue's table (issue 16): figure -> (where in the JSON, goal, unit). Each is met when <= goal.
+GOALS = {
+    "upsert_12_months_empty_store_s": (("national", "upsert_s"), 4.0, "s"),
+    "upsert_again_unchanged_s": (("national", "upsert_rerun_s"), 1.0, "s"),
+    "read_air_year_s": (("national", "read_air_s"), 1.5, "s"),
+    "air_results_17_periods_s": (("national", "air_results_s"), 4.0, "s"),
+    "compute_peak_gib": (("national", "compute_peak_mb"), 2.0, "GiB"),
+    "hunan_basin_rates_17_periods_s": (("hunan_year_library", "basin_rates_s"), 0.5, "s"),
+    "hunan_nightly_in_flow_s": (("nightly", "first", "in_flow_s"), 2.0, "s"),
+}
+
+
+def figures(res: dict) -> dict:
+    """The issue's table from the run's results: each figure, its goal and whether it is met, and
+    ``results_equal`` (every group run equal to the reference; None when no group had one)."""
+    out, met = {}, {}
+    for key, (path, goal, unit) in GOALS.items():
+        v = res
+        for k in path:
+            v = v.get(k) if isinstance(v, dict) else None
+        if v is not None and unit == "GiB":
+            v = round(v / 1024, 2)
+        out[key] = v
+        met[key] = None if v is None else bool(v <= goal)
+    out["goals"] = {k: g for k, (_, g, _) in GOALS.items()}
+    out["met"] = met
+    checks = []
+    for group in ("nightly", "backfill"):
+        for label in ("first", "rerun"):
+            r = res.get(group, {}).get(label, {}).get("results")
+            if r is not None:
+                checks.append((f"{group}.{label}", r))
+    for group in ("hunan_year_library", "national"):
+        r = res.get(group, {}).get("results")
+        if r is not None:
+            checks.append((group, r))
+    flags = {name: r["equal"] for name, r in checks}
+    out["results_equal_by_group"] = flags
+    known = [f for f in flags.values() if f is not None]
+    out["results_equal"] = (all(known) if known else None)
+    return out
+
+
+def make_reference(commit: str, only: str, n_stations: int) -> int:
+    """Compute the reference results with the code of *commit* (a temporary git worktree; its
+    own bench), into ``bench/out/reference/`` and ``bench/reference_results.json``."""
+    sha = subprocess.run(["git", "-C", str(ROOT), "rev-parse", commit], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    wt = Path(tempfile.mkdtemp(prefix="envq-bench-ref-")) / "src"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(wt), sha], check=True)
+    try:
+        shutil.rmtree(_results.REFERENCE_DIR, ignore_errors=True)
+        env = dict(os.environ, PYTHONPATH=str(wt))   # the worktree's envq, flows, geo, maps come first
+        cmd = [PYTHON, str(wt / "bench" / "pipeline.py"), "--only", only, "--stations", str(n_stations),
+               "--save-results", str(_results.REFERENCE_DIR)]
+        log(f"reference: {' '.join(cmd)} (PYTHONPATH={wt})")
+        p = subprocess.run(cmd, cwd=wt, env=env, stdout=subprocess.PIPE, text=True, check=True)
+        res = json.loads(p.stdout.strip().splitlines()[-1])
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(wt)], check=False)
+    tables = {}
+    for group in ("nightly", "backfill"):
+        if group in res:
+            tables[group] = res[group]["first"]["results"]["digests"]
+    for group in ("hunan_year_library", "national"):
+        if group in res:
+            tables["hunan_library" if group == "hunan_year_library" else "national"] = res[group]["results"]["digests"]
+    manifest = {"commit": sha, "made": dt.datetime.now().isoformat(timespec="seconds"),
+                "command": f"bench/pipeline.py --make-reference {commit} --only {only}",
+                "machine": res["machine"], "tables": tables}
+    _results.MANIFEST.write_text(json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
+                                 encoding="utf-8")
+    log(f"reference of {sha[:10]}: {sum(len(t) for t in tables.values())} tables -> {_results.MANIFEST}")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--only", default="prefect,nightly,backfill,library,national",
@@ -528,11 +677,21 @@ def main(argv=None) -> int:
     ap.add_argument("--stations", type=int, default=2000, help="stations of the national year (default 2000)")
     ap.add_argument("--tmp", default=None, help="work folder (default a new temporary folder)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (stores, logs)")
+    ap.add_argument("--save-results", default=None, metavar="DIR",
+                    help="also write every result table as DIR/<group>/<table>.parquet")
+    ap.add_argument("--profile", default=None, metavar="DIR",
+                    help="cProfile the national stages and the Hunan basin rates into DIR (slower: not for figures)")
+    ap.add_argument("--make-reference", default=None, metavar="COMMIT",
+                    help="compute the reference results with the code of COMMIT (bench/reference_results.json)")
     ap.add_argument("--national-child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    save = Path(args.save_results).resolve() if args.save_results else None
+    profile = Path(args.profile).resolve() if args.profile else None
 
+    if args.make_reference:
+        return make_reference(args.make_reference, args.only, args.stations)
     if args.national_child:
-        print(json.dumps(national_child(args.stations, Path(args.tmp))), flush=True)
+        print(json.dumps(national_child(args.stations, Path(args.tmp), save, profile)), flush=True)
         return 0
 
     only = {x.strip() for x in args.only.split(",") if x.strip()}
@@ -546,18 +705,22 @@ def main(argv=None) -> int:
         if "prefect" in only:
             res["prefect_noop"] = bench_prefect_noop(tmp, home)
         if "nightly" in only:
-            res["nightly"] = bench_nightly(tmp, home)
+            res["nightly"] = bench_nightly(tmp, home, save)
         if "backfill" in only:
-            res["backfill"] = bench_backfill(tmp, home)
+            res["backfill"] = bench_backfill(tmp, home, save)
         if "library" in only:
-            res["hunan_year_library"] = bench_hunan_library(tmp)
+            res["hunan_year_library"] = bench_hunan_library(tmp, save, profile)
         if "national" in only:
-            res["national"] = bench_national(tmp, args.stations)
+            res["national"] = bench_national(tmp, args.stations, save, profile)
     finally:
         if not args.keep and not args.tmp:
             shutil.rmtree(tmp, ignore_errors=True)
     res["machine"]["loadavg_start"] = load0
     res["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    res["machine"]["commit"] = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                                              capture_output=True, text=True).stdout.strip()
+    res = {"figures": figures(res), **res}
+    log("figures: " + json.dumps(res["figures"], ensure_ascii=False))
     print(json.dumps(res, ensure_ascii=False))
     return 0
 
