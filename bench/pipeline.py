@@ -310,7 +310,9 @@ def _r(x: float | None) -> float | None:
 
 def prefect_env(home: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update({"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"})
+    env.update({"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
+                # the default 20 s is too short for the temporary server on a machine under load
+                "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120"})
     env.pop("ENVQ_CONFIG", None)   # the embedded default sources (the bundled data)
     env.pop("ENVQ_HOME", None)
     return env
@@ -644,16 +646,20 @@ def make_reference(commit: str, only: str, n_stations: int) -> int:
                          check=True).stdout.strip()
     wt = Path(tempfile.mkdtemp(prefix="envq-bench-ref-")) / "src"
     subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(wt), sha], check=True)
+    tables_dir = wt.parent / "reference"
     try:
-        shutil.rmtree(_results.REFERENCE_DIR, ignore_errors=True)
         env = dict(os.environ, PYTHONPATH=str(wt))   # the worktree's envq, flows, geo, maps come first
         cmd = [PYTHON, str(wt / "bench" / "pipeline.py"), "--only", only, "--stations", str(n_stations),
-               "--save-results", str(_results.REFERENCE_DIR)]
+               "--save-results", str(tables_dir)]
         log(f"reference: {' '.join(cmd)} (PYTHONPATH={wt})")
         p = subprocess.run(cmd, cwd=wt, env=env, stdout=subprocess.PIPE, text=True, check=True)
         res = json.loads(p.stdout.strip().splitlines()[-1])
+        shutil.rmtree(_results.REFERENCE_DIR, ignore_errors=True)
+        _results.REFERENCE_DIR.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(tables_dir), str(_results.REFERENCE_DIR))
     finally:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(wt)], check=False)
+        shutil.rmtree(wt.parent, ignore_errors=True)
     tables = {}
     for group in ("nightly", "backfill"):
         if group in res:
