@@ -222,3 +222,109 @@ def test_default_rules_screen_very_few_values(hunan_screened):
     removed = int(sum((ds[v].notnull() & clean[v].isnull()).sum() for v in ("pm25", "pm10", "so2", "no2", "co", "o3")))
     assert removed == len(log) == clean.attrs["screened_values"]
     assert clean.attrs["source"] == ds.attrs["source"] and "city" in clean.coords
+
+
+# --------------------------------------------------------------------------------------------
+# the vectorised rules give exactly the verdicts of the former whole-array algorithms (issue 16)
+
+
+def _former_time_neighbours(values, time, max_gap_hours):
+    """The former Spike reference in time: previous and next valid value of every cell."""
+    n_time = values.shape[1]
+    idx = np.arange(n_time)
+    valid = ~np.isnan(values)
+    last = np.maximum.accumulate(np.where(valid, idx, -1), axis=1)
+    prev = np.full(values.shape, -1)
+    prev[:, 1:] = last[:, :-1]
+    first = np.minimum.accumulate(np.where(valid, idx, n_time)[:, ::-1], axis=1)[:, ::-1]
+    nxt = np.full(values.shape, n_time)
+    nxt[:, :-1] = first[:, 1:]
+    rows = np.arange(values.shape[0])[:, None]
+    hours = (time - time[0]) / np.timedelta64(1, "h")
+    prev_ok, next_ok = prev >= 0, nxt < n_time
+    prev_val = np.where(prev_ok, values[rows, np.clip(prev, 0, None)], np.nan)
+    next_val = np.where(next_ok, values[rows, np.clip(nxt, None, n_time - 1)], np.nan)
+    prev_ok &= (hours[None, :] - hours[np.clip(prev, 0, None)]) <= max_gap_hours
+    next_ok &= (hours[np.clip(nxt, None, n_time - 1)] - hours[None, :]) <= max_gap_hours
+    return prev_val, prev_ok, next_val, next_ok
+
+
+def _former_spike(rule, values, variable, time, city):
+    out = np.zeros(values.shape, dtype=bool)
+    jump = rule.jumps[variable]
+    s, t = np.nonzero(values > jump)
+    if not s.size:
+        return out
+    x = values[s, t]
+    pv, pok, nv, nok = _former_time_neighbours(values, time, rule.max_gap_hours)
+    tests = [(ok[s, t], (x > rule.ratio * v[s, t]) & (x - v[s, t] > jump)) for v, ok in ((pv, pok), (nv, nok))]
+    med, n = envq.air.screening._city_peer_median(values, city, s, t)
+    tests.append((n >= rule.min_peers, (x > rule.ratio * med) & (x - med > jump)))
+    applicable, spike = np.zeros(x.shape, bool), np.ones(x.shape, bool)
+    for ok, says in tests:
+        applicable |= ok
+        spike &= ~ok | says
+    out[s, t] = applicable & spike
+    return out
+
+
+def _former_stuck(rule, values, variable, time):
+    step_ok = np.r_[False, np.diff(time) == np.timedelta64(1, "h")]
+    same = np.zeros(values.shape, dtype=bool)
+    same[:, 1:] = (values[:, 1:] == values[:, :-1]) & step_ok[None, 1:]
+    run_id = np.cumsum(~same.ravel()).reshape(values.shape)
+    length = np.bincount(run_id.ravel())[run_id]
+    return (length >= rule.hours) & (values >= rule.minima[variable])
+
+
+def _random_series(rng, n_st, n_t, *, gaps):
+    """Values with spikes, flat runs, NaN stretches; a time axis with gaps when *gaps*."""
+    v = rng.integers(0, 60, (n_st, n_t)).astype(float)
+    v[rng.random((n_st, n_t)) < 0.02] = rng.integers(300, 1500)                  # spikes
+    for _ in range(3):                                                            # flat runs
+        i, a = rng.integers(n_st), rng.integers(n_t)
+        v[i, a: a + rng.integers(2, 40)] = rng.choice([5.0, 43.0, 900.0])
+    v[rng.random((n_st, n_t)) < rng.choice([0.05, 0.4])] = np.nan                 # missing
+    steps = rng.choice([1, 1, 1, 2, 5], n_t) if gaps else np.ones(n_t, int)
+    time = np.datetime64("2019-01-01T01:00", "ns") + np.cumsum(steps) * np.timedelta64(1, "h")
+    city = rng.choice(np.array(["X", "Y", ""]), n_st)
+    return v, time.astype("datetime64[ns]"), city
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_spike_and_stuck_equal_the_former_whole_array_algorithms(seed):
+    rng = np.random.default_rng(seed)
+    values, time, city = _random_series(rng, int(rng.integers(1, 8)), int(rng.integers(1, 120)), gaps=seed % 2 == 1)
+    for spike in (Spike(), Spike(ratio=1.5, jumps={"o3": 20.0}, max_gap_hours=float(rng.choice([0.5, 2, 3.5, 7])))):
+        got = spike.flag(values, variable="o3", time=time, city=city)
+        assert np.array_equal(got, _former_spike(spike, values, "o3", time, city))
+    for stuck in (Stuck(), Stuck(hours=int(rng.integers(0, 6)), minima={"o3": float(rng.choice([0, 10, 50]))})):
+        got = stuck.flag(values, variable="o3", time=time, city=city)
+        assert np.array_equal(got, _former_stuck(stuck, values, "o3", time))
+
+
+def test_spike_and_stuck_equal_the_former_algorithms_on_the_hunan_year(hunan_screened):
+    ds = hunan_screened[0]
+    time, city = ds["time"].values, ds["city"].values.astype(str)
+    spikes = Spike(jumps={v: 60.0 for v in ("pm25", "pm10", "so2", "no2", "o3")} | {"co": 1.0})
+    stuck = Stuck(hours=6, minima={v: 5.0 for v in ("pm25", "pm10", "so2", "no2", "o3")} | {"co": 0.5})
+    n_spikes = n_stuck = 0
+    for v in ("pm25", "pm10", "so2", "no2", "co", "o3"):
+        values = ds[v].transpose("station", "time").values.astype(float)
+        got = spikes.flag(values, variable=v, time=time, city=city)
+        assert np.array_equal(got, _former_spike(spikes, values, v, time, city))
+        got_stuck = stuck.flag(values, variable=v, time=time, city=city)
+        assert np.array_equal(got_stuck, _former_stuck(stuck, values, v, time))
+        n_spikes, n_stuck = n_spikes + int(got.sum()), n_stuck + int(got_stuck.sum())
+    assert n_spikes > 50 and n_stuck > 1000   # lowered thresholds: the comparison is not vacuous
+
+
+def test_context_hours():
+    assert envq.air.screening.context_hours(DEFAULT_RULES) == 26.0
+    assert envq.air.screening.context_hours([Negative(), Spike(max_gap_hours=5), Stuck(hours=12)]) == 16.0
+
+    @dataclasses.dataclass(frozen=True)
+    class Custom(envq.air.screening.Rule):
+        name: str = "custom"
+
+    assert envq.air.screening.context_hours([Negative(), Custom()]) is None

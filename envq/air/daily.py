@@ -151,6 +151,9 @@ def _codes(n_hours, ok):
 
 
 def _daily_mean_kernel(x, *, min_hours):
+    # NumPy sums a contiguous last axis pairwise and a strided one in sequence, which can differ
+    # in the last bit (CO's decimals): sum the 24 hours the same way whatever the array's layout
+    x = np.ascontiguousarray(x)
     valid = ~np.isnan(x)
     n = valid.sum(axis=-1, dtype=np.int16)
     total = np.where(valid, x, 0.0).sum(axis=-1)
@@ -379,6 +382,9 @@ def station_daily(
             dask="parallelized",
             output_dtypes=dtypes,
             kwargs=kw,
+            # each output says what it is below; inheriting the hourly variable's attrs gave a
+            # count "units: ug/m3", and only when the input's labels were already complete
+            keep_attrs=False,
         )
 
     for p in DAILY_MEAN_POLLUTANTS:

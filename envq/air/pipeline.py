@@ -16,7 +16,7 @@ import xarray as xr
 
 from envq import standards
 
-__all__ = ["sniff_air_format", "read_air", "city_days_from_hourly"]
+__all__ = ["sniff_air_format", "read_air", "city_days_from_hourly", "station_daily_by_month"]
 
 
 def _first_line(path: Path) -> str:
@@ -74,15 +74,18 @@ def city_days_from_hourly(hourly: xr.Dataset, *, edition: str = "auto", day_rule
     *province* keeps only that province's stations (the station list's 省级行政区; default
     湖南省, whose 14 cities the provincial figure averages); ``None`` keeps every station.
 
+    The hourly data is screened and reduced to station daily values a month of natural days at
+    a time (:func:`station_daily_by_month`), so the work arrays are a month's, whatever the
+    length of *hourly*; a dask-backed *hourly* (``Store.read_air(..., chunks=...)``) is read a
+    month at a time. The results are exactly those of one pass over the whole series.
+
     Returns
     -------
     (city_days, station_daily, screened): the city daily AQI dataset (dims city, date) merged with
     the city daily concentrations; the station daily values; the log of screened hourly values.
     """
     from envq.air.city import city_daily, city_daily_aqi
-    from envq.air.daily import station_daily
     from envq.air.screening import DEFAULT_RULES
-    from envq.air.screening import screen as run_screen
 
     if province is not None:
         prov = hourly["province"].values.astype(str) if "province" in hourly.coords else None
@@ -90,16 +93,110 @@ def city_days_from_hourly(hourly: xr.Dataset, *, edition: str = "auto", day_rule
             raise ValueError(f"no station of {province} in the input ({hourly.attrs.get('source', '')}); "
                              "use province='all' (--province all) for other regions")
         hourly = hourly.isel(station=np.flatnonzero(prov == province))
-    if screen:
-        hourly, screened = run_screen(hourly, screening_rules or DEFAULT_RULES)
-    else:
-        screened = pd.DataFrame(columns=["station", "time", "variable", "value", "rule", "reason"])
     times = pd.DatetimeIndex(hourly["time"].values)
     first_day = (times.min() - pd.Timedelta(hours=1)).date() if len(times) else "2019-01-01"
-    sdaily = station_daily(hourly, assessment=standards.edition_for("hj663", max(str(first_day), "2013-10-01")))
-    cdaily = city_daily(sdaily, hourly=hourly, mda8_method=mda8_method)
+    assessment = standards.edition_for("hj663", max(str(first_day), "2013-10-01"))
+    sdaily, screened, clean = station_daily_by_month(
+        hourly, screen=screen, screening_rules=screening_rules or DEFAULT_RULES, assessment=assessment,
+        keep_hourly=("o3",) if mda8_method == "mda8_of_city_hourly" else ())
+    cdaily = city_daily(sdaily, hourly=clean, mda8_method=mda8_method)
     caqi = city_daily_aqi(cdaily, edition=edition, day_rule=day_rule)
     return xr.merge([cdaily, caqi], compat="override", combine_attrs="drop_conflicts"), sdaily, screened
+
+
+_HOUR = np.timedelta64(1, "h")
+
+
+def _month_pieces(time: np.ndarray) -> list[tuple[np.datetime64, np.datetime64]] | None:
+    """``(first label, last label)`` of each month of natural days from the first day of *time*
+    to its last (every label of those days, whether *time* has it or not); None when *time* is
+    not a strictly increasing axis of whole-hour labels (then it is computed in one pass, whose
+    checks say what is wrong)."""
+    if time.size == 0 or time.dtype.kind != "M":
+        return None
+    t = time.astype("datetime64[ns]")
+    if np.isnat(t).any() or (t.size > 1 and not (np.diff(t) > np.timedelta64(0, "ns")).all()) \
+            or (t != t.astype("datetime64[h]")).any():
+        return None
+    first = (t[0] - _HOUR).astype("datetime64[D]")
+    last = (t[-1] - _HOUR).astype("datetime64[D]")
+    out = []
+    for m in np.arange(first.astype("datetime64[M]"), last.astype("datetime64[M]") + 1):
+        d0 = max(m.astype("datetime64[D]"), first)
+        d1 = min((m + 1).astype("datetime64[D]") - 1, last)
+        out.append(((d0 + _HOUR).astype("datetime64[ns]"), (d1 + 1).astype("datetime64[ns]")))
+    return out
+
+
+def station_daily_by_month(hourly: xr.Dataset, *, screen: bool = True, screening_rules=None,
+                           assessment: str = "hj663_2013", keep_hourly=()):
+    """Screen *hourly* and compute the station daily values, a month of natural days at a time.
+
+    Each month is taken with the hours around it that the screening rules look at
+    (:func:`envq.air.screening.context_hours`, 26 h for the defaults), screened
+    (:class:`envq.air.screening.PieceScreening`), put on the complete hourly axis of its days and
+    reduced by :func:`envq.air.daily.station_daily`; the months' daily values are then put end
+    to end. Verdicts, log, values and every NaN's reason are exactly those of one pass over the
+    whole series (``tests/test_air_pipeline.py``); the work arrays are a month's. A dask-backed
+    *hourly* is computed a month at a time.
+
+    One pass is used instead when the series holds a single month, when its time axis is not
+    strictly increasing whole-hour labels (one pass raises the checks' errors), or when a rule
+    does not say how far it looks.
+
+    Returns
+    -------
+    (station_daily, screened, hourly_kept): the station daily values; the screening log; the
+    screened hourly variables named in *keep_hourly* (a dataset, or None when none is asked).
+    """
+    from envq.air.daily import station_daily
+    from envq.air.screening import DEFAULT_RULES, PieceScreening, context_hours
+    from envq.air.screening import screen as run_screen
+
+    rules = tuple(screening_rules or DEFAULT_RULES)
+    time = np.asarray(hourly["time"].values)
+    pieces = _month_pieces(time)
+    halo = context_hours(rules) if screen else 0.0
+    if pieces is None or len(pieces) < 2 or halo is None:
+        if screen:
+            hourly, screened = run_screen(hourly, rules)
+        else:
+            screened = pd.DataFrame(columns=["station", "time", "variable", "value", "rule", "reason"])
+        kept = hourly[list(keep_hourly)] if keep_hourly else None
+        return station_daily(hourly, assessment=assessment), screened, kept
+
+    t = time.astype("datetime64[ns]")
+    pad = np.timedelta64(int(np.ceil(halo)), "h")
+    screening = PieceScreening(rules) if screen else None
+    daily, kept = [], []
+    for first, last in pieces:
+        lo, hi = np.searchsorted(t, first - pad, "left"), np.searchsorted(t, last + pad, "right")
+        piece = hourly.isel(time=slice(lo, hi))
+        if piece.chunks:   # dask-backed: this month (and its context) only
+            piece = piece.compute()
+        if screening is not None:
+            piece = screening.piece(piece, first, last)
+        else:
+            piece = piece.isel(time=np.flatnonzero((t[lo:hi] >= first) & (t[lo:hi] <= last)))
+        if keep_hourly:
+            kept.append(piece[list(keep_hourly)])
+        labels = first + np.arange(int((last - first) // _HOUR) + 1) * _HOUR.astype("timedelta64[ns]")
+        if piece.sizes["time"] != labels.size:
+            piece = piece.reindex(time=labels)
+        daily.append(station_daily(piece, assessment=assessment))
+    sdaily = xr.concat(daily, dim="date", data_vars="all", coords="minimal", compat="identical",
+                       join="exact", combine_attrs="identical")
+    if screening is not None:
+        screened = screening.log()
+    else:
+        screened = pd.DataFrame(columns=["station", "time", "variable", "value", "rule", "reason"])
+    hourly_kept = None
+    if keep_hourly:
+        hourly_kept = xr.concat(kept, dim="time", data_vars="all", coords="minimal", compat="identical",
+                                join="exact", combine_attrs="override")
+        if screen:
+            hourly_kept.attrs["screened_values"] = len(screened)
+    return sdaily, screened, hourly_kept
 
 
 def default_data_dir() -> Path:

@@ -38,6 +38,8 @@ __all__ = [
     "Stuck",
     "DEFAULT_RULES",
     "LOG_COLUMNS",
+    "context_hours",
+    "PieceScreening",
     "screen",
     "list_screened",
 ]
@@ -63,6 +65,17 @@ class Rule:
 
     name: str = "rule"
     variables: tuple = POLLUTANTS
+
+    @property
+    def context_hours(self) -> float | None:
+        """How far in time (hours, either side) the verdict on one value looks at other values of
+        its station: 0 for a rule of the value alone, ``None`` when unbounded or unknown.
+
+        :func:`context_hours` of a rule list tells how much overlap a screening done piece by
+        piece in time (a month at a time, :mod:`envq.air.pipeline`) needs to give exactly the
+        verdicts of one pass over the whole series. A rule subclass that does not say is
+        ``None``: screened in one pass."""
+        return None
 
     def flag(self, values: np.ndarray, *, variable: str, time: np.ndarray, city: np.ndarray) -> np.ndarray:
         """Boolean array, True where ``values`` (station, time) fail the rule.
@@ -94,6 +107,7 @@ class Negative(Rule):
     """
 
     name: str = "negative"
+    context_hours = 0.0
 
     def flag(self, values, *, variable, time, city):
         return values < 0
@@ -146,6 +160,7 @@ class InstrumentRange(Rule):
 
     name: str = "instrument_range"
     maxima: object = field(default_factory=lambda: INSTRUMENT_MAXIMA)
+    context_hours = 0.0
 
     def __post_init__(self):
         object.__setattr__(self, "maxima", _frozen_mapping(self.maxima))
@@ -209,6 +224,12 @@ class Spike(Rule):
     def __post_init__(self):
         object.__setattr__(self, "jumps", _frozen_mapping(self.jumps))
 
+    @property
+    def context_hours(self) -> float:
+        """The neighbours in time are at most ``max_gap_hours`` away (the city's peers are at
+        the same hour)."""
+        return float(self.max_gap_hours)
+
     def flag(self, values, *, variable, time, city):
         out = np.zeros(values.shape, dtype=bool)
         if variable not in self.jumps:
@@ -220,9 +241,10 @@ class Spike(Rule):
         s, t = np.nonzero(candidate)
         x = values[s, t]
 
-        prev_val, prev_ok, next_val, next_ok = _time_neighbours(values, time, self.max_gap_hours)
+        # the references of the candidates only (a few values in millions), not of every cell
+        prev_val, prev_ok, next_val, next_ok = _time_neighbours(values, time, s, t, self.max_gap_hours)
         tests = []
-        for val, ok in ((prev_val[s, t], prev_ok[s, t]), (next_val[s, t], next_ok[s, t])):
+        for val, ok in ((prev_val, prev_ok), (next_val, next_ok)):
             tests.append((ok, (x > self.ratio * val) & (x - val > jump)))
         peer_med, n_peers = _city_peer_median(values, city, s, t)
         tests.append((n_peers >= self.min_peers, (x > self.ratio * peer_med) & (x - peer_med > jump)))
@@ -277,11 +299,15 @@ class Stuck(Rule):
     def __post_init__(self):
         object.__setattr__(self, "minima", _frozen_mapping(self.minima))
 
+    @property
+    def context_hours(self) -> float:
+        """A run of ``hours`` consecutive hourly values spans ``hours - 1`` hours."""
+        return float(max(self.hours - 1, 0))
+
     def flag(self, values, *, variable, time, city):
         if variable not in self.minima:
             return np.zeros(values.shape, dtype=bool)
-        length = _run_lengths(values, time)
-        return (length >= self.hours) & (values >= self.minima[variable])
+        return _long_runs(values, time, self.hours, self.minima[variable])
 
     def reason(self, variable, units):
         return (
@@ -291,6 +317,26 @@ class Stuck(Rule):
 
 
 DEFAULT_RULES = (Negative(), InstrumentRange(), Spike(), Stuck())
+
+
+def context_hours(rules) -> float | None:
+    """How far in time the screening of one value by *rules* can look: the sum of the rules'
+    :attr:`Rule.context_hours` (each rule sees what the rules before it left, so their reaches
+    add up), ``None`` if any rule's is unknown.
+
+    Screening a piece of the series with this much of the series on either side gives, inside
+    the piece, exactly the verdicts of one pass over the whole series.
+
+    >>> context_hours(DEFAULT_RULES)   # negative 0 + range 0 + spike 3 + stuck 23
+    26.0
+    """
+    total = 0.0
+    for r in rules:
+        c = getattr(r, "context_hours", None)
+        if c is None or not np.isfinite(c) or c < 0:
+            return None
+        total += float(c)
+    return total
 
 
 # --------------------------------------------------------------------------------------------
@@ -331,6 +377,27 @@ def screen(ds: xr.Dataset, rules=DEFAULT_RULES) -> tuple[xr.Dataset, pd.DataFram
     >>> float(clean.o3.sel(station="A").max())
     45.0
     """
+    work, blocks = _screen_arrays(ds, rules)
+    clean = _clean(ds, work, rules)
+    log = pd.concat([b.rows for b in blocks], ignore_index=True) if blocks else _empty_log()
+    clean.attrs["screened_values"] = len(log)
+    return clean, log
+
+
+@dataclass
+class _Block:
+    """The log rows of one rule (position ``k`` in the rules) and one variable (position ``j`` in
+    the rule's ``variables``), in the order of :func:`numpy.nonzero` (station, then time)."""
+
+    k: int
+    j: int
+    s: np.ndarray          # station positions
+    rows: pd.DataFrame     # LOG_COLUMNS
+
+
+def _screen_arrays(ds: xr.Dataset, rules) -> tuple[dict[str, np.ndarray], list[_Block]]:
+    """The work of :func:`screen`: the screened values (station, time) of each variable the
+    rules name, and the log rows by rule and variable."""
     if "station" not in ds.dims or "time" not in ds.dims:
         raise ValueError(f"screen() needs dims 'station' and 'time'; the dataset has {tuple(ds.dims)}")
     time = np.asarray(ds["time"].values)
@@ -345,9 +412,9 @@ def screen(ds: xr.Dataset, rules=DEFAULT_RULES) -> tuple[xr.Dataset, pd.DataFram
 
     names = [v for r in rules for v in r.variables if v in ds.data_vars]
     work = {v: ds[v].transpose("station", "time").values.astype(float) for v in dict.fromkeys(names)}
-    logs = []
-    for rule in rules:
-        for var in rule.variables:
+    blocks = []
+    for k, rule in enumerate(rules):
+        for j, var in enumerate(rule.variables):
             if var not in work:
                 continue
             values = work[var]
@@ -356,27 +423,76 @@ def screen(ds: xr.Dataset, rules=DEFAULT_RULES) -> tuple[xr.Dataset, pd.DataFram
                 continue
             s, t = np.nonzero(bad)
             units = ds[var].attrs.get("units", _DEFAULT_UNITS.get(var, "ug/m3"))
-            logs.append(
-                pd.DataFrame(
-                    {
-                        "station": stations[s].astype(str),
-                        "time": time[t],
-                        "variable": var,
-                        "value": values[s, t],
-                        "rule": rule.name,
-                        "reason": rule.reason(var, units),
-                    }
-                )
+            rows = pd.DataFrame(
+                {
+                    "station": stations[s].astype(str),
+                    "time": time[t],
+                    "variable": var,
+                    "value": values[s, t],
+                    "rule": rule.name,
+                    "reason": rule.reason(var, units),
+                }
             )
+            blocks.append(_Block(k, j, s, rows))
             values[bad] = np.nan
+    return work, blocks
 
+
+def _clean(ds: xr.Dataset, work: dict[str, np.ndarray], rules) -> xr.Dataset:
     clean = ds.copy()
     for var, values in work.items():
         clean[var] = ds[var].copy(data=values if ds[var].dims == ("station", "time") else values.T)
-    log = pd.concat(logs, ignore_index=True) if logs else _empty_log()
     clean.attrs["screening_rules"] = [repr(r) for r in rules]
-    clean.attrs["screened_values"] = len(log)
-    return clean, log
+    return clean
+
+
+class PieceScreening:
+    """Screening of a long series one piece of time at a time, with exactly the verdicts and the
+    log of one :func:`screen` over the whole series (so that memory is bounded by a piece).
+
+    Give :meth:`piece` each piece of the series (labels ``first..last``) together with at least
+    :func:`context_hours` of the series on either side where the series has them; it returns the
+    screened piece. :meth:`log` gives the log of all the pieces in the order :func:`screen` gives
+    it (by rule, variable, station, time).
+
+    Parameters
+    ----------
+    rules : sequence of Rule
+        As :func:`screen`; their :func:`context_hours` must be known.
+    """
+
+    def __init__(self, rules=DEFAULT_RULES):
+        self.rules = tuple(rules)
+        self.context_hours = context_hours(self.rules)
+        if self.context_hours is None:
+            raise ValueError("these screening rules do not say how far in time they look "
+                             "(Rule.context_hours); screen the whole series with screen()")
+        self._blocks: list[tuple[_Block, np.ndarray]] = []
+
+    def piece(self, ds: xr.Dataset, first, last) -> xr.Dataset:
+        """The labels ``first..last`` of *ds*, screened (*ds* holds the context around them)."""
+        work, blocks = _screen_arrays(ds, self.rules)
+        time = np.asarray(ds["time"].values)
+        inside = (time >= np.datetime64(first)) & (time <= np.datetime64(last))
+        i0, i1 = np.searchsorted(time, np.datetime64(first), "left"), np.searchsorted(time, np.datetime64(last), "right")
+        for b in blocks:
+            keep = inside[np.searchsorted(time, b.rows["time"].to_numpy(dtype=time.dtype))]
+            if keep.any():
+                self._blocks.append((_Block(b.k, b.j, b.s[keep], b.rows[keep]), b.rows["time"].to_numpy()[keep]))
+        # (station, time) C-ordered, as screen() gives them (a mask would give the transpose)
+        work = {v: np.ascontiguousarray(a[:, i0:i1]) for v, a in work.items()}
+        return _clean(ds.isel(time=slice(i0, i1)), work, self.rules)
+
+    def log(self) -> pd.DataFrame:
+        """The log of every piece so far, in the order of one :func:`screen` of the whole series."""
+        if not self._blocks:
+            return _empty_log()
+        rows = pd.concat([b.rows for b, _ in self._blocks], ignore_index=True)
+        k = np.concatenate([np.full(len(b.rows), b.k) for b, _ in self._blocks])
+        j = np.concatenate([np.full(len(b.rows), b.j) for b, _ in self._blocks])
+        s = np.concatenate([b.s for b, _ in self._blocks])
+        t = np.concatenate([t for _, t in self._blocks])
+        return rows.iloc[np.lexsort((t, s, j, k))].reset_index(drop=True)
 
 
 def list_screened(log: pd.DataFrame, *, station=None, variable=None, rule=None, start=None, end=None) -> pd.DataFrame:
@@ -418,26 +534,38 @@ def _empty_log() -> pd.DataFrame:
     )
 
 
-def _time_neighbours(values: np.ndarray, time: np.ndarray, max_gap_hours: float):
-    """Previous and next valid value of each cell along time, and whether each is near enough."""
+def _time_neighbours(values: np.ndarray, time: np.ndarray, s: np.ndarray, t: np.ndarray, max_gap_hours: float):
+    """The nearest valid value before and after each cell ``(s[i], t[i])`` of its station, and
+    whether there is one at most *max_gap_hours* away: ``(prev_val, prev_ok, next_val, next_ok)``,
+    each of the cells' shape (a value is NaN where its flag is False).
+
+    Steps away from the cells one label at a time and stops at the first valid value or the
+    first label more than *max_gap_hours* away (the distance only grows, the time axis being
+    increasing): the cost is cells x labels within the gap, not the whole array.
+    """
     n_time = values.shape[1]
-    idx = np.arange(n_time)
-    valid = ~np.isnan(values)
-    last = np.maximum.accumulate(np.where(valid, idx, -1), axis=1)  # last valid index <= t
-    prev = np.full(values.shape, -1)
-    prev[:, 1:] = last[:, :-1]
-    first = np.minimum.accumulate(np.where(valid, idx, n_time)[:, ::-1], axis=1)[:, ::-1]  # >= t
-    nxt = np.full(values.shape, n_time)
-    nxt[:, :-1] = first[:, 1:]
-    rows = np.arange(values.shape[0])[:, None]
     hours = (time - time[0]) / _HOUR if n_time else np.zeros(0)
-    prev_ok = prev >= 0
-    next_ok = nxt < n_time
-    prev_val = np.where(prev_ok, values[rows, np.clip(prev, 0, None)], np.nan)
-    next_val = np.where(next_ok, values[rows, np.clip(nxt, None, n_time - 1)], np.nan)
-    prev_ok &= (hours[None, :] - hours[np.clip(prev, 0, None)]) <= max_gap_hours
-    next_ok &= (hours[np.clip(nxt, None, n_time - 1)] - hours[None, :]) <= max_gap_hours
-    return prev_val, prev_ok, next_val, next_ok
+    out = []
+    for direction in (-1, 1):
+        val = np.full(s.shape, np.nan)
+        ok = np.zeros(s.shape, dtype=bool)
+        todo = np.arange(s.size)
+        step = 1
+        while todo.size:
+            k = t[todo] + direction * step
+            inside = (k >= 0) & (k < n_time)
+            todo, k = todo[inside], k[inside]
+            gap = hours[t[todo]] - hours[k] if direction < 0 else hours[k] - hours[t[todo]]
+            near = gap <= max_gap_hours
+            todo, k = todo[near], k[near]
+            v = values[s[todo], k]
+            hit = ~np.isnan(v)
+            val[todo[hit]] = v[hit]
+            ok[todo[hit]] = True
+            todo = todo[~hit]
+            step += 1
+        out += [val, ok]
+    return tuple(out)
 
 
 def _city_peer_median(values: np.ndarray, city: np.ndarray, s: np.ndarray, t: np.ndarray):
@@ -460,16 +588,23 @@ def _city_peer_median(values: np.ndarray, city: np.ndarray, s: np.ndarray, t: np
     return med, n
 
 
-def _run_lengths(values: np.ndarray, time: np.ndarray) -> np.ndarray:
-    """Length (in steps) of the run of identical consecutive values each cell belongs to.
+def _long_runs(values: np.ndarray, time: np.ndarray, hours: int, minimum: float) -> np.ndarray:
+    """True on every cell of a run of at least *hours* identical consecutive values that are
+    ``>= minimum`` (along the last axis).
 
-    NaN, and a gap of more than one hour in the time axis, end a run.
+    NaN, and a gap of more than one hour in the time axis, end a run. Only the runs of values
+    ``>= minimum`` are measured (a run holds one value, so it is all above or all below): a run
+    of n cells is a stretch of n - 1 cells equal to the one before.
     """
-    if values.size == 0:
-        return np.zeros(values.shape, dtype=np.int64)
-    step_ok = np.r_[False, np.diff(time) == _HOUR]
+    cand = values >= minimum
+    if hours <= 1 or values.size == 0:
+        return cand
     same = np.zeros(values.shape, dtype=bool)
-    same[:, 1:] = (values[:, 1:] == values[:, :-1]) & step_ok[None, 1:]
-    run_id = np.cumsum(~same.ravel()).reshape(values.shape)  # row starts always open a run
-    return np.bincount(run_id.ravel())[run_id]
-
+    same[:, 1:] = (values[:, 1:] == values[:, :-1]) & cand[:, 1:] & (np.diff(time) == _HOUR)[None, :]
+    edges = np.diff(same.ravel().view(np.int8), prepend=np.int8(0), append=np.int8(0))
+    first, stop = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)   # stretches [first, stop)
+    long = stop - first + 1 >= hours
+    mark = np.zeros(values.size + 1, dtype=np.int8)   # +1 where a long run starts, -1 after it
+    mark[first[long] - 1] += 1      # the run starts one cell before its stretch (same[:, 0] is False)
+    mark[stop[long]] -= 1
+    return np.cumsum(mark[:-1], dtype=np.int8).astype(bool).reshape(values.shape)
