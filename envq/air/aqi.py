@@ -33,6 +33,7 @@ from envq.canonical import AIR_POLLUTANTS
 __all__ = [
     "POLLUTANTS",
     "PUBLICATION",
+    "UNKNOWN_IAQI",
     "AqiEdition",
     "aqi_edition",
     "iaqi",
@@ -52,7 +53,19 @@ PUBLICATION = {
     1: "partial, published: computed over the pollutants present",
     2: "partial, withheld: a pollutant missing and AQI <= 100 (HJ 633-2026 §5.3), AQI is NA",
     3: "no data: no pollutant present",
-    4: "undetermined: SO2 1-hour above 800 and no 24-hour SO2 for its IAQI (HJ 633-2012 Table 1 note 2), AQI is NA",
+    4: "undetermined: a pollutant's IAQI unknown and it could change the AQI (HJ 633-2012 Table 1 "
+       "notes 2-3: SO2 1-hour above 800 without the 24-hour SO2, O3 8-hour above 800 without the "
+       "1-hour O3), AQI is NA",
+    5: "determined at the cap: a pollutant's IAQI unknown (as in 4) but the others already reach "
+       "the AQI's maximum 500, so no value of it can change the AQI; it is named as primary or "
+       "over-standard only as the unknown_iaqi parameter says",
+}
+
+#: Values of the ``unknown_iaqi`` parameter: how a pollutant whose IAQI is unknown (publication 5)
+#: enters the primary and over-standard pollutant lists.
+UNKNOWN_IAQI = {
+    "known": "name only pollutants whose IAQI is known to qualify (default)",
+    "possible": "also name the pollutant whose IAQI is unknown where it could qualify",
 }
 
 
@@ -92,6 +105,9 @@ class AqiEdition:
 
     def report(self, report: str, variant: str | None = None) -> tuple[str, list[_Term], list[_Term]]:
         """(variant, terms, fallback terms) of the ``hourly`` or ``daily`` report."""
+        if report not in self.doc["reports"]:
+            raise ValueError(f"{self.number} has no {report!r} report; available: "
+                             f"{', '.join(self.doc['reports'])}")
         spec = self.doc["reports"][report]
         variant = variant or spec["default_variant"]
         if variant not in spec["variants"]:
@@ -198,7 +214,10 @@ def iaqi(concentration, table: str, *, edition: str = "hj633_2012", cap_above_to
     >>> iaqi([5.0], "co_24h").tolist(), iaqi([51], "pm10_24h").tolist()   # E10, E6
     ([105.0], [51.0])
     """
-    t = aqi_edition(edition).tables[table]
+    tables = aqi_edition(edition).tables
+    if table not in tables:
+        raise ValueError(f"{edition} has no breakpoint column {table!r}; available: {', '.join(tables)}")
+    t = tables[table]
     c = np.asarray(concentration, dtype=np.float64)
     scaled = np.rint(c * 10**t.decimals) if rounded else round_scaled(c, t.decimals)
     return _iaqi_of_scaled(scaled, edition, table, cap_above_top)
@@ -247,7 +266,8 @@ def _labels(terms: list[_Term], order: list[str]) -> np.ndarray:
 
 def compute_aqi(inputs: Mapping[str, np.ndarray], *, edition: str, report: str = "hourly",
                 variant: str | None = None, in_plan: Mapping[str, np.ndarray] | None = None,
-                cap_above_top: bool = True, missing_rule: str | None = None) -> dict:
+                cap_above_top: bool = True, missing_rule: str | None = None,
+                unknown_iaqi: str = "known") -> dict:
     """AQI of one report from arrays of concentrations, vectorised. The pure core of the engine.
 
     Parameters
@@ -269,6 +289,11 @@ def compute_aqi(inputs: Mapping[str, np.ndarray], *, edition: str, report: str =
         Override the edition's rule for publishing with a pollutant missing. ``"cnemc_platform"``
         is the edition's own rule with the pollutants the CNEMC platform was seen not to block on
         (``missing_data.platform_non_blocking`` in the standards file: PM10 under 2026).
+    unknown_iaqi : {"known", "possible"}
+        When a pollutant's IAQI is unknown but the AQI is determined at the cap (publication 5):
+        ``"known"`` (default) names as primary (and, 2012, over-standard) pollutants only those
+        whose IAQI is known to qualify; ``"possible"`` also names the pollutant whose IAQI is
+        unknown, which could tie at 500 (and could exceed 100). See Notes.
 
     Returns
     -------
@@ -284,7 +309,23 @@ def compute_aqi(inputs: Mapping[str, np.ndarray], *, edition: str, report: str =
       O3 8h > 800: 2012 reports O3 from the 1-hour IAQI, 2026 sets IAQI 300. (Table notes.)
     - Primary pollutant(s): the term(s) whose IAQI equals the AQI, only when AQI > 50, ties all
       listed. Over-standard: IAQI > 100 (2012 only).
+    - **Unknown IAQI (2012).** SO2 1h > 800 without the SO2 24-hour value, or O3 8h > 800 without
+      the O3 1-hour value: the notes give the pollutant's IAQI from a value that is not there. It
+      is unknown, not missing (the concentration is known to be extreme, so dropping the pollutant
+      would understate the AQI), and it can lie anywhere in 0..500 (envq uses no lower bound the
+      data may imply, e.g. a day's maximum 1-hour O3 is at least its MDA8). The AQI is the
+      maximum IAQI, capped at 500 (HJ 633-2012 §6.2 AQI = max IAQI_i; Table 1 top level 500;
+      HJ 633-2026 §4.1.1 range 1..500), so the result is **undetermined** (publication 4, AQI
+      NA) only where the other pollutants' AQI is below 500; where it is already 500 the AQI is
+      500 whatever the unknown IAQI (publication 5). Its primary pollutants (§3.5/§6.3: the
+      pollutant(s) with the largest IAQI, ties all listed) then certainly include every pollutant
+      at 500; whether the unknown one ties is not determined by the data, and the standard does
+      not address the case (reference/standards.md §1.5 "2012 real-time special case" [U]).
+      envq's default names the certain ones (``unknown_iaqi="known"``); publication 5 says that
+      one more may tie. The same holds for the over-standard list (IAQI > 100, §3.6).
     """
+    if unknown_iaqi not in UNKNOWN_IAQI:
+        raise ValueError(f"unknown_iaqi must be one of {sorted(UNKNOWN_IAQI)}, not {unknown_iaqi!r}")
     ed = aqi_edition(edition)
     doc = ed.doc
     variant, terms, fallback = ed.report(report, variant)
@@ -300,13 +341,15 @@ def compute_aqi(inputs: Mapping[str, np.ndarray], *, edition: str, report: str =
         return scaled, _iaqi_of_scaled(scaled, edition, term.table, cap_above_top)
 
     conc, values = {}, {}
-    undetermined = np.zeros(shape, dtype=bool)
     for t in terms:
         conc[t.term], values[t.term] = evaluate(t)
 
     term_names = [t.term for t in terms]
+    # IAQIs the standard defines but the data cannot give: (index of the term that would carry
+    # the IAQI, where it is unknown, the largest value it could take).
+    unknown: list[tuple[int, np.ndarray, float]] = []
     for rule in doc["special_rules"].values():
-        for t in terms:
+        for k, t in enumerate(terms):
             if t.table != rule["table"]:
                 continue
             above = conc[t.term] > rule["threshold"] * 10 ** ed.tables[t.table].decimals
@@ -315,13 +358,16 @@ def compute_aqi(inputs: Mapping[str, np.ndarray], *, edition: str, report: str =
             if rule["action"] == "fixed_iaqi":
                 values[t.term] = np.where(above, float(rule["iaqi"]), values[t.term])
             elif rule["other_term"] in term_names:  # e.g. O3-8h > 800: the O3-1h term speaks
+                j = term_names.index(rule["other_term"])
                 values[t.term] = np.where(above, np.nan, values[t.term])
+                unknown.append((j, above & np.isnan(values[term_names[j]]),
+                                float(ed.tables[terms[j].table].levels[-1])))
             else:  # e.g. SO2-1h > 800: use the fallback SO2-24h term in its place
                 other = next((f for f in fallback if f.term == rule["other_term"]), None)
                 sub = evaluate(other)[1] if other is not None else np.full(shape, np.nan)
                 values[t.term] = np.where(above, sub, values[t.term])
-                # Without the 24-hour value the IAQI is unknown (above 200), not missing.
-                undetermined |= above & np.isnan(sub)
+                top = ed.tables[other.table].levels[-1] if other is not None else ed.aqi_max
+                unknown.append((k, above & np.isnan(sub), float(top)))
 
     if len(terms) > 8:
         raise ValueError(f"{edition}: more than 8 terms in the {report} report; masks are 8-bit")
@@ -330,14 +376,31 @@ def compute_aqi(inputs: Mapping[str, np.ndarray], *, edition: str, report: str =
     present_any = ~np.isnan(raw)
     computed = np.clip(raw, ed.aqi_min, ed.aqi_max)
 
-    # Missing pollutants: every term of the pollutant NaN and the pollutant in the plan.
+    # An unknown IAQI is not a missing pollutant: it is known to be high (its concentration is
+    # above 800), so leaving it out would understate the AQI. It decides nothing, though, when
+    # the AQI of the others is already as high as the unknown IAQI could be (the cap, 500).
+    undetermined = np.zeros(shape, dtype=bool)
+    settled = np.zeros(shape, dtype=bool)
+    unknown_in = np.zeros(shape, dtype=np.uint8)  # bit k: term k's IAQI unknown
+    for k, where, top in unknown:
+        could_change = ~(computed >= min(top, ed.aqi_max))  # NaN (nothing else known) included
+        undetermined |= where & could_change
+        settled |= where & ~could_change
+        unknown_in |= where.view(np.uint8) << np.uint8(k)
+    settled &= ~undetermined
+
+    # Missing pollutants: every term of the pollutant NaN, its IAQI not merely unknown, and the
+    # pollutant in the plan.
     order = list(doc["pollutant_order"])
     missing_mask = np.zeros(shape, dtype=np.uint8)
     for i, p in enumerate(order):
         idx = [k for k, t in enumerate(terms) if t.pollutant == p]
         if not idx:
             continue
-        gone = functools.reduce(np.logical_and, [np.isnan(cols[k]) for k in idx]) & ~undetermined
+        gone = functools.reduce(np.logical_and, [np.isnan(cols[k]) for k in idx])
+        bits = np.uint8(sum(1 << k for k in idx))
+        if unknown:
+            gone &= (unknown_in & bits) == 0
         if in_plan is not None and p in in_plan:
             gone &= np.broadcast_to(np.asarray(in_plan[p], bool), shape)
         missing_mask |= gone.view(np.uint8) << np.uint8(i)
@@ -359,7 +422,8 @@ def compute_aqi(inputs: Mapping[str, np.ndarray], *, edition: str, report: str =
         published = np.where(withheld, np.nan, computed)
     elif rule != "available_pollutants":
         raise ValueError(f"unknown missing-data rule {rule!r}")
-    if undetermined.any():
+    if unknown:
+        publication[settled] = 5
         publication[undetermined] = 4
         published = np.where(undetermined, np.nan, published)
         computed = np.where(undetermined, np.nan, computed)
@@ -379,6 +443,12 @@ def compute_aqi(inputs: Mapping[str, np.ndarray], *, edition: str, report: str =
             over = col > doc["over_standard_pollutant"]["iaqi_above"]
             over &= has_aqi
             over_mask |= over.view(np.uint8) << np.uint8(k)
+    if unknown_iaqi == "possible" and unknown:
+        # At the cap an unknown IAQI could equal the AQI (a tie) and could exceed 100.
+        named = np.where(settled, unknown_in, np.uint8(0)).astype(np.uint8)
+        primary_mask |= np.where(has_primary, named, np.uint8(0)).astype(np.uint8)
+        if over_defined:
+            over_mask |= named
 
     level = _level_lookup(edition)[np.where(np.isnan(published), -1, published).astype(np.int64)]
 
@@ -401,6 +471,7 @@ def compute_aqi(inputs: Mapping[str, np.ndarray], *, edition: str, report: str =
         "variant": variant,
         "edition": edition,
         "missing_rule": missing_rule or doc["missing_data"]["rule"],
+        "unknown_iaqi": unknown_iaqi,
     }
 
 
@@ -470,6 +541,7 @@ def _to_dataset(res: dict, like: xr.DataArray, *, labels: bool) -> xr.Dataset:
         "edition": res["edition"],
         "report_variant": res["variant"],
         "missing_rule": res["missing_rule"],
+        "unknown_iaqi": res["unknown_iaqi"],
         "terms": ",".join(t.term for t in res["terms"]),
     })
     return out
@@ -497,7 +569,7 @@ def _by_edition(ds: xr.Dataset, dim: str, days: pd.DatetimeIndex, edition: str, 
 
 def hourly_aqi(hourly: xr.Dataset, *, edition: str = "auto", variant: str | None = None,
                cap_above_top: bool = True, labels: bool = True,
-               missing_rule: str | None = None) -> xr.Dataset:
+               missing_rule: str | None = None, unknown_iaqi: str = "known") -> xr.Dataset:
     """The real-time (hourly) AQI of every station-hour of a canonical hourly dataset.
 
     Parameters
@@ -514,6 +586,9 @@ def hourly_aqi(hourly: xr.Dataset, *, edition: str = "auto", variant: str | None
         CNEMC published 2014-2026) or ``"standard_text"`` (PM 24-hour moving, O3 8-hour moving).
         Moving means missing from the dataset are computed from the hourly values (24-hour: >= 20
         hours; 8-hour: >= 6 hours).
+    cap_above_top, missing_rule, unknown_iaqi
+        As :func:`compute_aqi` (an SO2 1-hour value above 800 without its 24-hour mean leaves
+        the AQI undetermined unless another pollutant's IAQI is 500).
 
     Returns
     -------
@@ -540,7 +615,8 @@ def hourly_aqi(hourly: xr.Dataset, *, edition: str = "auto", variant: str | None
                     for p in ds["in_plan"]["pollutant"].values}
         res = compute_aqi(inputs, edition=ed, report="hourly",
                           variant=variant if ed == "hj633_2012" else None, in_plan=plan,
-                          cap_above_top=cap_above_top, missing_rule=missing_rule)
+                          cap_above_top=cap_above_top, missing_rule=missing_rule,
+                          unknown_iaqi=unknown_iaqi)
         return _to_dataset(res, like, labels=labels)
 
     return _by_edition(hourly, "time", days, edition, one)
@@ -548,7 +624,7 @@ def hourly_aqi(hourly: xr.Dataset, *, edition: str = "auto", variant: str | None
 
 def daily_aqi(daily: xr.Dataset, *, edition: str = "auto", variant: str | None = None,
               cap_above_top: bool = True, labels: bool = True,
-              missing_rule: str | None = None) -> xr.Dataset:
+              missing_rule: str | None = None, unknown_iaqi: str = "known") -> xr.Dataset:
     """The daily AQI of every station-day or city-day of a daily dataset.
 
     Parameters
@@ -558,6 +634,8 @@ def daily_aqi(daily: xr.Dataset, *, edition: str = "auto", variant: str | None =
         ``o3_mda8`` and (2012) ``o3_1h_max`` [ug/m3; CO mg/m3], invalid values NaN.
     edition : str
         ``"auto"`` (by date) or an edition id to force.
+    variant, cap_above_top, missing_rule, unknown_iaqi
+        As :func:`compute_aqi`.
 
     Notes
     -----
@@ -575,7 +653,8 @@ def daily_aqi(daily: xr.Dataset, *, edition: str = "auto", variant: str | None =
             raise ValueError(f"daily dataset has none of the daily inputs {[t.input for t in terms]}")
         like = next(ds[t.input] for t in terms if t.input in ds)
         res = compute_aqi(inputs, edition=ed, report="daily", variant=variant if ed == "hj633_2012" else None,
-                          cap_above_top=cap_above_top, missing_rule=missing_rule)
+                          cap_above_top=cap_above_top, missing_rule=missing_rule,
+                          unknown_iaqi=unknown_iaqi)
         return _to_dataset(res, like, labels=labels)
 
     return _by_edition(daily, "date", days, edition, one)
