@@ -238,7 +238,7 @@ def page_document(title: str, body: str, *, css: str = "", head: str = "") -> st
             f'<title>{esc(title)}</title><style>{PAGE_CSS}{css}</style>{head}</head><body>{body}</body></html>')
 
 
-def finish_map(m, *, labels=None, marks=None, search=None) -> None:
+def finish_map(m, *, labels=None, marks=None, search=None, points: str = "") -> None:
     """The last step of every map page (after :func:`maps.base.base_map` and every layer and box):
     its ``<title>``, the CSS, the page script, the fill patterns of the rate bands, and the call
     that lays the controls out (added last, so that every control exists when it runs) and fits
@@ -246,7 +246,8 @@ def finish_map(m, *, labels=None, marks=None, search=None) -> None:
 
     *labels* (dicts), *marks* (:class:`maps.names.Mark`), *search* (:class:`maps.names.Place`):
     see :mod:`maps.names`; layer names are resolved when the page is rendered, after
-    :func:`maps.base.stable_ids` has numbered the layers.
+    :func:`maps.base.stable_ids` has numbered the layers. *points*: a CSS selector of the point
+    markers the labels beside a point keep clear of.
     """
     import folium
     from branca.element import MacroElement
@@ -271,7 +272,7 @@ def finish_map(m, *, labels=None, marks=None, search=None) -> None:
             self._name = "EnvqMapUI"
 
         def options(self) -> str:
-            return js_data({"bounds": bounds, "labels": labels or [],
+            return js_data({"bounds": bounds, "labels": labels or [], "points": points,
                             "marks": [mk.resolve() for mk in marks or []],
                             "search": [s.resolve() for s in search or []]})
 

@@ -139,5 +139,6 @@ def reach_map(report, locations: pd.DataFrame, *, tiles: base.Tiles | None = Non
             css_class="envq-unplaced", summary=f"未上图断面 {len(missing)} not on the map")
     labels = names.point_labels([t for t, _ in label_rows], [p for _, p in label_rows], "section", min_zoom=0, offset=15)
     finish_map(m, labels=labels + names.water_labels(canvas),
-               search=places + names.context_places(canvas) + names.county_places(canvas))
+               search=places + names.context_places(canvas) + names.county_places(canvas),
+               points=".envq-reach-section")
     return m

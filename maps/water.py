@@ -198,5 +198,6 @@ def water_map(*, sections: pd.DataFrame, basin_rates: pd.DataFrame | None, provi
         n: pct(br.loc[n, "i_iii_share"]) for n in polys["name"] if n in br.index})
     taken = [[lb["p"][1], lb["p"][0]] for lb in basin_labels] + list(where.values())
     finish_map(m, labels=basin_labels + names.water_labels(canvas, avoid=np.array(taken)) + section_labels, marks=marks,
-               search=places + names.context_places(canvas) + names.county_places(canvas))
+               search=places + names.context_places(canvas) + names.county_places(canvas),
+               points="path.envq-section")
     return m

@@ -90,6 +90,7 @@ def test_controls_never_overlap_and_stay_inside(chromium, maps_site, key, size):
         page = visit.page
         assert page.evaluate("document.documentElement.lang") == "zh-CN"
         assert page.title()
+        assert page.evaluate("[innerWidth, innerHeight]") == list(size)  # nothing widened the page
         assert _layout_problems(page) == []
         visit.shoot(name)
         phone = size[0] <= 640
@@ -180,6 +181,10 @@ def test_names_on_the_map_do_not_collide(chromium, maps_site):
                             and b["top"] < a["bottom"]), (a, b)
         # the AQI level on each station, as the day control sets it
         assert page.locator(".envq-mark-text").count() == 82
+    # a river chief's reach on a phone: every section named beside its point, none over another point
+    with _open(chromium, done, "reach/dongting-lake", (375, 667)) as visit:
+        shown = [s["t"] for s in visit.page.evaluate(_LABELS_JS, ".envq-label-section")]
+        assert sorted(shown) == sorted(["蒋家嘴 Ⅲ类", "南嘴 Ⅳ类", "小河嘴 Ⅲ类", "岳阳楼 Ⅲ类"]), shown
     with _open(chromium, done, "water", (1400, 1000)) as visit:
         page = visit.page
         page.evaluate("envqUI.map.setZoom(10, {animate: false})")

@@ -122,12 +122,12 @@
   }
 
   /* ---- names on the map ---------------------------------------------------------------------- */
-  function labels(map, items) {
+  function labels(map, items, opts) {
     if (!items || !items.length) return;
+    var root = map.getContainer();
     map.createPane('envq-labels').style.zIndex = 450;
     var all = items.map(function (d) {
       var inner = el('div', 'envq-label-text envq-at-' + (d.a || 'c'));
-      if (d.o) inner.style.transform = 'translate(' + d.o + 'px,-50%)';
       el('span', 'envq-label-name', inner).textContent = d.t;
       if (d.s) el('span', 'envq-label-sub', inner).textContent = d.s;
       var mk = L.marker(d.p, {
@@ -136,20 +136,34 @@
       }).addTo(map);
       return {d: d, mk: mk, inner: inner};
     });
+    // a label beside a point (a section) also keeps clear of the other points: right of its point,
+    // else left of it, else hidden
+    var points = opts.points ? root.querySelectorAll(opts.points) : [];
+    function place(it, side) {
+      var o = it.d.o || 10;
+      it.inner.style.transform = side === 'l' ? 'translate(calc(-100% - ' + o + 'px),-50%)'
+                                              : 'translate(' + o + 'px,-50%)';
+      return rect(it.inner);
+    }
     function declutter() {
-      var z = map.getZoom(), kept = [];
+      var z = map.getZoom(), kept = [], c = rect(root);
+      var obstacles = Array.prototype.map.call(points, rect).filter(function (b) { return b.width; });
       all.forEach(function (it) {
         var e = it.mk.getElement();
         if (e) e.style.visibility = z >= (it.d.z || 0) ? '' : 'hidden';
       });
-      var size = map.getSize();
       all.forEach(function (it) {
         var e = it.mk.getElement();
         if (!e || e.style.visibility === 'hidden') return;
-        var b = rect(it.inner), c = rect(map.getContainer());
-        var off = b.right < c.left || b.left > c.left + size.x || b.bottom < c.top || b.top > c.top + size.y;
-        if (off || kept.some(function (k) { return overlap(k, b, 2); })) e.style.visibility = 'hidden';
-        else kept.push(b);
+        var sides = it.d.a === 'r' ? ['r', 'l'] : [null];
+        for (var k = 0; k < sides.length; k++) {
+          var b = sides[k] ? place(it, sides[k]) : rect(it.inner);
+          var off = b.right < c.left || b.left > c.right || b.bottom < c.top || b.top > c.bottom;
+          var hit = off || kept.some(function (q) { return overlap(q, b, 2); }) ||
+            (sides[k] && obstacles.some(function (q) { return overlap(q, b, 0); }));
+          if (!hit) { kept.push(b); return; }
+        }
+        e.style.visibility = 'hidden';
       });
     }
     map.on('zoomend moveend', declutter);
@@ -312,7 +326,7 @@
       var pop = e.popup;
       window.requestAnimationFrame(function () { keepClear(map, ui, pop.getElement()); });
     });
-    var declutter = labels(map, opts.labels);
+    var declutter = labels(map, opts.labels, opts);
     var m = marks(map, opts.marks);
     search(map, ui, opts.search, opts);
     ui.ui.dataset.ready = '1';
