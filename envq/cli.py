@@ -64,7 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"envq: bad input: {exc}", file=sys.stderr)
         return 2
-    except (OSError, EOFError, KeyError, ValueError) as exc:  # missing or unreadable files too
+    except OSError as exc:  # missing or unreadable files: what, which file, what to do
+        from envq.errors import describe_os_error
+
+        print(f"envq: {describe_os_error(exc)}", file=sys.stderr)
+        return 2
+    except (EOFError, KeyError, ValueError) as exc:
         print(f"envq: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
 

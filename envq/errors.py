@@ -19,7 +19,51 @@ everything else to 1.
 
 from __future__ import annotations
 
-__all__ = ["InputError", "UsageError", "PeriodError", "NoDataError", "UnknownStationWarning", "USER_ERRORS"]
+__all__ = ["InputError", "UsageError", "PeriodError", "NoDataError", "UnknownStationWarning", "USER_ERRORS",
+           "EncodingGuessWarning", "shorten", "MAX_QUOTED_CHARS", "describe_os_error"]
+
+#: At most this many characters of a value are quoted in a message (the rest is summarised).
+MAX_QUOTED_CHARS = 60
+#: A value is kept on the exception up to this many characters (bytes: this many bytes).
+_MAX_KEPT = 1000
+#: A message's problem text is kept to this many characters (its middle elided).
+_MAX_PROBLEM = 600
+
+
+def shorten(text, limit: int = MAX_QUOTED_CHARS):
+    """``text`` (str or bytes) cut to about ``limit`` characters, saying how long it was.
+
+    >>> shorten("x" * 30_000_000)
+    'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx… (30,000,000 characters)'
+    >>> shorten("24")
+    '24'
+    """
+    if not isinstance(text, (str, bytes)) or len(text) <= limit:
+        return text
+    unit = "characters" if isinstance(text, str) else "bytes"
+    cut = text[: max(1, limit - 4)]
+    return cut + ("…" if isinstance(text, str) else b"...") + (
+        f" ({len(text):,} {unit})" if isinstance(text, str) else f" ({len(text):,} {unit})".encode())
+
+
+def _printable(text: str) -> str:
+    """Control characters (a terminal escape, a NUL...) written as escapes, never sent raw."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in text)
+
+
+def _elide(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    half = (limit - 20) // 2
+    return f"{text[:half]} … ({len(text) - 2 * half:,} characters) … {text[-half:]}"
+
+
+def _quoted(value) -> str:
+    if isinstance(value, (str, bytes)):
+        return repr(shorten(value))
+    return _printable(shorten(repr(value)))
 
 
 class InputError(ValueError):
@@ -37,10 +81,18 @@ class InputError(ValueError):
         The column (or JSON property) involved, None if no single field is.
     value : object
         The offending value as found in the file (a string, bytes for undecodable input, or a
-        list of column names for header problems).
+        list of column names for header problems); None when the problem is the file as a
+        whole (the message then reads "FILE has ..."). A very long value is kept shortened to
+        1,000 characters.
     problem : str
         What is wrong with the value, phrased to follow "value '...'", e.g.
-        ``"is outside 0..23"``.
+        ``"is outside 0..23"`` (or to follow the file's name when ``value`` is None).
+
+    Notes
+    -----
+    Every message is bounded, whatever the file holds: at most ``MAX_QUOTED_CHARS`` (60)
+    characters of the value are quoted, followed by its length; a long field name is shortened
+    the same way, the problem text to 600 characters; control characters are written as escapes.
 
     Examples
     --------
@@ -51,25 +103,42 @@ class InputError(ValueError):
     (17, 'hour', '24')
     >>> str(InputError("data.csv", None, None, "", "is empty: the file has no header"))
     "data.csv: value '' is empty: the file has no header"
+    >>> str(InputError("data.csv", None, None, None, "has a header but no data rows"))
+    'data.csv has a header but no data rows'
+    >>> str(InputError("live.csv", 2, "area", "长" * 30_000_000, "is too long"))[:60]
+    "live.csv: row 2, field 'area': value '长长长长长长长长长长长长长长长长长长长长长长"
+    >>> len(str(InputError("live.csv", 2, "area", "长" * 30_000_000, "is too long"))) < 140
+    True
     """
 
     def __init__(self, file, row, field, value, problem):
         self.file = str(file)
         self.row = None if row is None else int(row)
         self.field = None if field is None else str(field)
-        self.value = str(value) if isinstance(value, str) else value  # plain str, not numpy.str_
-        self.problem = problem
-        where = [self.file]
+        if isinstance(value, str):
+            value = str(value)  # plain str, not numpy.str_
+        self.value = shorten(value, _MAX_KEPT) if isinstance(value, (str, bytes)) else value
+        self.problem = str(problem)
+        where = [_printable(shorten(self.file, 300))]
         if row is not None:
             where.append(f"row {row}")
         if field is not None:
-            where.append(f"field {field!r}")
+            where.append(f"field {shorten(self.field)!r}")
+        problem_text = _printable(_elide(self.problem, _MAX_PROBLEM))
+        if value is None:  # the file as a whole: "data.csv has a header but no data rows"
+            sep = " " if len(where) == 1 else ": "
+            super().__init__(where[0] + (": " + ", ".join(where[1:]) if len(where) > 1 else "") + sep + problem_text)
+            return
         # "file: row 17, field 'hour': value '24' is outside 0..23"
         head = where[0] + ": " + ", ".join(where[1:]) + (": " if len(where) > 1 else "")
-        super().__init__(f"{head}value {self.value!r} {problem}")
+        super().__init__(f"{head}value {_quoted(self.value)} {problem_text}")
 
     def __reduce__(self):  # keep the attributes through pickling (pytest-xdist, multiprocessing)
         return (type(self), (self.file, self.row, self.field, self.value, self.problem))
+
+
+class EncodingGuessWarning(UserWarning):
+    """A file that is not valid UTF-8 was read as GB18030 (GBK), which decodes it cleanly."""
 
 
 class UnknownStationWarning(UserWarning):
@@ -155,3 +224,34 @@ class NoDataError(LookupError):
 
 #: The errors a user can fix (exit code 2 in the command line); anything else is internal.
 USER_ERRORS = (InputError, UsageError, NoDataError)
+
+def describe_os_error(exc: OSError) -> str:
+    """What happened to which file and what to do, for a user (no Python class names).
+
+    >>> describe_os_error(FileNotFoundError(2, "No such file or directory", "data/x.csv"))
+    'data/x.csv: no such file or folder; check the path (a relative path starts in the current folder)'
+    >>> describe_os_error(OSError(28, "No space left on device", "/srv/envq/results/x.parquet"))
+    '/srv/envq/results/x.parquet: the disk is full (no space left on device); free some space and run again'
+    """
+    import errno
+
+    name = exc.filename if exc.filename is not None else ""
+    if exc.filename2 is not None:
+        name = f"{name} -> {exc.filename2}"
+    what = {
+        errno.ENOENT: "no such file or folder; check the path (a relative path starts in the current folder)",
+        errno.EISDIR: "is a folder where a file is expected; give a file in it",
+        errno.ENOTDIR: "is not a folder (a file stands where a folder is expected)",
+        errno.EACCES: "permission denied; check the file's permissions, or run as a user who may use it",
+        errno.EPERM: "operation not permitted; check the permissions of the file and its folder",
+        errno.ENOSPC: "the disk is full (no space left on device); free some space and run again",
+        errno.EROFS: "the file system is read-only; choose a writable folder",
+        errno.EEXIST: "already exists",
+        errno.ENAMETOOLONG: "the name is too long for the file system",
+        errno.EDQUOT: "the disk quota is exceeded; free some space and run again",
+    }.get(exc.errno)
+    if what is None:
+        what = (exc.strerror or str(exc) or type(exc).__name__).rstrip(".")
+        what = what[:1].lower() + what[1:]
+    text = f"{name}: {what}" if name else what
+    return _printable(shorten(text, 600))
