@@ -15,6 +15,13 @@ __all__ = ["register"]
 EDITIONS = ("auto", "hj633_2012", "hj633_2026")
 
 
+def _input(p: argparse.ArgumentParser, help: str | None = None) -> None:
+    from envq.sources.files import add_encoding_option as encoding_option
+
+    p.add_argument("input", help=help or "CNEMC archive file, gzip extract, or a folder of archive files")
+    encoding_option(p)
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--edition", choices=EDITIONS, default="auto",
                    help="HJ 633 edition: by date (default; 2026 edition from 2026-03-01) or forced")
@@ -25,7 +32,7 @@ def register(sub) -> None:
     cmds = air.add_subparsers(dest="air_command", metavar="COMMAND", required=True)
 
     p = cmds.add_parser("hourly-aqi", help="hourly (real-time) AQI of a CNEMC live or archive file")
-    p.add_argument("input", help="CNEMC live hourly CSV (or live JSON, archive file); an official aqi column is ignored")
+    _input(p, "CNEMC live hourly CSV (or live JSON, archive file); an official aqi column is ignored")
     p.add_argument("--output", "-o", required=True, help="CSV: stationcode,timepoint,aqi,category,primary_pollutant,...")
     _common(p)
     p.add_argument("--variant", choices=("cnemc_platform", "standard_text"), default=None,
@@ -37,9 +44,10 @@ def register(sub) -> None:
     p.set_defaults(func=_hourly_aqi)
 
     p = cmds.add_parser("rates", help="good-air-day ratio (优良天数比例) per city or for the province")
-    p.add_argument("input", help="CNEMC archive file, gzip extract, or a folder of archive files")
+    _input(p)
     p.add_argument("--period", required=True, help="2019, 2019-H1, 2019-Q2, 2019-04, 2019-YTD or 2019-01-01..2019-06-30")
-    p.add_argument("--by", choices=("city", "province", "both"), default="city")
+    p.add_argument("--by", choices=("city", "province", "both"), default="city",
+                   help="one row per city (default), one for the province, or both")
     p.add_argument("--output", "-o", help="CSV file (default: print)")
     _common(p)
     _city_options(p)
@@ -49,21 +57,21 @@ def register(sub) -> None:
     p.set_defaults(func=_rates)
 
     p = cmds.add_parser("stats", help="HJ 663 period statistics per city: means, percentiles, composite index")
-    p.add_argument("input")
-    p.add_argument("--period", required=True)
+    _input(p)
+    p.add_argument("--period", required=True, help="2019, 2019-H1, 2019-Q2, 2019-04, 2019-YTD or 2019-01-01..2019-06-30")
     p.add_argument("--output", "-o", help="CSV file (default: print)")
     _city_options(p, day_rule=False)  # statistics use every valid daily value; no AQI, no day rule
     p.set_defaults(func=_stats)
 
     p = cmds.add_parser("city-days", help="daily AQI, category and primary pollutant of every city day")
-    p.add_argument("input")
-    p.add_argument("--output", "-o", required=True)
+    _input(p)
+    p.add_argument("--output", "-o", required=True, help="CSV: city,date,aqi,category,primary_pollutant,...")
     _common(p)
     _city_options(p)
     p.set_defaults(func=_city_days)
 
     p = cmds.add_parser("screen", help="list the hourly values plausibility screening removes, with reasons")
-    p.add_argument("input")
+    _input(p)
     p.add_argument("--output", "-o", help="CSV file (default: print)")
     p.set_defaults(func=_screen)
 
@@ -85,9 +93,9 @@ def _timepoint(t) -> np.ndarray:
 
 def _hourly_aqi(args) -> int:
     from envq.air.aqi import hourly_aqi
-    from envq.air.pipeline import read_air
+    from envq.sources.dispatch import read_air
 
-    ds = read_air(args.input)
+    ds = read_air(args.input, encoding=args.encoding)
     if args.screen:
         from envq.air.screening import DEFAULT_RULES, screen
 
@@ -123,9 +131,10 @@ def _hourly_aqi(args) -> int:
 
 
 def _city_pipeline(args):
-    from envq.air.pipeline import city_days_from_hourly, read_air
+    from envq.air.pipeline import city_days_from_hourly
+    from envq.sources.dispatch import read_air
 
-    hourly = read_air(args.input)
+    hourly = read_air(args.input, encoding=args.encoding)
     return city_days_from_hourly(hourly, edition=getattr(args, "edition", "auto"),
                                  day_rule=getattr(args, "day_rule", "pm25_o3"),
                                  mda8_method=args.mda8_method, screen=not args.no_screen,
@@ -180,9 +189,9 @@ def _city_days(args) -> int:
 
 
 def _screen(args) -> int:
-    from envq.air.pipeline import read_air
+    from envq.sources.dispatch import read_air
     from envq.air.screening import DEFAULT_RULES, screen
 
-    _, log = screen(read_air(args.input), DEFAULT_RULES)
+    _, log = screen(read_air(args.input, encoding=args.encoding), DEFAULT_RULES)
     _write(log, args.output)
     return 0

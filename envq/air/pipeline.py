@@ -1,68 +1,21 @@
 """From input files to city days: read, screen, daily values, city values, daily AQI.
 
 The steps are public functions of their own modules; this module only chains them, so that the
-command line, the demo and the Prefect flows run the very same computation.
+command line, the demo and the Prefect flows run the very same computation. Reading is
+:func:`envq.sources.dispatch.read_air` (the one reader dispatcher), re-exported here.
 """
 
 from __future__ import annotations
-
-import gzip
-import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from envq import standards
+from envq.sources.dispatch import read_air  # the reader dispatcher (re-exported: the first step of the chain)
+from envq.sources.files import default_data_dir  # re-exported for the demo and the tests
 
-__all__ = ["sniff_air_format", "read_air", "city_days_from_hourly", "station_daily_by_month"]
-
-
-def _first_line(path: Path) -> str:
-    from envq.errors import InputError
-
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rb") as fh:
-            head = fh.readline(4096)
-    except (EOFError, gzip.BadGzipFile, OSError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
-        raise InputError(path, 1, None, path.name, f"cannot be read: {exc}") from None
-    return head.decode("utf-8-sig", errors="replace").strip()
-
-
-def sniff_air_format(path) -> str:
-    """``"archive"``, ``"live_csv"`` or ``"live_json"`` from a file's name and first line."""
-    p = Path(path)
-    if p.is_dir():
-        return "archive"
-    name = p.name.lower()
-    if name.endswith((".json", ".geojson", ".json.gz", ".geojson.gz")):
-        return "live_json"
-    head = _first_line(p)
-    cols = [c.strip() for c in head.split(",")]
-    if cols[:3] == ["date", "hour", "type"]:
-        return "archive"
-    if "timepoint" in cols and "stationcode" in cols:
-        return "live_csv"
-    from envq.errors import InputError
-
-    raise InputError(p, 1, None, head[:80], "is not the header of a CNEMC archive (date,hour,type,...) "
-                     "or live (timepoint,stationcode,...) file")
-
-
-def read_air(path, *, stations: pd.DataFrame | None = None, **kwargs) -> xr.Dataset:
-    """Read any supported air file or folder into the canonical hourly dataset."""
-    kind = sniff_air_format(path)
-    if kind == "archive":
-        from envq.sources.cnemc_archive import read_cnemc_archive
-
-        return read_cnemc_archive(path, stations=stations, **kwargs)
-    from envq.sources.cnemc_live import read_cnemc_live
-
-    return read_cnemc_live(path, stations=stations, **kwargs)
+__all__ = ["read_air", "city_days_from_hourly", "station_daily_by_month", "default_data_dir"]
 
 
 def city_days_from_hourly(hourly: xr.Dataset, *, edition: str = "auto", day_rule: str = "pm25_o3",
@@ -197,9 +150,3 @@ def station_daily_by_month(hourly: xr.Dataset, *, screen: bool = True, screening
         if screen:
             hourly_kept.attrs["screened_values"] = len(screened)
     return sdaily, screened, hourly_kept
-
-
-def default_data_dir() -> Path:
-    """The bundled real data folder of a source checkout (``data/`` beside ``envq/``)."""
-    env = os.environ.get("ENVQ_SAMPLE_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "data"

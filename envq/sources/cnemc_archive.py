@@ -13,7 +13,7 @@ which :mod:`envq.sources.cnemc_live` shares.
 
 from __future__ import annotations
 
-import io
+import errno
 import re
 from pathlib import Path
 
@@ -23,9 +23,11 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import xarray as xr
 
-from envq.canonical import AIR_POLLUTANTS
 from envq.errors import InputError
-from envq.sources.station_list import _as_paths, _read_text, _require_columns, attach_station_coords
+from envq.sources.air_dataset import AIR_VARIABLES, POLLUTANTS, build_air_dataset, format_number, select_variables
+from envq.sources.checks import check_times
+from envq.sources.files import as_paths
+from envq.sources.csvfile import open_csv, read_csv_text
 
 __all__ = [
     "POLLUTANTS",
@@ -35,26 +37,7 @@ __all__ = [
     "list_archive_files",
 ]
 
-#: The six pollutants of the canonical dataset, in order (also the ``pollutant`` coordinate).
-POLLUTANTS = AIR_POLLUTANTS
-
-#: Every variable a canonical hourly air dataset may hold -> (units, long_name).
-AIR_VARIABLES = {
-    "pm25": ("ug/m3", "PM2.5, 1-hour mean"),
-    "pm10": ("ug/m3", "PM10, 1-hour mean"),
-    "so2": ("ug/m3", "SO2, 1-hour mean"),
-    "no2": ("ug/m3", "NO2, 1-hour mean"),
-    "co": ("mg/m3", "CO, 1-hour mean"),
-    "o3": ("ug/m3", "O3, 1-hour mean"),
-    "aqi_cnemc": ("1", "hourly AQI as published by CNEMC"),
-    "primary_pollutant_cnemc": ("", "primary pollutant as published by CNEMC"),
-    "pm25_24h_moving": ("ug/m3", "PM2.5, 24-hour moving mean as published"),
-    "pm10_24h_moving": ("ug/m3", "PM10, 24-hour moving mean as published"),
-    "so2_24h_moving": ("ug/m3", "SO2, 24-hour moving mean as published"),
-    "no2_24h_moving": ("ug/m3", "NO2, 24-hour moving mean as published"),
-    "co_24h_moving": ("mg/m3", "CO, 24-hour moving mean as published"),
-    "o3_8h_moving": ("ug/m3", "O3, 8-hour moving mean as published"),
-}
+# POLLUTANTS and AIR_VARIABLES are defined in envq.sources.air_dataset (re-exported here).
 
 #: Archive ``type`` -> canonical variable. ``O3_24h`` (the day's running maximum of 1-hour O3)
 #: and ``O3_8h_24h`` (running maximum of the 8-hour mean) are daily running statistics, not
@@ -99,7 +82,7 @@ def list_archive_files(folder) -> list[Path]:
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise NotADirectoryError(f"{folder}: not a folder")
+        raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(folder))
     return sorted(p for p in folder.iterdir() if p.is_file() and _ARCHIVE_NAME.match(p.name))
 
 
@@ -120,8 +103,10 @@ def read_cnemc_archive(path_or_paths, stations: pd.DataFrame | None = None, *, v
     variables : iterable of str, optional
         Canonical variables to keep (default all of them, see Returns). A national year with
         all 13 variables takes about 1.8 GB; the six pollutants alone less than half.
-    encoding : str, default "utf-8"
-        Text encoding (a UTF-8 BOM is always accepted).
+    encoding : str or None, default "utf-8"
+        Text encoding (a UTF-8 BOM is always accepted); ``None`` or ``"auto"``: UTF-8, or GB18030
+        with a warning when the file is not UTF-8 but decodes cleanly as GB18030 (see
+        :func:`envq.sources.files.read_text`).
 
     Returns
     -------
@@ -152,8 +137,10 @@ def read_cnemc_archive(path_or_paths, stations: pd.DataFrame | None = None, *, v
     envq.errors.InputError
         Located at file, row, field and value. Rows are 1-based line numbers in the
         (decompressed) file with the header as line 1, so the first data row is row 2. Raised for
-        undecodable bytes, missing ``date``/``hour``/``type`` columns, a duplicated station
-        column, a ``date`` not YYYYMMDD, an ``hour`` not an integer in 0..23, an unknown
+        a damaged or truncated gzip file, undecodable bytes, missing ``date``/``hour``/``type``
+        columns, a row with fewer or more fields than the header (a file cut off mid-row), a
+        field over :data:`envq.sources.csvfile.MAX_FIELD_CHARS` characters, a header without data
+        rows, a ``date`` not YYYYMMDD or outside 1970..now, an ``hour`` not an integer in 0..23, an unknown
         ``type``, a cell that is not a number (empty cells, ``NA``, ``-;`` and ``/`` are the
         missing-value sentinels and read as NaN), and two rows with the same date, hour and
         type but different values (within a file or between files). Exact duplicate rows are
@@ -171,11 +158,11 @@ def read_cnemc_archive(path_or_paths, stations: pd.DataFrame | None = None, *, v
     >>> float(ds.pm25.sel(station="1335A", time="2019-01-01T00:00"))  # doctest: +SKIP
     42.0
     """
-    keep = _check_variables(variables, ARCHIVE_VARIABLE_MAP.values())
+    keep = select_variables(variables, ARCHIVE_VARIABLE_MAP.values())
     files = _expand_paths(path_or_paths)
     parts = [_read_archive_file(f, keep, encoding) for f in files]
     values, codes, times, dropped = _merge_parts(parts, keep)
-    ds = _build_dataset(
+    ds = build_air_dataset(
         {var: values[i] for i, var in enumerate(keep)},
         codes,
         times,
@@ -189,55 +176,12 @@ def read_cnemc_archive(path_or_paths, stations: pd.DataFrame | None = None, *, v
 
 
 # --------------------------------------------------------------------------------------------
-# shared with cnemc_live: the canonical dataset
-
-
-def _check_variables(variables, available) -> list[str]:
-    """Canonical variables to keep, in the order of :data:`AIR_VARIABLES`."""
-    available = list(available)
-    if variables is None:
-        wanted = set(available)
-    else:
-        wanted = {variables} if isinstance(variables, str) else set(variables)
-        unknown = wanted - set(available)
-        if unknown:
-            raise ValueError(f"unknown variable(s) {sorted(unknown)}; this reader gives {available}")
-    return [v for v in AIR_VARIABLES if v in wanted]
-
-
-def _build_dataset(data, codes, times, *, stations=None, fallback=None, in_plan=None, attrs=None):
-    """Assemble the canonical dataset from ``{var: array (station, time)}``."""
-    codes = np.asarray(codes, dtype=str)
-    times = np.asarray(times, dtype="datetime64[ns]")
-    data_vars = {}
-    for var, arr in data.items():
-        units, long_name = AIR_VARIABLES[var]
-        var_attrs = {"long_name": long_name} | ({"units": units} if units else {})
-        data_vars[var] = (("station", "time"), arr, var_attrs)
-    if in_plan is None:
-        in_plan = np.ones((codes.size, len(POLLUTANTS)), dtype=bool)
-    ds = xr.Dataset(
-        data_vars,
-        coords={
-            "station": ("station", codes, {"long_name": "CNEMC station code"}),
-            "time": (
-                "time",
-                times,
-                {"long_name": "end of the hour, Beijing time (UTC+8), as labelled by CNEMC"},
-            ),
-            "pollutant": ("pollutant", np.asarray(POLLUTANTS, dtype=str)),
-        },
-    )
-    ds = ds.assign_coords(in_plan=(("station", "pollutant"), np.asarray(in_plan, dtype=bool)))
-    ds["in_plan"].attrs["long_name"] = "pollutant is in the station's monitoring plan"
-    ds = attach_station_coords(ds, stations, fallback, stacklevel=4)
-    ds.attrs.update({"duplicates_dropped": []} | (attrs or {}))
-    return ds
+# files
 
 
 def _expand_paths(path_or_paths) -> list[Path]:
     files = []
-    for p in _as_paths(path_or_paths):
+    for p in as_paths(path_or_paths):
         p = Path(p)
         if p.is_dir():
             found = list_archive_files(p)
@@ -247,15 +191,10 @@ def _expand_paths(path_or_paths) -> list[Path]:
         elif p.exists():
             files.append(p)
         else:
-            raise FileNotFoundError(f"{p}: no such file or folder")
+            raise FileNotFoundError(errno.ENOENT, "no such file or folder", str(p))
     if not files:
         raise ValueError("no input files given")
     return files
-
-
-def _fmt(x) -> str:
-    """A parsed number as it would have been written ('' for NaN)."""
-    return "" if np.isnan(x) else f"{x:g}"
 
 
 def _parse_numbers(path, frame: pd.DataFrame, columns, names, lines: np.ndarray) -> np.ndarray:
@@ -286,53 +225,6 @@ def _parse_numbers(path, frame: pd.DataFrame, columns, names, lines: np.ndarray)
     return out
 
 
-def _read_csv_text(path, text: str, dtype=None, *, sentinels=True) -> pd.DataFrame:
-    """pandas.read_csv keeping one frame row per file line.
-
-    With ``sentinels`` the missing-value sentinels become NaN, else every cell stays text
-    (empty cells as "").
-    """
-    try:
-        return pd.read_csv(
-            io.StringIO(text),
-            dtype=dtype,
-            keep_default_na=False,
-            na_values=_MISSING if sentinels else None,
-            na_filter=sentinels,
-            skip_blank_lines=False,
-            low_memory=False,
-        )
-    except pd.errors.EmptyDataError:
-        raise InputError(path, None, None, "", "is empty: the file has no header") from None
-    except pd.errors.ParserError as exc:
-        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-        if not m:
-            raise InputError(path, None, None, "", f"cannot be parsed as CSV ({exc})") from None
-        n_header, line, n_seen = map(int, m.groups())
-        bad_line = text.split("\n", line)[line - 1] if line >= 1 else ""
-        raise InputError(
-            path, line, None, bad_line[:120], f"has {n_seen} fields where the header has {n_header}"
-        ) from None
-
-
-def _check_header(path, text: str, required) -> list[str]:
-    """The header names; empty names, missing or repeated required columns raise."""
-    if not text.strip():
-        raise InputError(path, None, None, "", "is empty: the file has no header")
-    first = text.split("\n", 1)[0].rstrip("\r")
-    header = pd.read_csv(io.StringIO(first), header=None, dtype=str, keep_default_na=False)
-    names = [str(n).strip() for n in header.iloc[0]] if len(header) else []
-    _require_columns(path, names, required)
-    for i, n in enumerate(names):
-        if n == "":
-            raise InputError(path, 1, None, first[:120], f"has an empty column name (column {i + 1})")
-    for n in required:
-        pos = [i + 1 for i, m in enumerate(names) if m == n]
-        if len(pos) > 1:
-            raise InputError(path, 1, n, n, f"names columns {pos[0]} and {pos[1]}: a column name may appear once")
-    return names
-
-
 # --------------------------------------------------------------------------------------------
 # archive files
 
@@ -356,12 +248,12 @@ def _read_archive_table(path, text: str, names: list[str]):
     """
     key_pos = [names.index(k) for k in _KEY_COLUMNS]
     station_pos = [i for i, n in enumerate(names) if n not in _KEY_COLUMNS]
-    if "\n\n" not in text and "\n\r\n" not in text:
+    if "\n\n" not in text:
         try:
             return _read_archive_table_arrow(text, names, key_pos, station_pos)
         except (pa.ArrowInvalid, _NotClean):
             pass
-    frame = _read_csv_text(path, text, dtype={k: str for k in _KEY_COLUMNS})
+    frame = read_csv_text(path, text, dtype={k: str for k in _KEY_COLUMNS}, na_values=_MISSING)
     frame.columns = range(len(frame.columns))
     lines = np.arange(2, len(frame) + 2)
     blank = frame.isna().all(axis=1).to_numpy()
@@ -405,8 +297,8 @@ def _read_archive_table_arrow(text: str, names, key_pos, station_pos):
 
 
 def _read_archive_file(path, keep: list[str], encoding: str) -> _Part:
-    text = _read_text(path, encoding)
-    names = _check_header(path, text, _KEY_COLUMNS)
+    csv = open_csv(path, encoding, _KEY_COLUMNS, repeats_ok=True)
+    text, names = csv.text, csv.names
     (date, hour_text, kind), values, lines = _read_archive_table(path, text, names)
     codes = [n for n in names if n not in _KEY_COLUMNS]
     positions = [i + 1 for i, n in enumerate(names) if n not in _KEY_COLUMNS]
@@ -418,7 +310,7 @@ def _read_archive_file(path, keep: list[str], encoding: str) -> _Part:
     ok = ~np.isnat(parsed) & (np.char.str_len(uniq) == 8)
     if not ok.all():
         i = np.flatnonzero(~ok[inv])[0]
-        raise InputError(path, int(lines[i]), "date", date[i], "is not a date written YYYYMMDD")
+        raise InputError(path, int(lines[i]), "date", date[i], "is not a date written YYYYMMDD (1970 or later)")
     day = parsed[inv]
 
     uniq, inv = np.unique(hour_text, return_inverse=True)
@@ -446,6 +338,7 @@ def _read_archive_file(path, keep: list[str], encoding: str) -> _Part:
     vcode = pd.Series(kind).map(var_of_type).to_numpy(dtype=float)
     kept = ~np.isnan(vcode)
     vcode = vcode[kept].astype(np.intp)
+    check_times(path, day + hour * _HOUR, lines, "date", date)
     tns = (day + hour * _HOUR)[kept]
     values, lines, kind = values[kept], lines[kept], kind[kept]
 
@@ -476,8 +369,8 @@ def _drop_duplicate_columns(path, values, codes, positions, lines):
         if differ.any():
             r = np.flatnonzero(differ)[0]
             raise InputError(
-                path, int(lines[r]), code, _fmt(b[r]),
-                f"differs from {_fmt(a[r])!r} in the other column named {code} (header columns "
+                path, int(lines[r]), code, format_number(b[r]),
+                f"differs from {format_number(a[r])!r} in the other column named {code} (header columns "
                 f"{positions[i]} and {positions[j]}): a station column may repeat only with identical values",
             )
         drop.append(j)
@@ -511,8 +404,8 @@ def _drop_duplicate_rows(path, values, vcode, tns, lines, kind, codes):
         differ = ~((values[a] == values[b]) | (np.isnan(values[a]) & np.isnan(values[b])))
         j = np.flatnonzero(differ)[0]
         raise InputError(
-            path, int(lines[b]), codes[j], _fmt(values[b, j]),
-            f"differs from row {int(lines[a])} ({_fmt(values[a, j])!r}), which has the same "
+            path, int(lines[b]), codes[j], format_number(values[b, j]),
+            f"differs from row {int(lines[a])} ({format_number(values[a, j])!r}), which has the same "
             f"{_describe_key(tns[a], kind[a])}: duplicate rows must be identical",
         )
     drop_idx = np.flatnonzero(dup)[exact]
@@ -569,8 +462,8 @@ def _check_overlap(parts, f, part, ti, si, overlap, block, new, src_file, src_li
             code = part.codes[common][j]
             kind = _type_of(keep[v])
             raise InputError(
-                part.path, int(part.lines[v, t]), str(code), _fmt(b[v, j, t]),
-                f"differs from {parts[p].path} row {int(src_line[v, ti[t]])} ({_fmt(a[v, j, t])!r}), "
+                part.path, int(part.lines[v, t]), str(code), format_number(b[v, j, t]),
+                f"differs from {parts[p].path} row {int(src_line[v, ti[t]])} ({format_number(a[v, j, t])!r}), "
                 f"which has the same {_describe_key(part.times[t], kind)}: duplicate rows must be identical",
             )
         for v, t in np.argwhere(rows):

@@ -27,15 +27,10 @@ import pandas as pd
 import xarray as xr
 
 from envq.errors import InputError
-from envq.sources.cnemc_archive import (
-    POLLUTANTS,
-    _build_dataset,
-    _check_header,
-    _check_variables,
-    _fmt,
-    _read_csv_text,
-)
-from envq.sources.station_list import _as_paths, _read_text, _require_columns
+from envq.sources.air_dataset import POLLUTANTS, build_air_dataset, format_number, select_variables
+from envq.sources.checks import check_times
+from envq.sources.files import as_paths, read_text
+from envq.sources.csvfile import MAX_FIELD_CHARS, check_csv, normalise_newlines, read_csv_text, require_columns
 
 __all__ = ["LIVE_VARIABLE_MAP", "O3_FIELDS", "read_cnemc_live"]
 
@@ -89,7 +84,9 @@ def read_cnemc_live(path_or_paths, stations: pd.DataFrame | None = None, *, o3_f
         differ).
     variables : iterable of str, optional
         Canonical variables to keep (default all the file gives).
-    encoding : str, default "utf-8"
+    encoding : str or None, default "utf-8"
+        ``None`` or ``"auto"``: UTF-8, or GB18030 with a warning (see
+        :func:`envq.sources.files.read_text`).
 
     Returns
     -------
@@ -126,14 +123,14 @@ def read_cnemc_live(path_or_paths, stations: pd.DataFrame | None = None, *, o3_f
     """
     if o3_field not in O3_FIELDS:
         raise ValueError(f"o3_field must be one of {O3_FIELDS}, not {o3_field!r}")
-    files = [str(p) for p in _as_paths(path_or_paths)]
+    files = [str(p) for p in as_paths(path_or_paths)]
     if not files:
         raise ValueError("no input files given")
     parts = [_read_live_file(f, o3_field, encoding) for f in files]
     available = set().union(*(p.values for p in parts))
     if any(p.primary is not None for p in parts):
         available.add("primary_pollutant_cnemc")
-    keep = _check_variables(variables, available)
+    keep = select_variables(variables, available)
 
     # -- all rows of all files, duplicates resolved
     n = [len(p.lines) for p in parts]
@@ -172,7 +169,7 @@ def read_cnemc_live(path_or_paths, stations: pd.DataFrame | None = None, *, o3_f
         "mixed: " + "; ".join(f"{k}={v}" for k, v in choices.items())
     )
     ordered = {v: data[v] for v in keep}
-    return _build_dataset(
+    return build_air_dataset(
         ordered,
         codes,
         times,
@@ -200,17 +197,17 @@ class _LiveRows:
 
 
 def _read_live_file(path, o3_field: str, encoding: str) -> _LiveRows:
-    text = _read_text(path, encoding)
+    text = normalise_newlines(read_text(path, encoding))
     if text.lstrip()[:1] in ("{", "["):
         frame, rows = _json_records(path, text)
     else:
-        names = _check_header(path, text, _REQUIRED)
-        frame = _read_csv_text(path, text, dtype=str, sentinels=False)
+        names = check_csv(path, text, _REQUIRED)
+        frame = read_csv_text(path, text, dtype=str)
         frame.columns = names
         rows = np.arange(2, len(frame) + 2)
         blank = (frame == "").all(axis=1).to_numpy()
         frame, rows = frame[~blank], rows[~blank]
-    _require_columns(path, [str(c) for c in frame.columns], _REQUIRED)
+    require_columns(path, [str(c) for c in frame.columns], _REQUIRED)
     frame = frame.fillna("").astype(str).apply(lambda col: col.str.strip())
 
     # -- keys
@@ -230,7 +227,7 @@ def _read_live_file(path, o3_field: str, encoding: str) -> _LiveRows:
     else:
         chosen = o3_field
         if chosen not in numbers:
-            _require_columns(path, [str(c) for c in frame.columns], _REQUIRED + [chosen])
+            require_columns(path, [str(c) for c in frame.columns], _REQUIRED + [chosen])
 
     values = {var: numbers[f] for f, var in LIVE_VARIABLE_MAP.items() if f in numbers}
     values["o3"] = numbers[chosen]
@@ -277,9 +274,16 @@ def _json_records(path, text: str):
                 raise InputError(path, i + 1, None, str(rec)[:80], "is not a record (JSON object)")
     else:
         raise InputError(path, None, None, text[:60], "is neither a GeoJSON FeatureCollection nor a list of records")
+    if not records:
+        raise InputError(path, None, None, None, "has no records (an empty feature collection or list)")
     frame = pd.DataFrame.from_records(records)
-    if len(frame):
-        frame = frame.map(lambda v: "" if v is None else str(v))
+    frame = frame.map(lambda v: "" if v is None else str(v))
+    for col in frame.columns:
+        size = frame[col].str.len().to_numpy()
+        if (long := np.flatnonzero(size > MAX_FIELD_CHARS)).size:
+            i = int(long[0])
+            raise InputError(path, i + 1, str(col), frame[col].iloc[i], f"is {int(size[i]):,} characters long, "
+                             f"more than the {MAX_FIELD_CHARS:,} envq accepts in a field")
     return frame, np.arange(1, len(frame) + 1)
 
 
@@ -310,6 +314,7 @@ def _parse_timepoints(path, text: np.ndarray, rows: np.ndarray) -> np.ndarray:
     if np.isnat(parsed).any():
         i = np.flatnonzero(np.isnat(parsed)[inv])[0]
         raise InputError(path, int(rows[i]), "timepoint", text[i], "is not a time like 2026-04-15T0900")
+    check_times(path, parsed[inv], rows, "timepoint", text)
     off = parsed != parsed.astype("datetime64[h]")
     if off.any():
         i = np.flatnonzero(off[inv])[0]
@@ -340,7 +345,7 @@ def _drop_duplicates(parts, tns, code, file_of, line, values, numeric, primary, 
         for j, var in enumerate(numeric):
             x, y = values[a, j], values[b, j]
             if not (x == y or (np.isnan(x) and np.isnan(y))):
-                field, va, vb = field_of[var], _fmt(x), _fmt(y)
+                field, va, vb = field_of[var], format_number(x), format_number(y)
                 break
         else:
             if primary[a] == primary[b]:

@@ -19,16 +19,15 @@ the unit of the trophic-state index). Readings are kept as published (no screeni
 
 from __future__ import annotations
 
-import gzip
-import io
 import os
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from envq.errors import InputError
+from envq.sources.checks import check_times
+from envq.sources.csvfile import read_csv_table, separator_hint
 
 __all__ = [
     "VARIABLE_MAP",
@@ -87,46 +86,7 @@ _TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M")
 
 
 # --------------------------------------------------------------------------------------------
-# helpers shared with manual_water
-
-
-def _read_bytes(path) -> bytes:
-    with open(path, "rb") as fh:
-        raw = fh.read()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    return raw
-
-
-def _read_text(path, encoding: str = "utf-8") -> str:
-    """A (possibly gzipped) text file, BOM dropped; undecodable bytes raise a located InputError."""
-    raw = _read_bytes(path)
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    try:
-        return raw.decode(encoding)
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise InputError(path, line, None, raw[max(0, exc.start - 5): exc.end + 5],
-                         f"cannot be decoded as {encoding} (try encoding='gbk')") from None
-
-
-def _read_csv_strings(path, encoding: str = "utf-8") -> pd.DataFrame:
-    text = _read_text(path, encoding)
-    if not text.strip():
-        raise InputError(path, None, None, "", "is empty: the file has no header")
-    try:
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=False)
-    except pd.errors.ParserError as exc:
-        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-        if m:
-            line = int(m[2])
-            lines = text.splitlines()
-            raise InputError(path, line, None, lines[line - 1] if line <= len(lines) else "",
-                             f"has {m[3]} fields where the header has {m[1]} (an unquoted comma?)") from None
-        raise InputError(path, None, None, str(exc)[:80], "is not a well-formed CSV") from None
-    df.columns = [str(c).strip() for c in df.columns]
-    return df
+# helpers
 
 
 def _numeric(path, df: pd.DataFrame, column: str, *, rows: np.ndarray, missing=_MISSING) -> np.ndarray:
@@ -134,10 +94,12 @@ def _numeric(path, df: pd.DataFrame, column: str, *, rows: np.ndarray, missing=_
     s = df[column].astype(str).str.strip()
     miss = s.isin(missing)
     v = pd.to_numeric(s.where(~miss, None), errors="coerce").to_numpy(np.float64)
-    bad = np.isnan(v) & ~miss.to_numpy()
+    bad = (np.isnan(v) & ~miss.to_numpy()) | np.isinf(v)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise InputError(path, int(rows[i]), column, s.iloc[i], "is not a number (expected a decimal number or an empty cell)")
+        raise InputError(path, int(rows[i]), column, s.iloc[i],
+                         "is not a finite number" if np.isinf(v[i]) else
+                         "is not a number (expected a decimal number or an empty cell)")
     return v
 
 
@@ -151,15 +113,53 @@ def _times(path, df: pd.DataFrame, column: str, *, rows: np.ndarray) -> pd.Serie
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InputError(path, int(rows[i]), column, s.iloc[i], "is not a time of the form YYYY-MM-DD HH:MM")
-    return out.astype("datetime64[ns]")
+    out = out.astype("datetime64[ns]")
+    check_times(path, out.to_numpy(), rows, column, s.to_numpy())
+    return out
 
 
 def _require(path, found: list, required: list) -> None:
     missing = list(dict.fromkeys(c for c in required if c not in found))
     if missing:
+        hint = separator_hint(found)
         raise InputError(path, 1, ", ".join(missing), ",".join(found[:17]),
                          f"is the header, which lacks the column(s) {', '.join(missing)} "
-                         f"(a CNEMC water CSV has {', '.join(VARIABLE_MAP)})")
+                         f"(a CNEMC water CSV has {', '.join(VARIABLE_MAP)})" + (f"; {hint}" if hint else ""))
+
+
+def _drop_duplicates(path, out: pd.DataFrame, columns: dict) -> pd.DataFrame:
+    """Readings of the same section and time: identical ones kept once (listed in
+    ``attrs["duplicates_dropped"]``), different ones an error naming both rows."""
+    dup = out.duplicated(["section", "time"], keep=False).to_numpy()
+    if not dup.any():
+        return out
+    sub = out[dup]
+    compared = ["official_class", *columns]
+    values = sub[compared].astype("float64").to_numpy()
+    first = sub.groupby(["section", "time"], sort=False)["row"].transform("first").to_numpy()
+    first_pos = pd.Series(np.arange(len(sub))).groupby([sub["section"].to_numpy(), sub["time"].to_numpy()],
+                                                       sort=False).transform("first").to_numpy()
+    a = values[first_pos]
+    same = (a == values) | (np.isnan(a) & np.isnan(values))
+    conflict = ~same.all(axis=1)
+    if conflict.any():
+        i = int(np.flatnonzero(conflict)[0])
+        j = int(np.flatnonzero(~same[i])[0])
+        name = compared[j]
+        header = next((h for h, v in VARIABLE_MAP.items() if v == name), name)
+        factor = UNIT_FACTORS.get(name, 1.0)
+        fmt = lambda x: "" if np.isnan(x) else f"{x / factor:g}"  # noqa: E731 - as written in the file
+        row = sub.iloc[i]
+        raise InputError(path, int(row["row"]), header, fmt(values[i, j]),
+                         f"differs from row {int(first[i])} ({fmt(a[i, j])!r}), which has the same section "
+                         f"{row['section']} and time {row['time']:%Y-%m-%d %H:%M}: duplicate rows must be identical")
+    later = sub.index[first != sub["row"].to_numpy()]
+    dropped = [f"{path}: row {int(out.at[k, 'row'])} (section {out.at[k, 'section']}, time "
+               f"{out.at[k, 'time']:%Y-%m-%d %H:%M}) repeats row {int(f)}"
+               for k, f in zip(later, first[first != sub["row"].to_numpy()])]
+    kept = out.drop(index=later).reset_index(drop=True)
+    kept.attrs = dict(out.attrs) | {"duplicates_dropped": dropped}
+    return kept
 
 
 # --------------------------------------------------------------------------------------------
@@ -176,7 +176,9 @@ def read_cnemc_water(path, *, province: str | None = None, encoding: str = "utf-
         byte-order mark is dropped.
     province : str, optional
         Keep only the rows of this ``省份`` (e.g. ``"湖南省"``).
-    encoding : str, default "utf-8"
+    encoding : str or None, default "utf-8"
+        ``None`` or ``"auto"``: UTF-8, or GB18030 with a warning (see
+        :func:`envq.sources.files.read_text`).
 
     Returns
     -------
@@ -192,8 +194,12 @@ def read_cnemc_water(path, *, province: str | None = None, encoding: str = "utf-
     Raises
     ------
     envq.errors.InputError
-        Missing columns, a cell that is not a number, a time that cannot be read, or a class
-        outside -1, 1..6, with the file, row, field and value.
+        Missing columns, a cell that is not a (finite) number, a time that cannot be read or lies
+        before 1970 or in the future, a class outside -1, 1..6, two readings of the same section
+        and time that differ (identical ones are kept once and listed in
+        ``attrs["duplicates_dropped"]``), and every problem of the file as a table (a cut or
+        long row, a huge field, a header without data rows: :mod:`envq.sources.csvfile`), with
+        the file, row, field and value.
 
     Examples
     --------
@@ -208,12 +214,14 @@ def read_cnemc_water(path, *, province: str | None = None, encoding: str = "utf-
     >>> print(r.loc[0, "section"], r.loc[0, "ph"], r.loc[0, "tp"], r.loc[0, "chla"], r.loc[0, "row"])
     昭山 7.45 0.06 2.1 2
     """
-    df = _read_csv_strings(path, encoding)
-    found = list(df.columns)
-    _require(path, found, _REQUIRED + [c for c in VARIABLE_MAP if c not in ("省份", "流域", "抓取时间")])
-    rows = np.arange(2, len(df) + 2)
+    required = _REQUIRED + [c for c in VARIABLE_MAP if c not in ("省份", "流域", "抓取时间")]
+    df, rows = read_csv_table(path, encoding, header_check=lambda names: _require(path, names, required))
     if province is not None and "省份" in df:
         keep = (df["省份"].str.strip() == province).to_numpy()
+        if not keep.any():
+            there = sorted(set(df["省份"].str.strip()) - {""})
+            raise InputError(path, None, "省份", province, "matches no row of the file (provinces in it: "
+                             + ", ".join(there[:40]) + (" ..." if len(there) > 40 else "") + ")")
         df, rows = df[keep].reset_index(drop=True), rows[keep]
     out = pd.DataFrame(index=pd.RangeIndex(len(df)))
     out["province"] = df["省份"].str.strip() if "省份" in df else ""
@@ -242,7 +250,8 @@ def read_cnemc_water(path, *, province: str | None = None, encoding: str = "utf-
     out["row"] = rows
     out.attrs["units"] = dict(WATER_VARIABLES)
     out.attrs["source_kind"] = "automatic"
-    return out
+    out.attrs["duplicates_dropped"] = []
+    return _drop_duplicates(path, out, [v for v in VARIABLE_MAP.values() if v in WATER_VARIABLES])
 
 
 def to_long(readings: pd.DataFrame, *, items=None, source_kind: str = "automatic") -> pd.DataFrame:

@@ -31,7 +31,10 @@ import numpy as np
 import pandas as pd
 
 from envq.errors import InputError
-from envq.sources.cnemc_water import LONG_COLUMNS, _read_csv_strings
+from envq.sources.checks import check_times
+from envq.sources.cnemc_water import LONG_COLUMNS
+from envq.sources.files import read_bytes
+from envq.sources.csvfile import MAX_FIELD_CHARS, read_csv_table, separator_hint
 
 __all__ = [
     "TEMPLATE_ITEMS",
@@ -165,9 +168,17 @@ def parse_header(name: str) -> tuple[str | None, str | None, float | None, str]:
 
 
 def _xlsx_strings(path, sheet) -> tuple[pd.DataFrame, np.ndarray]:
+    import io
+    import zipfile
+
     import openpyxl
 
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    raw = read_bytes(path)  # size bound; a gzip file is refused by openpyxl below
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
+        raise InputError(path, None, None, None, f"is not a readable .xlsx workbook ({type(exc).__name__}: "
+                         f"{exc}); save it again from Excel or WPS as .xlsx, or as CSV (UTF-8)") from None
     try:
         ws = wb[sheet] if sheet is not None else wb.worksheets[0]
     except KeyError:
@@ -184,6 +195,10 @@ def _xlsx_strings(path, sheet) -> tuple[pd.DataFrame, np.ndarray]:
             continue
         if not any(c.strip() for c in cells):
             continue
+        for j, c in enumerate(cells):
+            if len(c) > MAX_FIELD_CHARS:
+                raise InputError(path, i, header[j] if j < len(header) else None, c, f"is {len(c):,} characters "
+                                 f"long, more than the {MAX_FIELD_CHARS:,} envq accepts in a cell")
         rows.append((cells + [""] * len(header))[: len(header)])
         numbers.append(i)
     wb.close()
@@ -238,7 +253,18 @@ def read_manual_water(path, *, sheet: str | None = None, section_field: str | No
     ------
     envq.errors.InputError
         Header without unit, unknown or unconvertible unit, unknown column, a cell that is not a
-        number / ``<number>L`` / a not-measured token, an empty section, an unreadable time.
+        number / ``<number>L`` / a not-measured token, an empty section, an unreadable time (or
+        one before 1970 or in the future), the same item of a section at the same time twice
+        with different values (equal ones are kept once, listed in
+        ``attrs["duplicates_dropped"]``), and every problem of the file as a table
+        (:mod:`envq.sources.csvfile`).
+
+    Notes
+    -----
+    A file with a header and no data rows gives an empty table whose ``attrs["units"]`` lists
+    the items (a way to check a template, e.g. :func:`write_template`'s); ``attrs["data_rows"]``
+    is 0. The reader dispatcher (:func:`envq.sources.dispatch.read_water`, used by the command
+    line and the nightly run) refuses such a file: "FILE has a header but no data rows".
 
     Examples
     --------
@@ -255,16 +281,16 @@ def read_manual_water(path, *, sheet: str | None = None, section_field: str | No
     if p.suffix.lower() in (".xlsx", ".xlsm"):
         df, rows = _xlsx_strings(path, sheet)
     else:
-        df = _read_csv_strings(path, encoding)
-        rows = np.arange(2, len(df) + 2)
+        df, rows = read_csv_table(path, encoding, rows_required=False)
     header = list(df.columns)
     sec_col = section_field or next((c for c in header if c.lower() in _SECTION_NAMES), None)
     time_col = time_field or next((c for c in header if c.lower() in _TIME_NAMES), None)
     missing = [n for n, c in (("section", sec_col), ("time", time_col)) if c is None or c not in header]
     if missing:
+        hint = separator_hint(header)
         raise InputError(path, 1, ", ".join(missing), ",".join(header[:12]),
                          f"is the header, which lacks the required column(s) {', '.join(missing)} "
-                         "(the template starts section,time,...; see docs/water.md)")
+                         "(the template starts section,time,...; see docs/water.md)" + (f"; {hint}" if hint else ""))
     skip = {sec_col, time_col, *ignore_fields}
     items = []
     seen = {}
@@ -293,6 +319,7 @@ def read_manual_water(path, *, sheet: str | None = None, section_field: str | No
         i = int(np.flatnonzero(bad)[0])
         raise InputError(path, int(rows[i]), time_col, tt.iloc[i], "is not a date or time (expected YYYY-MM-DD or YYYY-MM-DD HH:MM)")
     times = times.to_numpy("datetime64[ns]")
+    check_times(path, times, rows, time_col, tt.to_numpy())
 
     frames = []
     for col, code, factor in items:
@@ -324,10 +351,49 @@ def read_manual_water(path, *, sheet: str | None = None, section_field: str | No
         out = pd.concat(frames, ignore_index=True)
         order = {c: i for i, (_, c, _) in enumerate(items)}
         out = out.iloc[np.lexsort((out["item"].map(order).to_numpy(), out["row"].to_numpy()))].reset_index(drop=True)
+        out = _drop_duplicates(path, out, {code: col for col, code, _ in items}, {code: f for _, code, f in items})
     else:
         out = pd.DataFrame(columns=LONG_COLUMNS)
     out.attrs["units"] = {code: ITEM_UNITS[code] for _, code, _ in items}
-    return out[LONG_COLUMNS]
+    dropped = out.attrs.get("duplicates_dropped", [])
+    out = out[LONG_COLUMNS]
+    out.attrs["duplicates_dropped"] = dropped
+    out.attrs["data_rows"] = len(rows)
+    return out
+
+
+def _drop_duplicates(path, out: pd.DataFrame, header_of: dict, factor_of: dict) -> pd.DataFrame:
+    """The same item of a section at the same time given twice: once if equal, else an error."""
+    key = ["section", "time", "item"]
+    dup = out.duplicated(key, keep=False).to_numpy()
+    if not dup.any():
+        out.attrs["duplicates_dropped"] = []
+        return out
+    sub = out[dup]
+    g = sub.groupby(key, sort=False)
+    first_row = g["row"].transform("first").to_numpy()
+    first_val = g["value"].transform("first").to_numpy()
+    first_bdl = g["below_detection"].transform("first").to_numpy()
+    differ = (sub["value"].to_numpy() != first_val) | (sub["below_detection"].to_numpy() != first_bdl)
+    if differ.any():
+        i = int(np.flatnonzero(differ)[0])
+        r = sub.iloc[i]
+        f = factor_of[r["item"]]
+
+        def shown(v, bdl):
+            return f"{v / f:g}" + ("L" if bdl else "")
+
+        when = f"{r['time']:%Y-%m-%d %H:%M}" if r["time"] != r["time"].normalize() else f"{r['time']:%Y-%m-%d}"
+        raise InputError(path, int(r["row"]), header_of[r["item"]], shown(r["value"], r["below_detection"]),
+                         f"differs from row {int(first_row[i])} ({shown(first_val[i], first_bdl[i])!r}), which has "
+                         f"the same section {r['section']} and time {when}: duplicate samples must be identical "
+                         "(give the sampling time, YYYY-MM-DD HH:MM, when a section is sampled twice a day)")
+    later = sub.index[sub["row"].to_numpy() != first_row]
+    dropped = [f"{path}: row {int(out.at[k, 'row'])} ({out.at[k, 'section']}, {out.at[k, 'item']}) repeats row {int(fr)}"
+               for k, fr in zip(later, first_row[sub["row"].to_numpy() != first_row])]
+    kept = out.drop(index=later).reset_index(drop=True)
+    kept.attrs["duplicates_dropped"] = dropped
+    return kept
 
 
 def write_template(path, items=None) -> Path:

@@ -5,17 +5,14 @@ from the public repository liujun2024/TrajRF) is read lazily on first use and ca
 in :mod:`envq.sources` use it to give each station of a dataset its name, prefecture, province,
 coordinates and background flag (:func:`attach_station_coords`).
 
-This module also holds the small text-decoding step shared by the envq readers
-(:func:`_read_text`): transparent gzip, a BOM-tolerant decode, and an undecodable byte reported
-with its file, line, column and bytes.
+Files are opened by :mod:`envq.sources.files` (gzip, encodings, located decoding errors) and
+checked as tables by :mod:`envq.sources.csvfile`.
 """
 
 from __future__ import annotations
 
 import functools
-import gzip
 import io
-import os
 import re
 import warnings
 from pathlib import Path
@@ -24,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 from envq.errors import InputError, UnknownStationWarning
+from envq.sources.files import codec_label, read_bytes, read_text
+from envq.sources.csvfile import check_csv, normalise_newlines, require_columns
 
 __all__ = [
     "STATION_LIST_COLUMNS",
@@ -46,93 +45,7 @@ STATION_LIST_COLUMNS = {
 
 _BUNDLED = Path(__file__).resolve().parent.parent / "data" / "stations" / "NewSiteList_TrajRF_gbk.csv"
 _STOPPED = re.compile(r"停运\d{6}")
-_GZIP_MAGIC = b"\x1f\x8b"
 _COLUMNS_OUT = ["name", "city", "city_short", "province", "lon", "lat", "is_background", "stopped"]
-
-
-# --------------------------------------------------------------------------------------------
-# shared text reading
-
-
-def _read_bytes(path) -> bytes:
-    """The file's bytes, gunzipped when the file is gzip (by its magic number, not its name)."""
-    with open(path, "rb") as fh:
-        raw = fh.read()
-    if raw[:2] == _GZIP_MAGIC:
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise InputError(path, None, None, raw[:2], f"starts like gzip but cannot be unpacked ({exc})") from None
-    return raw
-
-
-def _codec_label(encoding: str) -> str:
-    name = encoding.lower().replace("_", "-")
-    return {"gbk": "GBK", "gb18030": "GB18030", "utf-8": "UTF-8", "utf-8-sig": "UTF-8"}.get(name, encoding)
-
-
-def _suggest_encoding(raw: bytes, tried: str) -> str:
-    """A hint naming an encoding that does decode ``raw`` (or a generic hint)."""
-    for candidate in ("utf-8", "gbk", "utf-16"):
-        if candidate.replace("-", "") == tried.lower().replace("-", "").replace("sig", ""):
-            continue
-        try:
-            raw.decode(candidate)
-        except UnicodeDecodeError:
-            continue
-        return f"the file decodes as {_codec_label(candidate)}: pass encoding={candidate!r}"
-    return "check the file's encoding (pass encoding=...)"
-
-
-def _read_text(path, encoding: str = "utf-8") -> str:
-    """Read a (possibly gzipped) text file, failing with a located :class:`InputError`.
-
-    A UTF-8 byte-order mark is dropped whatever ``encoding`` says. On an undecodable byte the
-    error names the line (1-based, header = line 1), the column (from the header, counting
-    commas) and the offending bytes, and suggests an encoding that does decode the file.
-    """
-    raw = _read_bytes(path)
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-        if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
-            encoding = "utf-8"
-    try:
-        return raw.decode(encoding)
-    except UnicodeDecodeError as exc:
-        start = exc.start
-        line_no = raw.count(b"\n", 0, start) + 1
-        line_start = raw.rfind(b"\n", 0, start) + 1
-        line_end = raw.find(b"\n", start)
-        line_end = len(raw) if line_end < 0 else line_end
-        col = raw.count(b",", line_start, start)
-        header = raw[: raw.find(b"\n") if b"\n" in raw else len(raw)]
-        names = header.decode(encoding, errors="replace").strip("\r").split(",")
-        field = names[col] if col < len(names) and line_no > 1 else None
-        cell_start = raw.rfind(b",", line_start, start) + 1 if col else line_start
-        cell_end = raw.find(b",", start, line_end)
-        cell = raw[cell_start : line_end if cell_end < 0 else cell_end].rstrip(b"\r")
-        raise InputError(
-            path,
-            line_no,
-            field,
-            cell,
-            f"cannot be decoded as {_codec_label(encoding)}; {_suggest_encoding(raw, encoding)}",
-        ) from None
-
-
-def _require_columns(path, found, required, *, text_hint: str | None = None) -> None:
-    """Raise an :class:`InputError` naming the missing columns and the ones found."""
-    missing = [c for c in required if c not in found]
-    if not missing:
-        return
-    shown = list(found[:12]) + ([f"... ({len(found)} columns in all)"] if len(found) > 12 else [])
-    problem = (
-        f"is the header, which lacks the required column(s) {', '.join(missing)} "
-        f"(required: {', '.join(required)}; found: {', '.join(map(str, shown))})"
-    )
-    if text_hint:
-        problem += f"; {text_hint}"
-    raise InputError(path, 1, ", ".join(missing), ",".join(map(str, found[:12])), problem)
 
 
 # --------------------------------------------------------------------------------------------
@@ -189,9 +102,11 @@ def _bundled_station_list() -> pd.DataFrame:
 
 
 def _parse_station_list(path, encoding: str) -> pd.DataFrame:
-    text = _read_text(path, encoding)
+    text = normalise_newlines(read_text(path, encoding))
+    check_csv(path, text, repeats_ok=True, empty_names_ok=True)  # cut rows, huge fields, no rows
     table = pd.read_csv(
-        io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False, skip_blank_lines=False
+        io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False, skip_blank_lines=False,
+        index_col=False,
     )
     required = list(STATION_LIST_COLUMNS)
     found = [str(c) for c in table.columns]
@@ -199,7 +114,7 @@ def _parse_station_list(path, encoding: str) -> pd.DataFrame:
     if any(c not in found for c in required):
         # A UTF-8 file read as GBK (or the reverse) often decodes without error into mojibake:
         # show that the header would be right under another encoding.
-        raw = _read_bytes(path)
+        raw = read_bytes(path)
         for other in ("utf-8-sig", "gbk"):
             if other == encoding:
                 continue
@@ -209,11 +124,11 @@ def _parse_station_list(path, encoding: str) -> pd.DataFrame:
                 continue
             if all(c in first for c in required):
                 hint = (
-                    f"the file looks {_codec_label(other)}-encoded, not {_codec_label(encoding)}: "
+                    f"the file looks {codec_label(other)}-encoded, not {codec_label(encoding)}: "
                     f"pass encoding={other.replace('-sig', '')!r}"
                 )
                 break
-    _require_columns(path, found, required, text_hint=hint)
+    require_columns(path, found, required, text_hint=hint)
 
     table = table[required].rename(columns=STATION_LIST_COLUMNS)
     line = np.arange(2, len(table) + 2)
@@ -364,10 +279,3 @@ def attach_station_coords(ds, stations: pd.DataFrame | None = None, fallback: pd
             stacklevel=stacklevel,
         )
     return ds
-
-
-def _as_paths(path_or_paths) -> list:
-    """A list of paths from one path or an iterable of paths."""
-    if isinstance(path_or_paths, (str, os.PathLike)):
-        return [path_or_paths]
-    return list(path_or_paths)

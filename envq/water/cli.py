@@ -1,4 +1,4 @@
-"""``envq water ...``: classify readings, rates per group and period, lakes, warnings, sections.
+"""envq water: classify readings, rates per group and period, lakes, warnings, screening, sections.
 
 Sub-commands (each leaf sets ``func(args) -> int``):
 
@@ -12,6 +12,8 @@ Sub-commands (each leaf sets ``func(args) -> int``):
   see :mod:`envq.water.reaches` and ``envq reach``).
 * ``envq water lake INPUT... --period PERIOD [--lake 洞庭湖]`` -- lake-wide class and TLI.
 * ``envq water warn INPUT... [--margin 0.1]`` -- sections near or above their target-class limit.
+* ``envq water screen INPUT...`` -- every value plausibility screening removes, with its rule and
+  reason (bounds: ``envq/data/water/screening.yaml``).
 * ``envq water sections`` -- the registry in use, with coordinate labels.
 
 Inputs may be CNEMC automatic CSVs or manual data in the template (CSV/XLSX; docs/water.md),
@@ -23,11 +25,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["register", "load_inputs"]
+__all__ = ["register", "load_inputs", "registry_of", "report_screened", "write_table"]
 
 _RATE_COLUMNS = ["group", "name", "period", "sections"] + [f"class_{k}" for k in range(1, 7)] + [
     "i_iii_share", "worse_v_share", "status"]
@@ -37,48 +38,37 @@ def _err(msg: str) -> None:
     print(f"envq water: {msg}", file=sys.stderr)
 
 
-def _registry(args):
+def registry_of(args):
+    """The section registry of the command's ``--registry``/``--registry-extend`` options."""
     from envq.water.registry import load_registry
 
     return load_registry(args.registry, extend=args.registry_extend or ())
 
 
-def _is_cnemc(path) -> bool:
-    p = Path(path)
-    if p.suffix.lower() in (".xlsx", ".xlsm"):
-        return False
-    from envq.sources.cnemc_water import _read_bytes
-
-    head = _read_bytes(path)[:600].decode("utf-8", errors="ignore").lstrip("\ufeff").splitlines()
-    return bool(head) and "断面名称" in head[0] and "水质类别" in head[0]
-
-
-def load_inputs(paths, *, spike_factor=None):
+def load_inputs(paths, *, spike_factor=None, encoding="auto", report: bool = False):
     """Read CNEMC and manual files into one canonical long table, screened.
 
+    Files are read by the reader dispatcher (:func:`envq.sources.dispatch.read_water`: formats
+    recognised by their header; a reading given by two files must agree).
     Returns ``(long, screened, readings)``: the plausible values, the screened values with reasons,
     and the wide CNEMC readings (None when there were none).
     """
-    from envq.sources.cnemc_water import read_cnemc_water, to_long
-    from envq.sources.manual_water import read_manual_water
+    from envq.sources.dispatch import read_water
     from envq.water.screen import screen
 
-    longs, wides = [], []
-    for p in paths:
-        if _is_cnemc(p):
-            w = read_cnemc_water(p)
-            wides.append(w)
-            longs.append(to_long(w))
-        else:
-            longs.append(read_manual_water(p))
-    long = pd.concat(longs, ignore_index=True) if longs else pd.DataFrame()
-    kept, screened = screen(long, spike_factor=spike_factor)
-    return kept, screened, (pd.concat(wides, ignore_index=True) if wides else None)
+    files = read_water(paths, encoding=encoding)
+    if report and files.duplicates_dropped:
+        _err(f"{len(files.duplicates_dropped)} repeated reading(s) kept once (identical values): "
+             + "; ".join(files.duplicates_dropped[:5]) + (" ..." if len(files.duplicates_dropped) > 5 else ""))
+    kept, screened = screen(files.long, spike_factor=spike_factor)
+    return kept, screened, files.wide
 
 
-def _report_screened(screened: pd.DataFrame) -> None:
+def report_screened(screened: pd.DataFrame) -> None:
+    """Summarise the screened values on stderr (count and an example per reason)."""
     if len(screened):
-        _err(f"{len(screened)} value(s) screened as implausible (not used):")
+        _err(f"{len(screened)} value(s) screened as implausible (not used; `envq water screen INPUT...` "
+             "lists every one):")
         for reason, grp in screened.groupby("reason"):
             ex = grp.iloc[0]
             _err(f"  {len(grp)} x {reason} (e.g. {ex['file']} row {ex['row']}: {ex['section']} {ex['item']}={ex['value']:g})")
@@ -91,7 +81,25 @@ def _report_unknown(unknown) -> None:
         _err(f"{len(unknown)} section(s) not in the registry, treated as rivers with target class III: {shown}")
 
 
-def _write(df: pd.DataFrame, output) -> None:
+#: How a section without a system (river, city, county) in the registry is shown.
+UNASSIGNED = "未归属 unassigned"
+_UNASSIGNED_GROUPS = {"system": "system", "river": "river", "city": "city", "county": "county"}
+
+
+def _report_unassigned(sections: pd.DataFrame, by: str) -> None:
+    col = f"{by}_name"
+    if col not in sections or "section" not in sections:
+        return
+    names = sorted(set(sections.loc[sections[col].astype(str) == "unknown", "section"].astype(str)))
+    if names:
+        _err(f"{len(names)} section(s) have no {by} in the registry, shown as {UNASSIGNED}: {', '.join(names[:20])}"
+             f"{' ...' if len(names) > 20 else ''}. Assign them with --registry-extend FILE, a CSV "
+             f"section,{by} (e.g. '{names[0]},湘江'); `envq water sections` lists the registry")
+
+
+def write_table(df: pd.DataFrame, output) -> None:
+    """Write a table as CSV to ``output`` (the shared writer: UTF-8 with BOM, formula-safe), or to
+    stdout when ``output`` is None."""
     from envq.tables import write_csv
 
     write_csv(df, output or None)
@@ -102,16 +110,20 @@ def _write(df: pd.DataFrame, output) -> None:
 
 
 def _cmd_classify(args) -> int:
-    from envq.sources.cnemc_water import read_cnemc_water
+    from envq.errors import InputError
+    from envq.sources.dispatch import read_water_file
     from envq.water.classify import classify
     from envq.water.registry import match_sections
     from envq.water.screen import screen_readings
 
-    reg = _registry(args)
-    readings = read_cnemc_water(args.input, province=args.province)
+    reg = registry_of(args)
+    _, readings = read_water_file(args.input, province=args.province, encoding=args.encoding)
+    if readings is None:
+        raise InputError(args.input, 1, None, None, "is not a CNEMC automatic-station CSV (header with 断面名称 and "
+                         "水质类别): classify reads those; use `envq water rates` for manual data")
     items = ["water_temp", "ph", "do", "codmn", "nh3n", "tp", "tn", "chla"]
     readings, screened = screen_readings(readings, items, spike_factor=args.screen_spikes)
-    _report_screened(screened)
+    report_screened(screened)
     meta, unknown = match_sections(readings["section"].to_numpy(), reg)
     _report_unknown(unknown)
     res = classify(readings, lake=meta["is_lake"].to_numpy(bool), target_class=meta["target_class"].to_numpy(),
@@ -127,7 +139,7 @@ def _cmd_classify(args) -> int:
             out[c] = res[c]
         out["official_class"] = readings["official_class"]
         out["lake"] = meta["is_lake"].to_numpy()
-    _write(out, args.output)
+    write_table(out, args.output)
     off = readings["official_class"].astype("Int64")
     has = off.notna() & res["class"].notna()
     if has.any():
@@ -139,9 +151,9 @@ def _cmd_classify(args) -> int:
 def _cmd_rates(args) -> int:
     from envq.water.groups import evaluate, load_custom_groups, load_targets
 
-    reg = _registry(args)
-    long, screened, _ = load_inputs(args.input, spike_factor=args.screen_spikes)
-    _report_screened(screened)
+    reg = registry_of(args)
+    long, screened, _ = load_inputs(args.input, spike_factor=args.screen_spikes, encoding=args.encoding, report=True)
+    report_screened(screened)
     custom = load_custom_groups(args.groups) if args.groups else None
     by = "custom" if (custom and args.by is None) else (args.by or "system")
     targets = load_targets(args.targets) if args.targets else None
@@ -166,6 +178,9 @@ def _cmd_rates(args) -> int:
                   targets=targets, previous=prev, province_name=args.province_name)
     _report_unknown(ev.unknown_sections)
     rates = ev.rates.copy()
+    if by in _UNASSIGNED_GROUPS and len(rates):
+        _report_unassigned(ev.sections, by)
+        rates["name"] = rates["name"].replace("unknown", UNASSIGNED)
     if reaches is not None and len(rates):
         rates["group"] = "reach"
         rates["reach_name"] = rates["name"].map({k: r.name for k, r in reaches.items()})
@@ -178,9 +193,9 @@ def _cmd_rates(args) -> int:
             rates[c] = rates[c].astype(float).round(2)
     extra = [c for c in rates.columns if c not in _RATE_COLUMNS + ["reach_name"]]
     lead = _RATE_COLUMNS[:2] + (["reach_name"] if "reach_name" in rates else []) + _RATE_COLUMNS[2:]
-    _write(rates[lead + extra], args.output)
+    write_table(rates[lead + extra], args.output)
     if args.sections_output:
-        _write(ev.sections, args.sections_output)
+        write_table(ev.sections, args.sections_output)
     return 0
 
 
@@ -188,13 +203,13 @@ def _cmd_lake(args) -> int:
     from envq.water.lakes import lake_assessment
     from envq.water.periods import period_values
 
-    reg = _registry(args)
-    long, screened, _ = load_inputs(args.input)
-    _report_screened(screened)
+    reg = registry_of(args)
+    long, screened, _ = load_inputs(args.input, encoding=args.encoding, report=True)
+    report_screened(screened)
     pv = period_values(long, args.period, source=args.source, ph_mean=args.ph_mean)
     res = lake_assessment(pv, reg, lake=args.lake, points=args.points.split(",") if args.points else None,
                           ph_mean=args.ph_mean)
-    _write(res.round({"tli": 2}), args.output)
+    write_table(res.round({"tli": 2}), args.output)
     return 0
 
 
@@ -203,40 +218,62 @@ def _cmd_warn(args) -> int:
     from envq.water.periods import period_values
     from envq.water.warning import early_warning, latest_values
 
-    reg = _registry(args)
-    long, screened, _ = load_inputs(args.input)
-    _report_screened(screened)
+    reg = registry_of(args)
+    long, screened, _ = load_inputs(args.input, encoding=args.encoding, report=True)
+    report_screened(screened)
     if args.period:
         cur, unknown = section_table(period_values(long, args.period, source=args.source), reg)
         _report_unknown(unknown)
     else:
         cur = latest_values(long, window_hours=args.window_hours)
     w = early_warning(cur, reg, margin=args.margin, ph_margin=args.ph_margin)
-    _write(w, args.output)
+    write_table(w, args.output)
+    return 0
+
+
+def _cmd_screen(args) -> int:
+    from envq.water.screen import SCREENED_COLUMNS, range_sources
+
+    _, screened, _ = load_inputs(args.input, spike_factor=args.screen_spikes, encoding=args.encoding, report=True)
+    cols = ["section", "time", "item", "value", "source_kind", *SCREENED_COLUMNS, "file", "row"]
+    out = screened.reindex(columns=cols)
+    out["source"] = out["item"].map(range_sources()).where(out["rule"] == "plausible_range", "")
+    write_table(out, args.output)
+    _err(f"{len(out)} value(s) screened" + (f" (written to {args.output})" if args.output else ""))
     return 0
 
 
 def _cmd_sections(args) -> int:
-    reg = _registry(args)
+    reg = registry_of(args)
     cols = ["section", "river", "system", "water_body", "city", "county", "target_class", "lon", "lat",
             "location_confidence", "coordinate_note"]
-    _write(reg[cols], args.output)
+    write_table(reg[cols], args.output)
     return 0
 
 
 # --------------------------------------------------------------------------------------------
 # parser
 
+_SPIKES_HELP = ("also screen isolated spikes: a value above FACTOR x the section's running median and the "
+                "Class I limit (off by default; e.g. 10)")
+_PH_HELP = "mean of pH over the period: arithmetic (default) or of the hydrogen-ion activity (hydrogen)"
+_SOURCE_HELP = ("which data to use where a section's item has both automatic and manual readings "
+                "(required then; prefer_automatic: the 2020 rule)")
+
 
 def register(subparsers) -> argparse.ArgumentParser:
     """Add the ``water`` command group to the ``envq`` parser."""
+    from envq.sources.files import add_encoding_option as encoding_option
+
     water = subparsers.add_parser("water", help="surface water: GB 3838-2002 classes, Class III compliance rates",
-                                  description=__doc__.splitlines()[0])
+                                  description="Surface water (GB 3838-2002): classes of readings, Class III "
+                                  "compliance rates per group and period, lakes, warnings, screening, sections.")
     sub = water.add_subparsers(dest="water_command", metavar="COMMAND", required=True)
 
     def common(p, *, inputs=True):
         if inputs:
             p.add_argument("input", nargs="+", help="CNEMC automatic-station CSV(s) and/or manual CSV/XLSX files")
+            encoding_option(p)
         p.add_argument("--registry", default=None, help="section registry CSV replacing the bundled one "
                        "(default $ENVQ_SECTIONS or the bundled Hunan registry)")
         p.add_argument("--registry-extend", action="append", default=[], metavar="FILE",
@@ -245,13 +282,16 @@ def register(subparsers) -> argparse.ArgumentParser:
 
     p = sub.add_parser("classify", help="class of every reading of a CNEMC automatic-station CSV")
     p.add_argument("input", help="CNEMC automatic-station CSV (.csv or .csv.gz)")
+    encoding_option(p)
     p.add_argument("--registry", default=None, help="section registry CSV replacing the bundled one")
-    p.add_argument("--registry-extend", action="append", default=[], metavar="FILE")
+    p.add_argument("--registry-extend", action="append", default=[], metavar="FILE",
+                   help="CSV adding or overriding registry rows (repeatable; also $ENVQ_SECTIONS_EXTRA)")
     p.add_argument("--output", "-o", default=None, help="output CSV (default stdout)")
     p.add_argument("--province", default=None, help="keep only this 省份 (e.g. 湖南省)")
-    p.add_argument("--nondetect", choices=["limit", "best"], default=None)
-    p.add_argument("--screen-spikes", type=float, default=None, metavar="FACTOR",
-                   help="also screen isolated spikes above FACTOR x the running median (off by default)")
+    p.add_argument("--nondetect", choices=["limit", "best"], default=None,
+                   help="how a value below the detection limit is classed: at the limit (limit, the default of "
+                        "the standards file) or in the best class (best)")
+    p.add_argument("--screen-spikes", type=float, default=None, metavar="FACTOR", help=_SPIKES_HELP)
     p.add_argument("--details", action="store_true", help="add status, over-standard items, main pollutants, "
                    "TN class of lakes, the published class")
     p.set_defaults(func=_cmd_classify)
@@ -260,37 +300,45 @@ def register(subparsers) -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--period", required=True, help="2026-07, 2026-Q3, 2026, 2026-07-15 or 2026-07-01..2026-07-31")
     p.add_argument("--by", choices=["system", "river", "city", "county", "section", "province", "custom", "reach"],
-                   default=None)
+                   default=None, help="group the sections by river system (default), river, city, county, section, "
+                   "the whole province, the --groups CSV (custom) or the river-chief reaches (reach)")
     p.add_argument("--groups", default=None, help="CSV group,section defining custom groups (e.g. river-chief reaches)")
     p.add_argument("--reaches", default=None, metavar="FILE",
                    help="river-chief reaches YAML for --by reach (default $ENVQ_REACHES or the bundled example)")
     p.add_argument("--previous", default=None, metavar="PERIOD|auto", help="compare with a previous period (ΔG−ΔD)")
     p.add_argument("--targets", default=None, help="CSV group,name,year,i_iii_target (default: province 95%%)")
-    p.add_argument("--source", choices=["automatic", "manual", "prefer_automatic"], default=None,
-                   help="which data to use where a section item has both kinds")
-    p.add_argument("--ph-mean", choices=["arithmetic", "hydrogen"], default="arithmetic")
-    p.add_argument("--province-name", default="湖南省")
-    p.add_argument("--screen-spikes", type=float, default=None, metavar="FACTOR")
+    p.add_argument("--source", choices=["automatic", "manual", "prefer_automatic"], default=None, help=_SOURCE_HELP)
+    p.add_argument("--ph-mean", choices=["arithmetic", "hydrogen"], default="arithmetic", help=_PH_HELP)
+    p.add_argument("--province-name", default="湖南省",
+                   help="name of the province row (default 湖南省); it counts every section of the input")
+    p.add_argument("--screen-spikes", type=float, default=None, metavar="FACTOR", help=_SPIKES_HELP)
     p.add_argument("--sections-output", default=None, help="also write the class of each section")
     p.set_defaults(func=_cmd_rates)
 
     p = sub.add_parser("lake", help="lake-wide class (lake limits) and trophic-state index TLI")
     common(p)
-    p.add_argument("--period", required=True)
-    p.add_argument("--lake", default="洞庭湖")
+    p.add_argument("--period", required=True, help="2026-07, 2026-Q3, 2026, 2026-07-15 or 2026-07-01..2026-07-31")
+    p.add_argument("--lake", default="洞庭湖", help="the lake, as the registry's system or river names it (default 洞庭湖)")
     p.add_argument("--points", default=None, help="comma-separated points (default: from the registry)")
-    p.add_argument("--source", choices=["automatic", "manual", "prefer_automatic"], default=None)
-    p.add_argument("--ph-mean", choices=["arithmetic", "hydrogen"], default="arithmetic")
+    p.add_argument("--source", choices=["automatic", "manual", "prefer_automatic"], default=None, help=_SOURCE_HELP)
+    p.add_argument("--ph-mean", choices=["arithmetic", "hydrogen"], default="arithmetic", help=_PH_HELP)
     p.set_defaults(func=_cmd_lake)
 
     p = sub.add_parser("warn", help="sections near or above their target-class limit")
     common(p)
     p.add_argument("--margin", type=float, default=0.1, help="relative margin to the limit (default 0.1)")
-    p.add_argument("--ph-margin", type=float, default=0.5)
+    p.add_argument("--ph-margin", type=float, default=0.5, help="pH units from 6 or 9 that count as near the limit (default 0.5)")
     p.add_argument("--period", default=None, help="use period values instead of the latest readings")
-    p.add_argument("--window-hours", type=float, default=24.0)
-    p.add_argument("--source", choices=["automatic", "manual", "prefer_automatic"], default=None)
+    p.add_argument("--window-hours", type=float, default=24.0,
+                   help="without --period: per item the latest reading within this many hours of the section's "
+                        "latest reading (default 24)")
+    p.add_argument("--source", choices=["automatic", "manual", "prefer_automatic"], default=None, help=_SOURCE_HELP)
     p.set_defaults(func=_cmd_warn)
+
+    p = sub.add_parser("screen", help="every value plausibility screening removes, with its rule, reason and source")
+    common(p)
+    p.add_argument("--screen-spikes", type=float, default=None, metavar="FACTOR", help=_SPIKES_HELP)
+    p.set_defaults(func=_cmd_screen)
 
     p = sub.add_parser("sections", help="the section registry in use")
     common(p, inputs=False)

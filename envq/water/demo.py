@@ -10,9 +10,7 @@ system and for the province, with the August change against July (ΔG−ΔD), th
 
 from __future__ import annotations
 
-import os
 import time
-import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -25,18 +23,11 @@ WATER_EXTRACT = "water/hunan_water_auto_20260709_20260823.csv.gz"
 MONTHS = ("2026-07", "2026-08")
 
 
-def _pad(text, width: int, right: bool = False) -> str:
-    """Pad to a display width (CJK characters take two columns)."""
-    text = str(text)
-    w = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-    fill = " " * max(0, width - w)
-    return fill + text if right else text + fill
-
-
 def data_dir() -> Path:
     """The bundled data folder (``data/`` beside ``envq/``; ``$ENVQ_SAMPLE_DATA`` overrides)."""
-    env = os.environ.get("ENVQ_SAMPLE_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "data"
+    from envq.sources.files import default_data_dir
+
+    return default_data_dir()
 
 
 def run(output_dir: Path, *, data: Path | None = None) -> str:
@@ -56,6 +47,7 @@ def run(output_dir: Path, *, data: Path | None = None) -> str:
     str
         A printable summary.
     """
+    from envq.display import pad
     from envq.sources.cnemc_water import read_cnemc_water, to_long
     from envq.water.classify import class_name
     from envq.water.groups import compare_periods, group_rates, section_table
@@ -97,7 +89,7 @@ def run(output_dir: Path, *, data: Path | None = None) -> str:
 
     jul = rates[MONTHS[0]].set_index(["group", "name"])
     augi = aug.set_index(["group", "name"])
-    lines = [_pad("group", 22) + "".join(_pad(h, w, True) for h, w in (
+    lines = [pad("group", 22) + "".join(pad(h, w, True) for h, w in (
         ("Jul n", 7), ("Jul I-III %", 13), ("Jul status", 12), ("Aug n", 7), ("Aug I-III %", 13),
         ("Aug status", 12))) + "   change (ΔG−ΔD; status level below 5 sections)"]
     for key in augi.index:
@@ -107,7 +99,7 @@ def run(output_dir: Path, *, data: Path | None = None) -> str:
         for r in (jul.loc[key] if key in jul.index else None, a):
             cells += ["", "", ""] if r is None else [int(r["sections"]), f"{r['i_iii_share']:.1f}", r["status"]]
         widths = (7, 13, 12, 7, 13, 12)
-        lines.append(_pad(name, 22) + "".join(_pad(c, w, True) for c, w in zip(cells, widths)) + f"   {a['change']}")
+        lines.append(pad(name, 22) + "".join(pad(c, w, True) for c, w in zip(cells, widths)) + f"   {a['change']}")
     pj = jul.loc[("province", "湖南省")]
     pa = augi.loc[("province", "湖南省")]
     lk = pd.concat(lakes, ignore_index=True)

@@ -162,9 +162,9 @@ def load_targets(path) -> pd.DataFrame:
     """Compliance targets from a CSV ``group,name,year,i_iii_target`` (``name`` ``*`` = any;
     empty ``year`` = every year; ``i_iii_target`` in %)."""
     from envq.errors import InputError
-    from envq.sources.cnemc_water import _read_csv_strings
+    from envq.sources.csvfile import read_csv_table
 
-    df = _read_csv_strings(path)
+    df, rows = read_csv_table(path)
     need = ["group", "name", "i_iii_target"]
     miss = [c for c in need if c not in df]
     if miss:
@@ -173,7 +173,7 @@ def load_targets(path) -> pd.DataFrame:
     bad = t.isna() | (t < 0) | (t > 100)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(path, i + 2, "i_iii_target", df["i_iii_target"].iloc[i], "is not a percentage 0..100")
+        raise InputError(path, int(rows[i]), "i_iii_target", df["i_iii_target"].iloc[i], "is not a percentage 0..100")
     year = pd.to_numeric(df.get("year", pd.Series([""] * len(df))).replace("", None), errors="coerce")
     return pd.DataFrame({"group": df["group"].str.strip(), "name": df["name"].str.strip(),
                          "year": year.astype("Int64"), "i_iii_target": t.astype(float)})
@@ -182,9 +182,9 @@ def load_targets(path) -> pd.DataFrame:
 def load_custom_groups(path) -> dict[str, list[str]]:
     """Custom groups (e.g. river-chief reaches) from a CSV ``group,section``."""
     from envq.errors import InputError
-    from envq.sources.cnemc_water import _read_csv_strings
+    from envq.sources.csvfile import read_csv_table
 
-    df = _read_csv_strings(path)
+    df, _ = read_csv_table(path)
     if "group" not in df or "section" not in df:
         raise InputError(path, 1, "group, section", ",".join(df.columns), "is the header, which lacks group,section")
     return {g: list(s["section"].str.strip()) for g, s in df.groupby("group", sort=False)}

@@ -34,12 +34,12 @@ def _load(args, registry=None):
 
 
 def _cmd_list(args) -> int:
-    from envq.water.cli import _write
+    from envq.water.cli import write_table
 
     reaches = _load(args)
     rows = [{"id": r.id, "name": r.name, "level": r.level, "river": r.river, "from": r.from_, "to": r.to,
              "sections": len(r.sections)} for r in reaches.values()]
-    _write(pd.DataFrame(rows, columns=["id", "name", "level", "river", "from", "to", "sections"]), args.output)
+    write_table(pd.DataFrame(rows, columns=["id", "name", "level", "river", "from", "to", "sections"]), args.output)
     return 0
 
 
@@ -56,7 +56,7 @@ def _pct(x) -> str:
 def _format(rep) -> str:
     """The printed report: two header lines, then one line per section (upstream first)."""
     from envq.water.classify import class_table
-    from envq.water.demo import _pad
+    from envq.display import pad
 
     r = rep.reach
     cname = class_table()["name_zh"].to_dict()
@@ -73,7 +73,7 @@ def _format(rep) -> str:
     cols = [("order", 5, True), ("section 断面", 16, False), ("class 类别", 11, False), ("status 状况", 12, False),
             ("target 目标", 12, False), ("meets 达标", 11, False), ("previous 上期", 14, False),
             ("trend 变化", 12, False), ("n", 6, True), ("days", 5, True), ("limiting items 超标项目", 0, False)]
-    lines = [head, line2, "  ".join(_pad(h, w, right) for h, w, right in cols)]
+    lines = [head, line2, "  ".join(pad(h, w, right) for h, w, right in cols)]
     s = rep.sections
     for row in s.itertuples(index=False):  # one line per listed section (a handful), not per reading
         tgt = cname[int(row.target_class)] + ("" if row.section_target_class == row.target_class
@@ -83,30 +83,30 @@ def _format(rep) -> str:
         cells = [row.order, row.section, row.class_name or "无数据", row.status, tgt, meets, prev_c, row.trend,
                  "" if pd.isna(row.n) else int(row.n), "" if pd.isna(row.n_days) else int(row.n_days),
                  row.limiting_items]
-        lines.append("  ".join(_pad(c, w, right) for c, (_, w, right) in zip(cells, cols)).rstrip())
+        lines.append("  ".join(pad(c, w, right) for c, (_, w, right) in zip(cells, cols)).rstrip())
     if rep.unknown_sections:
         lines.append("not in the registry (evaluated as rivers, target class III): " + ", ".join(rep.unknown_sections))
     return "\n".join(lines)
 
 
 def _cmd_show(args) -> int:
-    from envq.water.cli import _registry, _report_screened, _write, load_inputs
+    from envq.water.cli import load_inputs, registry_of, report_screened, write_table
     from envq.water.reaches import reach_report
 
-    reg = _registry(args)
+    reg = registry_of(args)
     reaches = _load(args, registry=reg)
     if args.reach_id not in reaches:
         _err(f"unknown reach {args.reach_id!r}; known reaches: {', '.join(reaches)}")
         return 2
     inputs = args.input or _default_inputs()
-    long, screened, _ = load_inputs(inputs, spike_factor=args.screen_spikes)
-    _report_screened(screened)
+    long, screened, _ = load_inputs(inputs, spike_factor=args.screen_spikes, encoding=args.encoding)
+    report_screened(screened)
     prev = {"auto": True, "none": False}.get(args.previous, args.previous)
     rep = reach_report(long, reaches[args.reach_id], args.period, registry=reg, previous=prev, source=args.source,
                        ph_mean=args.ph_mean)
     print(_format(rep))
     if args.output:
-        _write(rep.sections, args.output)
+        write_table(rep.sections, args.output)
     if rep.sections_evaluated == 0:
         _err(f"no data for reach {args.reach_id!r} in period {rep.period.label}")
         return 1
@@ -115,8 +115,10 @@ def _cmd_show(args) -> int:
 
 def register(subparsers) -> argparse.ArgumentParser:
     """Add the ``reach`` command group to the ``envq`` parser."""
+    from envq.sources.files import add_encoding_option as encoding_option
+
     reach = subparsers.add_parser("reach", help="river-chief reaches (河长制): list them, report one for a period",
-                                  description=__doc__.splitlines()[0])
+                                  description="River-chief reaches (河长制): list them, report one for a period.")
     sub = reach.add_subparsers(dest="reach_command", metavar="COMMAND", required=True)
     files = argparse.ArgumentParser(add_help=False)
     files.add_argument("--reaches", default=None, metavar="FILE",
@@ -130,13 +132,20 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("reach_id", metavar="REACH_ID", help="reach id (envq reach list)")
     p.add_argument("input", nargs="*", help="CNEMC automatic-station CSV(s) and/or manual CSV/XLSX files "
                    "(default: the bundled 2026-07-09..08-23 Hunan extract)")
+    encoding_option(p)
     p.add_argument("--period", required=True, help="2026-07, 2026-Q3, 2026, 2026-07-15 or 2026-07-01..2026-07-31")
     p.add_argument("--previous", default="auto", metavar="PERIOD|auto|none",
                    help="period to compare each section's status with (default auto: the period just before)")
     p.add_argument("--registry", default=None, help="section registry CSV replacing the bundled one")
-    p.add_argument("--registry-extend", action="append", default=[], metavar="FILE")
-    p.add_argument("--source", choices=["automatic", "manual", "prefer_automatic"], default=None)
-    p.add_argument("--ph-mean", choices=["arithmetic", "hydrogen"], default="arithmetic")
-    p.add_argument("--screen-spikes", type=float, default=None, metavar="FACTOR")
+    p.add_argument("--registry-extend", action="append", default=[], metavar="FILE",
+                   help="CSV adding or overriding registry rows (repeatable; also $ENVQ_SECTIONS_EXTRA)")
+    p.add_argument("--source", choices=["automatic", "manual", "prefer_automatic"], default=None,
+                   help="which data to use where a section's item has both automatic and manual readings "
+                        "(required then; prefer_automatic: the 2020 rule)")
+    p.add_argument("--ph-mean", choices=["arithmetic", "hydrogen"], default="arithmetic",
+                   help="mean of pH over the period: arithmetic (default) or of the hydrogen-ion activity (hydrogen)")
+    p.add_argument("--screen-spikes", type=float, default=None, metavar="FACTOR",
+                   help="also screen isolated spikes: a value above FACTOR x the section's running median and "
+                        "the Class I limit (off by default; e.g. 10)")
     p.set_defaults(func=_cmd_show)
     return reach

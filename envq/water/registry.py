@@ -92,9 +92,9 @@ def coordinate_note(confidence) -> np.ndarray:
 
 
 def _read(path) -> pd.DataFrame:
-    from envq.sources.cnemc_water import _read_csv_strings
+    from envq.sources.csvfile import read_csv_table
 
-    df = _read_csv_strings(path)
+    df, rows = read_csv_table(path)
     df.columns = [c.strip() for c in df.columns]
     if "section" not in df.columns:
         raise InputError(path, 1, "section", ",".join(df.columns[:12]),
@@ -104,7 +104,7 @@ def _read(path) -> pd.DataFrame:
         raise InputError(path, 1, unknown[0], unknown[0],
                          f"is not a registry column (known: {', '.join(REGISTRY_COLUMNS)})")
     df["section"] = df["section"].str.strip()
-    df["_row"] = np.arange(2, len(df) + 2)
+    df["_row"] = rows
     df["_file"] = str(path)
     empty = df["section"] == ""
     if empty.any():

@@ -19,7 +19,7 @@ A source (``air`` or ``water``) is an adapter chosen in the configuration file (
 
 Without a ``[sources.<name>]`` table the embedded default reads the bundled real data: air
 ``local`` from ``data/air`` (``hunan_sites_*.csv.gz``), water ``local`` from ``data/water``
-(``hunan_water_auto_*.csv.gz``), the folder found by :func:`envq.air.pipeline.default_data_dir`.
+(``hunan_water_auto_*.csv.gz``), the folder found by :func:`envq.sources.files.default_data_dir`.
 
 Registry: the kind name is the module ``envq.sources.adapters.<kind>``, imported on demand, so
 adding a source kind means adding one module. Such a module defines
@@ -270,7 +270,7 @@ def available_kinds() -> list[str]:
 
 def default_source_table(name: str) -> dict:
     """The embedded default ``[sources.<name>]`` table: the bundled real data, local."""
-    from envq.air.pipeline import default_data_dir
+    from envq.sources.files import default_data_dir
 
     if name not in SOURCE_NAMES:
         raise ValueError(f"unknown source {name!r}; expected one of {', '.join(SOURCE_NAMES)}")

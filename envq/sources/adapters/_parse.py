@@ -5,17 +5,19 @@ the payload's name (the readers recognise formats and gzip by name and content),
 file removed. An :class:`envq.errors.InputError` of a reader is raised again with the payload's
 origin (URL or path) as its file, keeping row, field, value and problem.
 
+Both go through the reader dispatcher (:mod:`envq.sources.dispatch`), the same as the command
+line, with ``encoding="auto"``.
+
 Air
-    Each payload is read with :func:`envq.air.pipeline.read_air` and restricted to the hour labels
+    Each payload is read with :func:`envq.sources.dispatch.read_air` and restricted to the hour labels
     of the natural days ``start..end`` (``start 01:00 .. end+1 00:00``); the parts are merged
     onto the union of stations and labels. Where two payloads give the same label for a
     station, the later payload wins (its NaN included); a station the later file lacks keeps the
     earlier file's values. Only labels present in some payload are in the result (the store
     replaces exactly the labels it receives).
 Water
-    CNEMC automatic CSVs (header with ``断面名称`` and ``水质类别``) via
-    :func:`envq.sources.cnemc_water.read_cnemc_water` and :func:`~envq.sources.cnemc_water.to_long`,
-    anything else via :func:`envq.sources.manual_water.read_manual_water`; no screening. Readings
+    Each payload is read with :func:`envq.sources.dispatch.read_water_file` (CNEMC automatic CSVs
+    and manual data); no screening. Readings
     whose ``time.date()`` is in ``start..end`` are kept; a (section, time, item, source_kind)
     given by several payloads is taken from the last of them.
 """
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import gzip
 import tempfile
 from pathlib import Path
 
@@ -76,17 +77,9 @@ def _label_bounds(start: _dt.date, end: _dt.date) -> tuple[np.datetime64, np.dat
     return lo, hi
 
 
-def _empty_air() -> xr.Dataset:
-    from envq.sources.cnemc_archive import ARCHIVE_VARIABLE_MAP, _build_dataset, _check_variables
-
-    keep = _check_variables(None, ARCHIVE_VARIABLE_MAP.values())
-    return _build_dataset({v: np.empty((0, 0)) for v in keep}, np.array([], dtype=str),
-                          np.array([], dtype="datetime64[ns]"), attrs={"source": []})
-
-
 def parse_air(payloads, start: _dt.date, end: _dt.date) -> xr.Dataset:
     """The canonical hourly dataset of the natural days ``start..end`` (module docstring)."""
-    from envq.air.pipeline import read_air
+    from envq.sources.dispatch import read_air
 
     lo, hi = _label_bounds(start, end)
     parts, origins = [], []
@@ -104,15 +97,15 @@ def parse_air(payloads, start: _dt.date, end: _dt.date) -> xr.Dataset:
             if ds.sizes["time"]:
                 parts.append(ds)
     if not parts:
-        out = _empty_air()
-        out.attrs["source"] = origins
-        return out
+        from envq.sources.air_dataset import empty_air_dataset
+
+        return empty_air_dataset(attrs={"source": origins})
     return _merge_air(parts, origins)
 
 
 def _merge_air(parts: list[xr.Dataset], origins: list[str]) -> xr.Dataset:
     """Union of stations and labels; for a (station, label) the later part wins."""
-    from envq.sources.cnemc_archive import AIR_VARIABLES
+    from envq.sources.air_dataset import AIR_VARIABLES
 
     all_codes = np.concatenate([p["station"].values for p in parts])
     codes = np.unique(all_codes)
@@ -159,22 +152,6 @@ def _merge_air(parts: list[xr.Dataset], origins: list[str]) -> xr.Dataset:
 # water
 
 
-def _is_cnemc_water(path: Path) -> bool:
-    """A CNEMC automatic-station CSV, by its header (as :func:`envq.water.cli._is_cnemc`)."""
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        return False
-    with open(path, "rb") as fh:
-        head = fh.read(4096)
-    if head[:2] == b"\x1f\x8b":
-        try:
-            with gzip.open(path, "rb") as gz:
-                head = gz.read(4096)
-        except (EOFError, OSError):
-            return False  # the reader gives the located error
-    first = head.decode("utf-8", errors="ignore").lstrip("\ufeff").splitlines()
-    return bool(first) and "断面名称" in first[0] and "水质类别" in first[0]
-
-
 def _empty_water() -> pd.DataFrame:
     from envq.sources.cnemc_water import LONG_COLUMNS
 
@@ -188,8 +165,8 @@ def _empty_water() -> pd.DataFrame:
 
 def parse_water(payloads, start: _dt.date, end: _dt.date) -> pd.DataFrame:
     """The canonical long table of the readings of days ``start..end`` (module docstring)."""
-    from envq.sources.cnemc_water import LONG_COLUMNS, read_cnemc_water, to_long
-    from envq.sources.manual_water import read_manual_water
+    from envq.sources.cnemc_water import LONG_COLUMNS
+    from envq.sources.dispatch import read_water_file
 
     lo = pd.Timestamp(start)
     hi = pd.Timestamp(end + _dt.timedelta(days=1))
@@ -197,7 +174,7 @@ def parse_water(payloads, start: _dt.date, end: _dt.date) -> pd.DataFrame:
     with materialised(payloads) as paths:
         for i, (payload, path) in enumerate(zip(payloads, paths, strict=True)):
             try:
-                long = to_long(read_cnemc_water(path)) if _is_cnemc_water(path) else read_manual_water(path)
+                long, _ = read_water_file(path)
             except InputError as exc:
                 raise _relocated(exc, path, payload.origin) from None
             units.update(long.attrs.get("units", {}))
@@ -212,5 +189,5 @@ def parse_water(payloads, start: _dt.date, end: _dt.date) -> pd.DataFrame:
         newest = df.groupby(key, sort=False)["_payload"].transform("max")
         df = df[(df["_payload"] == newest).to_numpy()]
     df = df[LONG_COLUMNS].reset_index(drop=True)
-    df.attrs["units"] = units
+    df.attrs = {"units": units}  # nothing else (the store writes attrs)
     return df

@@ -1,0 +1,36 @@
+"""Checks of parsed values shared by the readers of :mod:`envq.sources`."""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+import numpy as np
+
+from envq.errors import InputError
+
+__all__ = ["EARLIEST", "FUTURE_SLACK", "check_times"]
+
+#: Earliest time a monitoring record may carry (the national networks' data start much later).
+EARLIEST = np.datetime64("1970-01-01T00:00", "ns")
+#: How far past this machine's clock (UTC) a record may be dated: Beijing time runs 8 h ahead,
+#: and an hour-ending label of today's last hour is tomorrow 00:00.
+FUTURE_SLACK = np.timedelta64(2, "D")
+
+
+def check_times(path, times: np.ndarray, rows: np.ndarray, field: str, text: np.ndarray | None = None) -> None:
+    """Refuse times before :data:`EARLIEST` or after now + :data:`FUTURE_SLACK`.
+
+    ``times`` (datetime64, no NaT), ``rows`` (file rows) and, for the message, ``text`` (the
+    values as written) are aligned.
+    """
+    if not len(times):
+        return
+    t = np.asarray(times, dtype="datetime64[ns]")
+    now = np.datetime64(_dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None), "ns")
+    bad = (t < EARLIEST) | (t > now + FUTURE_SLACK)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        shown = str(text[i]) if text is not None else str(t[i].astype("datetime64[m]"))
+        when = "before 1970" if t[i] < EARLIEST else (
+            f"in the future (this machine's clock says {str(now.astype('datetime64[D]'))})")
+        raise InputError(path, int(rows[i]), field, shown, f"is {when}: check the year")
