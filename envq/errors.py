@@ -118,6 +118,7 @@ class InputError(ValueError):
         if isinstance(value, str):
             value = str(value)  # plain str, not numpy.str_
         self.value = shorten(value, _MAX_KEPT) if isinstance(value, (str, bytes)) else value
+        shown = value  # the message quotes the value as given (its length too), not the kept one
         self.problem = str(problem)
         where = [_printable(shorten(self.file, 300))]
         if row is not None:
@@ -131,7 +132,7 @@ class InputError(ValueError):
             return
         # "file: row 17, field 'hour': value '24' is outside 0..23"
         head = where[0] + ": " + ", ".join(where[1:]) + (": " if len(where) > 1 else "")
-        super().__init__(f"{head}value {_quoted(self.value)} {problem_text}")
+        super().__init__(f"{head}value {_quoted(shown)} {problem_text}")
 
     def __reduce__(self):  # keep the attributes through pickling (pytest-xdist, multiprocessing)
         return (type(self), (self.file, self.row, self.field, self.value, self.problem))

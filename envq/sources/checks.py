@@ -11,22 +11,27 @@ from envq.errors import InputError
 __all__ = ["EARLIEST", "FUTURE_SLACK", "check_times"]
 
 #: Earliest time a monitoring record may carry (the national networks' data start much later).
-EARLIEST = np.datetime64("1970-01-01T00:00", "ns")
+EARLIEST = np.datetime64("1970-01-01T00:00", "s")
 #: How far past this machine's clock (UTC) a record may be dated: Beijing time runs 8 h ahead,
 #: and an hour-ending label of today's last hour is tomorrow 00:00.
 FUTURE_SLACK = np.timedelta64(2, "D")
 
 
-def check_times(path, times: np.ndarray, rows: np.ndarray, field: str, text: np.ndarray | None = None) -> None:
-    """Refuse times before :data:`EARLIEST` or after now + :data:`FUTURE_SLACK`.
+def check_times(path, times, rows: np.ndarray, field: str, text: np.ndarray | None = None) -> np.ndarray:
+    """Refuse times before :data:`EARLIEST` or after now + :data:`FUTURE_SLACK`; the times as
+    ``datetime64[ns]``.
 
-    ``times`` (datetime64, no NaT), ``rows`` (file rows) and, for the message, ``text`` (the
-    values as written) are aligned.
+    ``times`` (datetime64 of any resolution, as pandas parsed them: year 9999 fits in
+    microseconds, not in nanoseconds, so the check comes before the conversion; no NaT), ``rows``
+    (file rows) and, for the message, ``text`` (the values as written) are aligned.
     """
-    if not len(times):
-        return
-    t = np.asarray(times, dtype="datetime64[ns]")
-    now = np.datetime64(_dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None), "ns")
+    t = np.asarray(times)
+    if t.dtype.kind != "M":
+        t = t.astype("datetime64[ns]")
+    if not len(t):
+        return t.astype("datetime64[ns]")
+    t = t.astype("datetime64[s]")
+    now = np.datetime64(_dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None), "s")
     bad = (t < EARLIEST) | (t > now + FUTURE_SLACK)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -34,3 +39,4 @@ def check_times(path, times: np.ndarray, rows: np.ndarray, field: str, text: np.
         when = "before 1970" if t[i] < EARLIEST else (
             f"in the future (this machine's clock says {str(now.astype('datetime64[D]'))})")
         raise InputError(path, int(rows[i]), field, shown, f"is {when}: check the year")
+    return np.asarray(times).astype("datetime64[ns]")

@@ -306,12 +306,12 @@ def _read_archive_file(path, keep: list[str], encoding: str) -> _Part:
 
     # -- keys: date, hour, type
     uniq, inv = np.unique(date, return_inverse=True)
-    parsed = pd.to_datetime(pd.Series(uniq), format="%Y%m%d", errors="coerce").to_numpy("datetime64[ns]")
+    parsed = pd.to_datetime(pd.Series(uniq), format="%Y%m%d", errors="coerce").to_numpy("datetime64[s]")
     ok = ~np.isnat(parsed) & (np.char.str_len(uniq) == 8)
     if not ok.all():
         i = np.flatnonzero(~ok[inv])[0]
         raise InputError(path, int(lines[i]), "date", date[i], "is not a date written YYYYMMDD (1970 or later)")
-    day = parsed[inv]
+    day = check_times(path, parsed[inv], lines, "date", date)  # 1970..now, then in ns
 
     uniq, inv = np.unique(hour_text, return_inverse=True)
     hour_of = pd.to_numeric(pd.Series(uniq), errors="coerce").to_numpy(dtype=float)
@@ -338,7 +338,6 @@ def _read_archive_file(path, keep: list[str], encoding: str) -> _Part:
     vcode = pd.Series(kind).map(var_of_type).to_numpy(dtype=float)
     kept = ~np.isnan(vcode)
     vcode = vcode[kept].astype(np.intp)
-    check_times(path, day + hour * _HOUR, lines, "date", date)
     tns = (day + hour * _HOUR)[kept]
     values, lines, kind = values[kept], lines[kept], kind[kept]
 

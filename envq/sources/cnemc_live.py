@@ -304,22 +304,22 @@ def _parse_field(path, col: pd.Series, field: str, rows: np.ndarray):
 
 def _parse_timepoints(path, text: np.ndarray, rows: np.ndarray) -> np.ndarray:
     uniq, inv = np.unique(text, return_inverse=True)
-    parsed = np.full(uniq.size, np.datetime64("NaT"), dtype="datetime64[ns]")
+    parsed = np.full(uniq.size, np.datetime64("NaT"), dtype="datetime64[s]")
     for fmt in _TIME_FORMATS:
         todo = np.isnat(parsed)
         if not todo.any():
             break
         found = pd.to_datetime(pd.Series(uniq[todo]), format=fmt, errors="coerce")
-        parsed[todo] = found.to_numpy("datetime64[ns]")
+        parsed[todo] = found.to_numpy("datetime64[s]")
     if np.isnat(parsed).any():
         i = np.flatnonzero(np.isnat(parsed)[inv])[0]
         raise InputError(path, int(rows[i]), "timepoint", text[i], "is not a time like 2026-04-15T0900")
-    check_times(path, parsed[inv], rows, "timepoint", text)
-    off = parsed != parsed.astype("datetime64[h]")
+    times = check_times(path, parsed[inv], rows, "timepoint", text)  # 1970..now, then in ns
+    off = times != times.astype("datetime64[h]")
     if off.any():
-        i = np.flatnonzero(off[inv])[0]
+        i = np.flatnonzero(off)[0]
         raise InputError(path, int(rows[i]), "timepoint", text[i], "is not on the hour")
-    return parsed[inv]
+    return times
 
 
 def _drop_duplicates(parts, tns, code, file_of, line, values, numeric, primary, slash):

@@ -113,9 +113,7 @@ def _times(path, df: pd.DataFrame, column: str, *, rows: np.ndarray) -> pd.Serie
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InputError(path, int(rows[i]), column, s.iloc[i], "is not a time of the form YYYY-MM-DD HH:MM")
-    out = out.astype("datetime64[ns]")
-    check_times(path, out.to_numpy(), rows, column, s.to_numpy())
-    return out
+    return pd.Series(check_times(path, out.to_numpy(), rows, column, s.to_numpy()), index=out.index)
 
 
 def _require(path, found: list, required: list) -> None:
@@ -243,7 +241,9 @@ def read_cnemc_water(path, *, province: str | None = None, encoding: str = "utf-
         if var in WATER_VARIABLES:
             out[var] = _numeric(path, df, header, rows=rows) * UNIT_FACTORS.get(var, 1.0)
     if "抓取时间" in df:
-        out["fetched_at"] = pd.to_datetime(df["抓取时间"].str.strip().replace("", None), errors="coerce").astype("datetime64[ns]")
+        fetched = pd.to_datetime(df["抓取时间"].str.strip().replace("", None), errors="coerce")
+        ok = fetched.isna() | ((fetched >= pd.Timestamp("1970-01-01")) & (fetched <= pd.Timestamp("2200-01-01")))
+        out["fetched_at"] = fetched.where(ok).astype("datetime64[ns]")  # an impossible fetch time: NaT
     else:
         out["fetched_at"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]")
     out["file"] = os.fspath(Path(path).name)

@@ -188,12 +188,12 @@ def _check_rows_quoted(path, text: str, names: list[str]) -> int:
     """As :func:`_check_rows_plain` for a CSV with quoted fields (Python's csv reader)."""
     reader = csv.reader(io.StringIO(text))
     n_rows, prev_line = 0, 0
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))  # sizes are checked here, with the row and field
     try:
         for row in reader:
             line_no, prev_line = prev_line + 1, reader.line_num
-            if line_no == 1:
-                continue
-            if not row:
+            if line_no == 1 or not row:
                 continue
             for col, value in enumerate(row):
                 if len(value) > MAX_FIELD_CHARS:
@@ -207,9 +207,9 @@ def _check_rows_quoted(path, text: str, names: list[str]) -> int:
         line_no = prev_line + 1
         lines = text.split("\n", line_no)
         line = lines[line_no - 1] if len(lines) >= line_no else ""
-        if "field larger than field limit" in str(exc):
-            raise _field_error(path, names, line_no, 0, line) from None
         raise InputError(path, line_no, None, line, f"cannot be read as CSV ({exc}): an unclosed quote?") from None
+    finally:
+        csv.field_size_limit(limit)
     return n_rows
 
 

@@ -107,8 +107,11 @@ def _air_format(path, encoding) -> str:
         raise InputError(path, None, None, "", "is empty: the file has no header")
     if kind == "water_cnemc":
         raise InputError(path, 1, None, head, "is the header of a CNEMC surface-water file: read it with `envq water ...`")
+    from envq.sources.csvfile import separator_hint
+
+    hint = separator_hint([head])
     raise InputError(path, 1, None, head, "is not the header of a CNEMC archive (date,hour,type,...) or live "
-                     "(timepoint,stationcode,...) file")
+                     "(timepoint,stationcode,...) file" + (f"; {hint}" if hint else ""))
 
 
 def read_air(path_or_paths, *, stations: pd.DataFrame | None = None, encoding: str | None = "auto",

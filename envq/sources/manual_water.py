@@ -318,8 +318,7 @@ def read_manual_water(path, *, sheet: str | None = None, section_field: str | No
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InputError(path, int(rows[i]), time_col, tt.iloc[i], "is not a date or time (expected YYYY-MM-DD or YYYY-MM-DD HH:MM)")
-    times = times.to_numpy("datetime64[ns]")
-    check_times(path, times, rows, time_col, tt.to_numpy())
+    times = check_times(path, times.to_numpy(), rows, time_col, tt.to_numpy())  # 1970..now, then in ns
 
     frames = []
     for col, code, factor in items:
