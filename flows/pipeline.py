@@ -79,8 +79,7 @@ def pull(part: str, start: dt.date, end: dt.date):
     from envq.sources.adapters import open_source
 
     src = open_source(part)
-    payloads = src.fetch(start, end)
-    data = src.parse(payloads, start, end)
+    payloads, data = src.pull(start, end)  # a refused payload: RejectedPayloads, which carries it
     get_run_logger().info("pulled %s %s..%s from %s: %s", part, start, end,
                           ", ".join(p.origin for p in payloads) or "nothing", _shape(data))
     return payloads, data
@@ -198,7 +197,7 @@ def _run(kind: str, start: dt.date, end: dt.date, parts, *, store_root: str | No
          batch_months: int | None = None, ready_day: dt.date | None = None, maps: bool = True,
          maps_output: str | None = None, map_period: str | None = None, map_water_period: str | None = None):
     from envq import report
-    from envq.sources.adapters import source_config
+    from envq.sources.adapters import RejectedPayloads, source_config
     from envq.store import Store
 
     log = get_run_logger()
@@ -241,6 +240,9 @@ def _run(kind: str, start: dt.date, end: dt.date, parts, *, store_root: str | No
                                  part, rev["day"].min(), rev["day"].max(), *map(int, tot))
                         days.update(_days_of(part, data))
                     progress.advance(pulling)
+            except RejectedPayloads as exc:  # bad data: this part fails, nothing of its span stored
+                failed[part] = f"bad input: {exc}{_keep_rejected(store, part, exc.payloads, start)}"
+                log.error("%s failed: %s", part, failed[part])
             except Exception as exc:  # this part fails (FetchError, InputError, StoreError, ...); the others go on
                 failed[part] = f"{type(exc).__name__}: {exc}"
                 log.error("%s failed: %s", part, failed[part])
@@ -282,6 +284,16 @@ def _run(kind: str, start: dt.date, end: dt.date, parts, *, store_root: str | No
                 log.error("maps failed: %s", failed["maps"])
         return _publish(kind, start, end, parts, failed, revisions, written, computed, store,
                         ready_day=ready_day or end, maps_index=index)
+
+
+def _keep_rejected(store, part: str, payloads, start: dt.date) -> str:
+    """Keep the fetched bodies of a refused pull under ``raw/<part>-rejected/`` (local files stay
+    where they are); the sentence saying where, for the failure message."""
+    kept = [store.keep_raw(f"{part}-rejected", _payload_day(p.name, start), p.name, p.data)
+            for p in payloads if p.data is not None]
+    if kept:
+        return f" (the payload is kept for inspection: {', '.join(map(str, kept))})"
+    return ""
 
 
 def _progress():

@@ -64,6 +64,7 @@ __all__ = [
     "Payload",
     "FetchError",
     "NotPublished",
+    "RejectedPayloads",
     "OptionError",
     "SourceConfig",
     "Source",
@@ -158,6 +159,27 @@ class NotPublished(FetchError):
     """The file of a requested day does not exist (yet), e.g. HTTP 404: not retried."""
 
 
+class RejectedPayloads(InputError):
+    """The readers refused what a source delivered (a cut body, a damaged file...).
+
+    The :class:`envq.errors.InputError` of the reader (same file, row, field, value and
+    problem), with ``payloads``: everything fetched for the span, so that the caller can keep the
+    raw bytes for inspection (the nightly flow keeps them under ``raw/<source>-rejected/``).
+    Not retried: the same bytes fail the same way.
+    """
+
+    def __init__(self, error: InputError, payloads):
+        super().__init__(error.file, error.row, error.field, error.value, error.problem)
+        self.payloads = list(payloads)
+
+    def __reduce__(self):  # keep the payloads through pickling (Prefect, Dask)
+        return (_rejected, (self.file, self.row, self.field, self.value, self.problem, self.payloads))
+
+
+def _rejected(file, row, field, value, problem, payloads):
+    return RejectedPayloads(InputError(file, row, field, value, problem), payloads)
+
+
 class OptionError(ValueError):
     """Raised by a kind's ``check_options``: ``key`` holds ``value``, which ``problem``."""
 
@@ -221,6 +243,17 @@ class Source:
     def parse(self, payloads, start, end):
         """Air: ``xarray.Dataset``; water: ``pandas.DataFrame`` (see :func:`parse_payloads`)."""
         return parse_payloads(self.name, payloads, start, end)
+
+    def pull(self, start, end):
+        """``(payloads, data)``: :meth:`fetch`, then :meth:`parse`. A payload the readers refuse
+        raises :class:`RejectedPayloads`, which carries the payloads (for inspection)."""
+        payloads = self.fetch(start, end)
+        try:
+            return payloads, self.parse(payloads, start, end)
+        except RejectedPayloads:
+            raise
+        except InputError as exc:
+            raise RejectedPayloads(exc, payloads) from None
 
 
 def day_range(start, end) -> tuple[_dt.date, _dt.date]:
