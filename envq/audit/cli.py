@@ -76,14 +76,11 @@ def _air(args) -> int:
 def _water_readings(path, args):
     """(readings, below_detection) of one file: a CNEMC automatic CSV, else a manual file."""
     from envq.audit import manual_readings
-    from envq.errors import InputError
     from envq.sources.cnemc_water import read_cnemc_water
+    from envq.sources.dispatch import sniff_format
 
-    try:
+    if sniff_format(path) == "water_cnemc":  # the one place that recognises formats
         return read_cnemc_water(path), None
-    except InputError as exc:
-        if exc.row != 1:  # a CNEMC file with a bad value: that is the error
-            raise
     return manual_readings(path, section_field=args.section_field, time_field=args.time_field,
                            class_field=args.class_field)
 
