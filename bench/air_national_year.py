@@ -109,7 +109,7 @@ def _ar1(rng, shape, phi, sd):
 
 
 def synth_hourly(n_stations: int = 2000, n_cities: int = 370, seed: int = 20190101,
-                 block: int = 100) -> xr.Dataset:
+                 block: int = 100, year: int = YEAR, weather_seed: int | None = None) -> xr.Dataset:
     """A national year of hourly data shaped like the CNEMC network, with a fixed seed.
 
     - PM2.5 lognormal, national median ~35 ug/m3: city level x winter-high seasonal cycle x
@@ -121,10 +121,13 @@ def synth_hourly(n_stations: int = 2000, n_cities: int = 370, seed: int = 201901
     - Rounded like CNEMC: integers [ug/m3], CO with 1 decimal (most stations) to 3 decimals.
     - Missing (~10 %): 3 % station-hour outages (all pollutants), 5 % scattered per pollutant,
       ~2 % whole natural days per station (all pollutants).
-    - Time: hour-ending labels 2019-01-01 01:00 .. 2020-01-01 00:00 (the 365 natural days).
+    - Time: hour-ending labels 2019-01-01 01:00 .. 2020-01-01 00:00 (the 365 natural days), or
+      those of *year*. With *weather_seed* the network (stations, cities, their levels) is the
+      one of *seed* and the weather (day-to-day terms, noise, gaps) comes from *weather_seed*: one
+      network over several years (``bench/scale.py``).
     """
     rng = np.random.default_rng(seed)
-    time_ = pd.date_range(f"{YEAR}-01-01 01:00", f"{YEAR + 1}-01-01 00:00", freq="h")
+    time_ = pd.date_range(f"{year}-01-01 01:00", f"{year + 1}-01-01 00:00", freq="h")
     n_t = len(time_)
     start = time_ - pd.Timedelta(hours=1)  # start of the hour a label closes
     day = ((start - start[0].floor("D")) // pd.Timedelta(days=1)).to_numpy()
@@ -150,8 +153,10 @@ def synth_hourly(n_stations: int = 2000, n_cities: int = 370, seed: int = 201901
     c_so2 = np.log(9) + 0.5 * rng.standard_normal(n_cities) + 0.4 * (north - 0.5)
     c_co = np.log(0.8) + 0.2 * rng.standard_normal(n_cities) + 0.2 * (north - 0.5)
     c_no2 = np.log(28) + 0.25 * rng.standard_normal(n_cities)
-    syn_pm = _ar1(rng, (n_cities, n_days), 0.7, 0.45)  # synoptic, shared by a city's stations
-    syn_o3 = _ar1(rng, (n_cities, n_days), 0.6, 0.25)
+    # the weather: the same stream as the network's by default, another year's with weather_seed
+    wx = rng if weather_seed is None else np.random.default_rng([seed, weather_seed])
+    syn_pm = _ar1(wx, (n_cities, n_days), 0.7, 0.45)  # synoptic, shared by a city's stations
+    syn_o3 = _ar1(wx, (n_cities, n_days), 0.6, 0.25)
 
     d_pm = 0.12 * np.cos(2 * np.pi * (hod - 22) / 24)  # night maximum
     d_no2 = 0.22 * np.cos(2 * np.pi * (hod - 8.5) / 12)  # morning and evening rush
@@ -168,37 +173,37 @@ def synth_hourly(n_stations: int = 2000, n_cities: int = 370, seed: int = 201901
         bg = np.where(is_bg[a:b], -0.5, 0.0)[:, None]  # background stations are cleaner
 
         def noise(sd):
-            return rng.standard_normal((n, n_t), dtype=np.float32) * np.float32(sd)
+            return wx.standard_normal((n, n_t), dtype=np.float32) * np.float32(sd)
 
         syn = syn_pm[c][:, day]
         lpm = (c_pm[c][:, None] + c_pm_seas[c][:, None] * winter + syn + d_pm + bg
-               + 0.12 * rng.standard_normal((n, 1)) + noise(0.22))
+               + 0.12 * wx.standard_normal((n, 1)) + noise(0.22))
         pm25 = np.exp(lpm)
         data["pm25"][a:b] = np.maximum(np.rint(pm25), 1)
         data["pm10"][a:b] = np.maximum(np.rint(pm25 * np.exp(np.log(1.6) + noise(0.18))), 1)
         del pm25, lpm
         data["no2"][a:b] = np.maximum(np.rint(np.exp(
             c_no2[c][:, None] + 0.25 * winter + 0.5 * syn + d_no2 + 1.5 * bg
-            + 0.3 * rng.standard_normal((n, 1)) + noise(0.3))), 1)
+            + 0.3 * wx.standard_normal((n, 1)) + noise(0.3))), 1)
         data["so2"][a:b] = np.maximum(np.rint(np.exp(
             c_so2[c][:, None] + 0.3 * winter + 0.3 * syn + bg
-            + 0.3 * rng.standard_normal((n, 1)) + noise(0.35))), 1)
+            + 0.3 * wx.standard_normal((n, 1)) + noise(0.35))), 1)
         dec = co_dec[a:b][:, None]
         co = np.exp(c_co[c][:, None] + 0.25 * winter + 0.4 * syn + d_co + bg
-                    + 0.1 * rng.standard_normal((n, 1)) + noise(0.2))
+                    + 0.1 * wx.standard_normal((n, 1)) + noise(0.2))
         data["co"][a:b] = np.maximum(np.round(co * 10.0**dec) / 10.0**dec, 0.1)
         del co, syn
         amp = np.exp(c_o3[c][:, None] + 0.35 * summer + syn_o3[c][:, day] - 0.3 * bg
-                     + 0.06 * rng.standard_normal((n, 1)))
+                     + 0.06 * wx.standard_normal((n, 1)))
         data["o3"][a:b] = np.maximum(np.rint(amp * d_o3 * np.exp(noise(0.15))), 1)
         del amp
 
         # missing: station-hour outages, scattered per pollutant, whole natural days
-        outage = rng.random((n, n_t), dtype=np.float32) < 0.03
-        day_gap = rng.random((n, n_days)) < 0.02
+        outage = wx.random((n, n_t), dtype=np.float32) < 0.03
+        day_gap = wx.random((n, n_days)) < 0.02
         outage |= day_gap[:, day]
         for p in POLLUTANTS:
-            m = outage | (rng.random((n, n_t), dtype=np.float32) < 0.05)
+            m = outage | (wx.random((n, n_t), dtype=np.float32) < 0.05)
             data[p][a:b][m] = np.nan
 
     codes = np.array([f"{1001 + i}A" for i in range(n_stations)])

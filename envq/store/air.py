@@ -285,7 +285,7 @@ def cube_dataset(cube: Cube) -> xr.Dataset:
 
 
 def write_cube(path: Path, cube: Cube) -> None:
-    """Write *cube* as a new zarr (v3) version at *path*, then fsync it.
+    """Write *cube* as a new zarr (v3) version at *path* (a folder, then fsynced, or a zarr store).
 
     Chunks: 24 labels (one natural day) x all stations, stored as one shard per array (the
     whole month: one file per pollutant instead of one per day; a day is still read alone, and
@@ -296,9 +296,11 @@ def write_cube(path: Path, cube: Cube) -> None:
     n = max(cube.stations.size, 1)
     chunk = {"chunks": (n, 24), "shards": (n, cube.values.shape[2])}
     enc = {v: dict(chunk) for v in POLLUTANTS} | {"time": dict(_TIME_ENCODING)}
-    target = _mid_arrays_fault_store(path) if os.environ.get(FAULT_ENV) == "air:mid-arrays" else path
+    local = isinstance(path, (str, os.PathLike))   # else a zarr store (object storage: envq.store.store)
+    target = _mid_arrays_fault_store(path) if local and os.environ.get(FAULT_ENV) == "air:mid-arrays" else path
     ds.to_zarr(target, mode="w-", zarr_format=3, consolidated=False, encoding=enc)
-    fsync_tree(path)
+    if local:
+        fsync_tree(path)
 
 
 def _mid_arrays_fault_store(path: Path):

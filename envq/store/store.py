@@ -22,6 +22,7 @@ import contextlib
 import datetime as dt
 import errno
 import fcntl
+import io
 import json
 import os
 import re
@@ -39,6 +40,7 @@ import xarray as xr
 from envq.store import air as _air
 from envq.store import schema as _schema
 from envq.store import water as _water
+from envq.store import objects as _objects
 from envq.store._fs import TMP_SUFFIX, atomic_write_bytes, check_name, fault, json_bytes
 from envq.store.errors import StoreError, StoreLockedError
 
@@ -119,7 +121,14 @@ class Store:
     """
 
     def __init__(self, root=None, *, create: bool = True):
-        self.root = Path(root if root is not None else default_root()).expanduser().absolute()
+        if _objects.is_url(root):   # object storage: s3://bucket/prefix (docs/pipeline.md)
+            self._obj = _objects.open_objects(root)
+            self.root = self._obj.url
+        else:
+            self.root = Path(root if root is not None else default_root()).expanduser().absolute()
+            self._obj = _objects.LocalObjects(self.root)
+        self._remote = not isinstance(self._obj, _objects.LocalObjects)
+        self._lease = None
         self._lock_fd: int | None = None
         self._lock_pid: int | None = None
         self._lock_depth = 0
@@ -133,12 +142,38 @@ class Store:
     # opening, schema, migrations
 
     @property
-    def _meta_path(self) -> Path:
-        return self.root / "store.json"
+    def _meta_path(self):
+        return self._where("store.json")
+
+    def _where(self, key: str):
+        """Where the object *key* is: a Path in a local store, a URL in object storage."""
+        return f"{self.root}/{key}" if self._remote else self.root / key
+
+    def _put(self, key: str, data: bytes, *, fault_prefix: str | None = None):
+        """Replace the object *key* whole, atomically (local: tmp, fsync, rename)."""
+        if self._remote:
+            if self._lease is not None:
+                self._lease.check()   # a writer that lost its lease switches nothing in
+            if fault_prefix:
+                fault(f"{fault_prefix}:mid-write")
+                fault(f"{fault_prefix}:before-switch")
+            self._obj.put(key, data)
+            return self._where(key)
+        return atomic_write_bytes(self.root / key, data, fault_prefix=fault_prefix)
+
+    def _read_parquet(self, key: str, **kwargs) -> pd.DataFrame | None:
+        if not self._remote:
+            p = self.root / key
+            return pd.read_parquet(p, **kwargs) if p.exists() else None
+        data = self._obj.get(key)
+        return None if data is None else pd.read_parquet(io.BytesIO(data), **kwargs)
 
     def _read_meta(self) -> dict:
         try:
-            meta = json.loads(self._meta_path.read_text(encoding="utf-8"))
+            raw = self._obj.get("store.json")
+            if raw is None:
+                raise FileNotFoundError("no store.json")
+            meta = json.loads(raw.decode("utf-8"))
         except (OSError, ValueError) as exc:
             raise StoreError(f"{self._meta_path}: cannot be read as the store's description ({exc})") from None
         if not isinstance(meta, dict) or meta.get("format") != _schema.FORMAT:
@@ -157,6 +192,8 @@ class Store:
                              "to use this store")
 
     def _open(self, create: bool) -> int:
+        if self._remote:
+            return self._open_remote(create)
         root = self.root
         if root.exists() and not root.is_dir():
             raise StoreError(f"{root}: exists and is not a directory, so it cannot be an envq store")
@@ -181,6 +218,27 @@ class Store:
             version = self._migrate()
         return version
 
+    def _open_remote(self, create: bool) -> int:
+        """Open (or create) a store in object storage: the same checks as a local folder."""
+        from envq import __version__
+
+        if self._obj.exists("store.json"):
+            version = self._read_meta()["schema_version"]
+            self._check_not_newer(version)
+            if version < _schema.SCHEMA_VERSION:
+                version = self._migrate()
+            return version
+        if self._obj.list(""):
+            raise StoreError(f"{self.root}: objects that are not an envq store (no store.json); refusing to "
+                             "write there: choose an empty prefix")
+        if not create:
+            raise StoreError(f"{self.root}: no envq store here (create=False)")
+        meta = {"format": _schema.FORMAT, "schema_version": _schema.SCHEMA_VERSION, "created": _now(),
+                "envq_version": __version__}
+        if self._obj.create("store.json", json_bytes(meta)) is None:   # another process created it first
+            return self._open_remote(create=False)
+        return _schema.SCHEMA_VERSION
+
     def _migrate(self) -> int:
         """Run the registered migrations up to :data:`SCHEMA_VERSION`, under the lock."""
         from envq import __version__
@@ -197,7 +255,7 @@ class Store:
                 step(self.root)
                 version += 1
                 meta = meta | {"schema_version": version, "migrated": _now(), "envq_version": __version__}
-                atomic_write_bytes(self._meta_path, json_bytes(meta))
+                self._put("store.json", json_bytes(meta))
             self.schema_version = version
             self._clean_orphans()
         return version
@@ -206,6 +264,8 @@ class Store:
     # lock
 
     def _holds_lock(self) -> bool:
+        if self._remote:
+            return self._lease is not None and self._lock_pid == os.getpid()
         return self._lock_fd is not None and self._lock_pid == os.getpid()
 
     def _holder(self) -> dict:
@@ -233,6 +293,10 @@ class Store:
             finally:
                 self._lock_depth -= 1
             return
+        if self._remote:
+            with self._remote_lock(run_id, wait_s):
+                yield self
+            return
         if not self.root.is_dir():
             raise StoreError(f"{self.root}: the store's directory is gone")
         fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -257,10 +321,7 @@ class Store:
             holder = {"pid": pid, "host": socket.gethostname(), "started": _now(), "run_id": str(run_id)}
             atomic_write_bytes(self.root / ".lock.json", json_bytes(holder))
             self._lock_fd, self._lock_pid, self._lock_depth, self._run_id = fd, pid, 1, str(run_id)
-            version = self._read_meta()["schema_version"]
-            self._check_not_newer(version)
-            if version == _schema.SCHEMA_VERSION:
-                self._clean_orphans()
+            self._on_lock_taken()
             yield self
         finally:
             if os.getpid() == pid:
@@ -270,6 +331,29 @@ class Store:
                 fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 
+    def _on_lock_taken(self) -> None:
+        """A writer that takes the lock checks the schema and removes a crashed writer's orphans."""
+        version = self._read_meta()["schema_version"]
+        self._check_not_newer(version)
+        if version == _schema.SCHEMA_VERSION:
+            self._clean_orphans()
+
+    @contextlib.contextmanager
+    def _remote_lock(self, run_id: str, wait_s: float):
+        """The writer lock of a store in object storage: a lease (:mod:`envq.store.lease`)."""
+        from envq.store.lease import Lease
+
+        lease = Lease(self._obj, run_id=run_id).acquire(wait_s)
+        pid = os.getpid()
+        try:
+            self._lease, self._lock_pid, self._lock_depth, self._run_id = lease, pid, 1, str(run_id)
+            self._on_lock_taken()
+            yield self
+        finally:
+            if os.getpid() == pid:
+                self._lease, self._lock_pid, self._lock_depth, self._run_id = None, None, 0, ""
+                lease.release()
+
     def _require_lock(self, what: str) -> None:
         if not self._holds_lock():
             raise StoreError(f"{what} writes to the store and needs its writer lock held by this Store: "
@@ -277,6 +361,20 @@ class Store:
 
     def _clean_orphans(self) -> None:
         """Remove unreferenced month versions and ``*.envq.tmp`` files (under the lock)."""
+        if self._remote:
+            keys = self._obj.list("air/hourly/")
+            current, unreadable = set(), set()
+            for k in keys:
+                m = _MONTH_FILE.match(k.rsplit("/", 1)[-1])
+                if k.count("/") == 2 and m:
+                    try:
+                        current.add(json.loads(self._obj.get(k).decode("utf-8"))["version"])
+                    except (AttributeError, ValueError, KeyError, TypeError):
+                        unreadable.add(m.group(1))
+            orphans = [k for k in keys if (v := _VERSION_DIR.match(k.split("/")[2])) and k.split("/")[2] not in current
+                       and v.group(1) not in unreadable]
+            self._obj.delete_many(orphans)
+            return
         hourly = self.root / "air" / "hourly"
         if hourly.is_dir():
             current, unreadable = set(), set()
@@ -306,9 +404,6 @@ class Store:
     # ----------------------------------------------------------------------------------------
     # revisions
 
-    @property
-    def _revisions_path(self) -> Path:
-        return self.root / "revisions.parquet"
 
     def revisions(self) -> pd.DataFrame:
         """Every revision row recorded: ``kind, day, source, run_id, stations, values_new,
@@ -319,9 +414,8 @@ class Store:
         two leaves a row for a change that did not land (the re-run records it again), never a
         landed change without its row, so "what changed" may over-report but never misses.
         """
-        if not self._revisions_path.exists():
-            return _empty_revisions()
-        return pd.read_parquet(self._revisions_path)
+        df = self._read_parquet("revisions.parquet")
+        return _empty_revisions() if df is None else df
 
     def _record(self, kind: str, rev: pd.DataFrame, source: str, run_id: str) -> pd.DataFrame:
         rows = pd.DataFrame({
@@ -334,7 +428,7 @@ class Store:
         }).reset_index(drop=True)
         old = self.revisions()
         allrows = pd.concat([old, rows], ignore_index=True) if len(old) else rows
-        atomic_write_bytes(self._revisions_path, _parquet_bytes(allrows), fault_prefix="revisions")
+        self._put("revisions.parquet", _parquet_bytes(allrows), fault_prefix="revisions")
         return rows
 
     # ----------------------------------------------------------------------------------------
@@ -344,17 +438,69 @@ class Store:
         return self.root / "air" / "hourly"
 
     def _air_pointer(self, month: str) -> dict | None:
-        p = self._air_dir() / f"{month}.json"
-        if not p.exists():
+        key = f"air/hourly/{month}.json"
+        raw = self._obj.get(key)
+        if raw is None:
             return None
+        p = self._where(key)
         try:
-            ptr = json.loads(p.read_text(encoding="utf-8"))
+            ptr = json.loads(raw.decode("utf-8"))
             ptr["version"]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise StoreError(f"{p}: damaged pointer ({exc})") from None
-        if not (self._air_dir() / ptr["version"]).is_dir():
+        there = self._obj.exists(f"air/hourly/{ptr['version']}/zarr.json") if self._remote \
+            else (self._air_dir() / ptr["version"]).is_dir()
+        if not there:
             raise StoreError(f"{p}: points to {ptr['version']}, which is missing")
         return ptr
+
+    def _cube_versions(self, month: str) -> list[int]:
+        if self._remote:
+            names = {k.split("/")[2] for k in self._obj.list(f"air/hourly/{month}.v")}
+        else:
+            d = self._air_dir()
+            names = {x.name for x in d.iterdir()} if d.is_dir() else set()
+        return [int(m.group(2)) for n in names if (m := _VERSION_DIR.match(n)) and m.group(1) == month]
+
+    def _write_cube(self, name: str, cube) -> None:
+        if not self._remote:
+            self._air_dir().mkdir(parents=True, exist_ok=True)
+            _air.write_cube(self._air_dir() / name, cube)
+            return
+        # object storage: the zarr version is written in memory, then each of its objects is put
+        # under its own new prefix (copy-on-write: nothing points to it yet)
+        from concurrent.futures import ThreadPoolExecutor
+
+        from zarr.storage import MemoryStore
+
+        objs: dict = {}
+        _air.write_cube(MemoryStore(store_dict=objs), cube)
+        items = sorted(objs.items())
+        arrays = [k for k, _ in items if k.split("/", 1)[0] in _air.POLLUTANTS and "/c/" in k]
+        if os.environ.get("ENVQ_STORE_FAULT") == "air:mid-arrays":
+            for k in arrays[:3]:
+                self._obj.put(f"air/hourly/{name}/{k}", objs[k].to_bytes())
+            fault("air:mid-arrays")
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda kv: self._obj.put(f"air/hourly/{name}/{kv[0]}", kv[1].to_bytes()), items))
+
+    def _cube_store(self, version: str):
+        """The month version *version* to open: its folder, or (object storage) its objects fetched
+        into memory (a month is a few MB compressed; decoding stays lazy)."""
+        if not self._remote:
+            return self._air_dir() / version
+        from concurrent.futures import ThreadPoolExecutor
+
+        from zarr.core.buffer import default_buffer_prototype
+        from zarr.storage import MemoryStore
+
+        prefix = f"air/hourly/{version}/"
+        keys = self._obj.list(prefix)
+        with ThreadPoolExecutor(8) as pool:
+            datas = list(pool.map(self._obj.get, keys))
+        buf = default_buffer_prototype().buffer
+        return MemoryStore(store_dict={k[len(prefix):]: buf.from_bytes(d) for k, d in zip(keys, datas)},
+                           read_only=True)
 
     def upsert_air(self, hourly: xr.Dataset, *, source: str, run_id: str = "") -> pd.DataFrame:
         """Store the hour labels present in *hourly* (the canonical hourly dataset).
@@ -399,23 +545,20 @@ class Store:
         out = []
         for month, sel in inc.months():
             ptr = self._air_pointer(month)
-            old = _air.read_cube(self._air_dir() / ptr["version"], month) if ptr else None
+            old = _air.read_cube(self._cube_store(ptr["version"]), month) if ptr else None
             cube, rev, changed = _air.merge(old, inc, sel, month)
             if not changed:
                 out.append(self._record("air", rev, source, run_id))
                 continue
-            hourly_dir = self._air_dir()
-            hourly_dir.mkdir(parents=True, exist_ok=True)
-            n = max([int(m.group(2)) for d in hourly_dir.iterdir()
-                     if (m := _VERSION_DIR.match(d.name)) and m.group(1) == month], default=0) + 1
+            n = max(self._cube_versions(month), default=0) + 1
             name = f"{month}.v{n}.zarr"
-            _air.write_cube(hourly_dir / name, cube)
+            self._write_cube(name, cube)
             out.append(self._record("air", rev, source, run_id))
             fault("air:before-switch")
             pointer = {"format": "envq-store/air-month", "month": month, "version": name,
                        "days": cube.days_with_data(), "stations": int(cube.stations.size),
                        "source": str(source), "run_id": run_id, "updated": _now()}
-            atomic_write_bytes(hourly_dir / f"{month}.json", json_bytes(pointer))
+            self._put(f"air/hourly/{month}.json", json_bytes(pointer))
             fault("air:after-switch")
         return pd.concat(out, ignore_index=True) if out else _empty_revisions()
 
@@ -442,7 +585,7 @@ class Store:
             ptr = self._air_pointer(month)
             if ptr is None:
                 continue
-            ds = _air.open_cube(self._air_dir() / ptr["version"], chunks=chunks)
+            ds = _air.open_cube(self._cube_store(ptr["version"]), chunks=chunks)
             ds = ds.sel(time=slice(labels[0], labels[-1]))
             stations = _air._text(ds["station"].values)
             tables.append(_air.coords_of(ds))
@@ -491,11 +634,10 @@ class Store:
     def air_days(self) -> list[dt.date]:
         """The natural days holding at least one stored air value, sorted."""
         days = []
-        d = self._air_dir()
-        if d.is_dir():
-            for p in sorted(d.glob("*.json")):
-                if _MONTH_FILE.match(p.name):
-                    days.extend(self._air_pointer(p.stem)["days"])
+        for key in self._obj.list("air/hourly/"):
+            name = key.split("/")[-1]
+            if key.count("/") == 2 and (m := _MONTH_FILE.match(name)) and m.group(2) == "json":
+                days.extend(self._air_pointer(m.group(1))["days"])
         return sorted(dt.date.fromisoformat(x) for x in days)
 
     # ----------------------------------------------------------------------------------------
@@ -505,10 +647,8 @@ class Store:
         return self.root / "water" / "readings"
 
     def _read_water_month(self, month: str) -> pd.DataFrame | None:
-        p = self._water_dir() / f"{month}.parquet"
-        if not p.exists():
-            return None
-        return _water.normalize(pd.read_parquet(p), check=False)
+        df = self._read_parquet(f"water/readings/{month}.parquet")
+        return None if df is None else _water.normalize(df, check=False)
 
     def upsert_water(self, long: pd.DataFrame, *, source: str, run_id: str = "") -> pd.DataFrame:
         """Store the canonical water long table *long*.
@@ -540,7 +680,7 @@ class Store:
             new, rev, changed = _water.merge(old, part)
             out.append(self._record("water", rev, source, run_id))
             if changed:
-                atomic_write_bytes(self._water_dir() / f"{month}.parquet", _parquet_bytes(new), fault_prefix="water")
+                self._put(f"water/readings/{month}.parquet", _parquet_bytes(new), fault_prefix="water")
         return pd.concat(out, ignore_index=True)
 
     def read_water(self, start: dt.date, end: dt.date) -> pd.DataFrame:
@@ -562,11 +702,10 @@ class Store:
 
     def water_days(self) -> list[dt.date]:
         """The days (``time.date()``) holding at least one stored water reading, sorted."""
-        d = self._water_dir()
-        if not d.is_dir():
-            return []
-        days = [np.unique(pq.read_table(p, columns=["time"]).column("time").to_numpy().astype("datetime64[D]"))
-                for p in sorted(d.glob("*.parquet")) if _MONTH_FILE.match(p.name)]
+        keys = [k for k in self._obj.list("water/readings/") if _MONTH_FILE.match(k.split("/")[-1])
+                and k.endswith(".parquet") and k.count("/") == 2]
+        days = [np.unique(self._read_parquet(k, columns=["time"])["time"].to_numpy().astype("datetime64[D]"))
+                for k in keys]
         return [x.item() for x in np.unique(np.concatenate(days))] if days else []
 
     # ----------------------------------------------------------------------------------------
@@ -579,7 +718,7 @@ class Store:
         check_name("period", period)
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"write_result takes a pandas.DataFrame, not {type(df).__name__}")
-        return atomic_write_bytes(self.root / "results" / name / f"{period}.parquet", _parquet_bytes(df, index=None))
+        return self._put(f"results/{name}/{period}.parquet", _parquet_bytes(df, index=None))
 
     def write_results(self, results: dict[str, pd.DataFrame], year) -> list[Path]:
         """Write a run's result tables: a table with a ``period`` column as one file per period,
@@ -599,15 +738,15 @@ class Store:
         """Write a run report as ``reports/<name>.md`` (atomic replace; the latest run's)."""
         self._require_lock("write_report")
         check_name("report name", name)
-        return atomic_write_bytes(self.root / "reports" / f"{name}.md", text.encode("utf-8"))
+        return self._put(f"reports/{name}.md", text.encode("utf-8"))
 
     def read_report(self, name: str) -> str:
         """The latest run's report *name* (markdown)."""
         check_name("report name", name)
-        p = self.root / "reports" / f"{name}.md"
-        if not p.exists():
+        raw = self._obj.get(f"reports/{name}.md")
+        if raw is None:
             raise StoreError(f"{self.root}: no report {name!r} (no run has published one)")
-        return p.read_text(encoding="utf-8")
+        return raw.decode("utf-8")
 
     def read_result(self, name: str, period: str | None = None) -> pd.DataFrame:
         """The result *name* of *period*; with ``period=None`` every period, concatenated in
@@ -617,21 +756,20 @@ class Store:
         What Parquet stores is what comes back: object columns holding one type (e.g. bools)
         return with that type."""
         check_name("result name", name)
-        folder = self.root / "results" / name
         if period is not None:
             check_name("period", period)
-            p = folder / f"{period}.parquet"
-            if not p.exists():
+            df = self._read_parquet(f"results/{name}/{period}.parquet")
+            if df is None:
                 raise StoreError(f"{self.root}: no result {name!r} for period {period!r}")
-            return pd.read_parquet(p)
-        files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+            return df
+        files = [k for k in self._obj.list(f"results/{name}/") if k.endswith(".parquet") and k.count("/") == 2]
         if not files:
             raise StoreError(f"{self.root}: no result {name!r}")
         frames = []
-        for p in files:
-            df = pd.read_parquet(p)
+        for k in files:
+            df = self._read_parquet(k)
             if "period" not in df.columns:
-                df.insert(0, "period", p.name[: -len(".parquet")])
+                df.insert(0, "period", k.split("/")[-1][: -len(".parquet")])
             frames.append(df)
         plain = all(isinstance(f.index, pd.RangeIndex) and f.index.name is None for f in frames)
         return pd.concat(frames, ignore_index=plain)
@@ -645,7 +783,7 @@ class Store:
         day = _as_date(day, "day")
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"keep_raw takes bytes, not {type(data).__name__}")
-        p = self.root / "raw" / source / f"{day:%Y}" / day.isoformat() / name
-        if p.exists() and p.read_bytes() == bytes(data):
-            return p
-        return atomic_write_bytes(p, bytes(data))
+        key = f"raw/{source}/{day:%Y}/{day.isoformat()}/{name}"
+        if self._obj.get(key) == bytes(data):
+            return self._where(key)
+        return self._put(key, bytes(data))
