@@ -81,6 +81,36 @@ def _month_pieces(time: np.ndarray) -> list[tuple[np.datetime64, np.datetime64]]
     return out
 
 
+class _Months:
+    """The labels ``lo..hi`` of *hourly*, a month at a time. A NumPy-backed dataset is sliced; a
+    dask-backed one is computed a month at a time, each month once, and kept only while the next
+    month's context still needs it (so the store is read once, and two or three months are in
+    memory)."""
+
+    def __init__(self, hourly: xr.Dataset, bounds: list[tuple[int, int]]):
+        self.hourly, self.bounds = hourly, bounds
+        self.lazy = bool(hourly.chunks)
+        self.loaded: dict[int, xr.Dataset] = {}
+
+    def get(self, lo: int, hi: int) -> xr.Dataset:
+        if not self.lazy:
+            return self.hourly.isel(time=slice(lo, hi))
+        parts = []
+        for k, (i0, i1) in enumerate(self.bounds):
+            if i1 <= lo:
+                self.loaded.pop(k, None)   # behind us: no later month needs it
+                continue
+            if i0 >= hi:
+                break
+            if k not in self.loaded:
+                self.loaded[k] = self.hourly.isel(time=slice(i0, i1)).compute()
+            parts.append(self.loaded[k].isel(time=slice(max(lo, i0) - i0, min(hi, i1) - i0)))
+        if len(parts) == 1:
+            return parts[0]
+        return xr.concat(parts, dim="time", data_vars="all", coords="minimal", compat="override", join="exact",
+                         combine_attrs="override")
+
+
 def station_daily_by_month(hourly: xr.Dataset, *, screen: bool = True, screening_rules=None,
                            assessment: str = "hj663_2013", keep_hourly=()):
     """Screen *hourly* and compute the station daily values, a month of natural days at a time.
@@ -121,12 +151,11 @@ def station_daily_by_month(hourly: xr.Dataset, *, screen: bool = True, screening
     t = time.astype("datetime64[ns]")
     pad = np.timedelta64(int(np.ceil(halo)), "h")
     screening = PieceScreening(rules) if screen else None
+    months = _Months(hourly, [(np.searchsorted(t, a, "left"), np.searchsorted(t, b, "right")) for a, b in pieces])
     daily, kept = [], []
     for first, last in pieces:
         lo, hi = np.searchsorted(t, first - pad, "left"), np.searchsorted(t, last + pad, "right")
-        piece = hourly.isel(time=slice(lo, hi))
-        if piece.chunks:   # dask-backed: this month (and its context) only
-            piece = piece.compute()
+        piece = months.get(lo, hi)
         if screening is not None:
             piece = screening.piece(piece, first, last)
         else:
