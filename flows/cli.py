@@ -39,6 +39,16 @@ def _parts(text: str) -> list[str]:
     return parts
 
 
+def _minutes(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = -1.0
+    if not v >= 0:
+        raise argparse.ArgumentTypeError(f"--wait: {text!r} is not a number of minutes >= 0")
+    return v
+
+
 def _date(text: str) -> str:
     try:
         return dt.date.fromisoformat(text).isoformat()
@@ -57,6 +67,8 @@ def _finish(state) -> int:
         data = exc
     if isinstance(data, StoreLockedError):
         print(f"envq: {data}", file=sys.stderr)
+        print("envq: the run waited its turn and gave up: wait longer with --wait MINUTES or [store] wait_minutes "
+              "in envq.toml", file=sys.stderr)
         return EXIT_LOCKED
     if isinstance(data, BaseException):
         print(f"envq: run failed: {type(data).__name__}: {data}", file=sys.stderr)
@@ -65,6 +77,8 @@ def _finish(state) -> int:
         print(f"envq: run ended {state.type.value}: {state.message}", file=sys.stderr)
         return EXIT_FAILED
     print(data.headline)
+    if getattr(data, "alerts", ""):
+        print(data.alerts)
     print(data.health)
     if getattr(data, "maps_index", ""):
         print(f"Maps: {data.maps_index}")
@@ -90,6 +104,9 @@ def _bad_config(args) -> int | None:
             from maps.cli import tiles_from_config
 
             tiles_from_config(config=conf)
+        from flows.alerts import check_alerts_config
+
+        check_alerts_config(conf)  # [warnings], [[alerts]], [store] wait_minutes
     except (InputError, ValueError) as exc:
         print(f"envq: bad configuration: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -103,7 +120,7 @@ def _run(args) -> int:
     from flows.pipeline import nightly
 
     state = nightly(date=args.date, parts=args.parts, store_root=args.store, maps=args.maps,
-                    maps_output=args.maps_output, return_state=True)
+                    maps_output=args.maps_output, wait_minutes=args.wait, return_state=True)
     return _finish(state)
 
 
@@ -126,7 +143,7 @@ def _backfill(args) -> int:
 
     fl = backfill.with_options(task_runner=dask_runner(args.dask)) if args.dask else backfill
     state = fl(start=args.start, end=args.end, parts=args.parts, store_root=args.store, dask_chunks=bool(args.dask),
-               maps=args.maps, maps_output=args.maps_output, return_state=True)
+               maps=args.maps, maps_output=args.maps_output, wait_minutes=args.wait, return_state=True)
     return _finish(state)
 
 
@@ -145,6 +162,9 @@ def register(sub) -> None:
         p.add_argument("--store", default=None, help="data directory (default $ENVQ_HOME or ./envq-data)")
         p.add_argument("--maps-output", default=None, help="folder for the maps (default [maps] output or <store>/maps)")
         p.add_argument("--no-maps", dest="maps", action="store_false", help="do not render the maps")
+        p.add_argument("--wait", type=_minutes, default=None, metavar="MINUTES",
+                       help="how long to wait for a store another run is writing (default [store] wait_minutes, "
+                            "or 180); 0 fails at once (exit 4)")
 
     p = sub.add_parser("run", help="the nightly job once: pull, store, compute, publish (Prefect flow)",
                        description="Pull yesterday's (Beijing time) or --date's data, upsert it into the store, "

@@ -63,6 +63,7 @@ class RunSummary:
     headline: str
     health: str
     maps_index: str = ""
+    alerts: str = ""  # the warnings, the audit and the deliveries (flows.alerts)
 
     @property
     def ok(self) -> bool:
@@ -195,10 +196,13 @@ def _batches(start: dt.date, end: dt.date, months: int) -> list[tuple[dt.date, d
 
 def _run(kind: str, start: dt.date, end: dt.date, parts, *, store_root: str | None, chunks=None,
          batch_months: int | None = None, ready_day: dt.date | None = None, maps: bool = True,
-         maps_output: str | None = None, map_period: str | None = None, map_water_period: str | None = None):
+         maps_output: str | None = None, map_period: str | None = None, map_water_period: str | None = None,
+         wait_minutes: float | None = None):
     from envq import report
     from envq.sources.adapters import RejectedPayloads, source_config
     from envq.store import Store
+    from flows import alerts
+    from flows.queue import exclusive_store, wait_seconds
 
     log = get_run_logger()
     store = Store(store_root)
@@ -207,7 +211,8 @@ def _run(kind: str, start: dt.date, end: dt.date, parts, *, store_root: str | No
     revisions, written, computed = [], [], {}
     touched: dict[str, list[dt.date]] = {}
     run_id = _run_id()
-    with store.lock(run_id=run_id), _progress() as progress:
+    audits = []
+    with exclusive_store(store, run_id=run_id, wait_s=wait_seconds(wait_minutes), log=log), _progress() as progress:
         # 1-2. pull (tasks, in parallel) and upsert (here, under the lock)
         futures = {}
         for part in parts:
@@ -222,12 +227,14 @@ def _run(kind: str, start: dt.date, end: dt.date, parts, *, store_root: str | No
             # batches help where each day is its own file (http); a local multi-day file is read once
             spans = _batches(start, end, batch_months) if batch_months and cfg.kind != "local" else [(start, end)]
             futures[part] = [t.submit(part, a, b) for a, b in spans]
+            futures[part] = list(zip(futures[part], spans))
         pulling = progress.add_task("pull + store", total=sum(len(f) for f in futures.values()))
         for part in [p for p in parts if p in futures]:
             days: set[dt.date] = set()
             try:
-                for fut in futures[part]:
+                for fut, (a, b) in futures[part]:
                     payloads, data = fut.result()
+                    audits.append(alerts.audit.submit(part, payloads, data, a, b))
                     for p in payloads:  # http bodies, kept for replay (local files stay where they are)
                         if p.data is not None:
                             store.keep_raw(part, _payload_day(p.name, start), p.name, p.data)
@@ -271,7 +278,13 @@ def _run(kind: str, start: dt.date, end: dt.date, parts, *, store_root: str | No
             computed[(part, year)] = res
             # 5. results, one file per name and period (or year for day tables)
             written.extend(str(p) for p in store.write_results(res, year))
-        # 6. the maps, from what the store now holds (a failure here leaves the results published)
+        # 6. the audit and the day's warnings: stored, published, delivered (never failing the run)
+        day = ready_day or end
+        outcome = alerts.publish_alerts(store, day=day, parts=list(parts), audits=audits,
+                                        warnings_future=alerts.warnings.submit(root, day, list(parts)),
+                                        label=f"{kind} {start}..{end}" if start != end else f"{kind} {end}")
+        written.extend(outcome.written)
+        # 7. the maps, from what the store now holds (a failure here leaves the results published)
         index = ""
         if maps and computed:
             last = ready_day or end
@@ -283,7 +296,7 @@ def _run(kind: str, start: dt.date, end: dt.date, parts, *, store_root: str | No
                 failed["maps"] = f"{type(exc).__name__}: {exc}"
                 log.error("maps failed: %s", failed["maps"])
         return _publish(kind, start, end, parts, failed, revisions, written, computed, store,
-                        ready_day=ready_day or end, maps_index=index)
+                        ready_day=ready_day or end, maps_index=index, alerts=outcome)
 
 
 def _keep_rejected(store, part: str, payloads, start: dt.date) -> str:
@@ -337,7 +350,8 @@ def _latest(computed: dict, name: str) -> pd.DataFrame | None:
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
-def _publish(kind, start, end, parts, failed, revisions, written, computed, store, *, ready_day, maps_index=""):
+def _publish(kind, start, end, parts, failed, revisions, written, computed, store, *, ready_day, maps_index="",
+             alerts=None):
     from envq import report
 
     air, water = _latest(computed, "air_rates"), _latest(computed, "water_rates")
@@ -353,6 +367,8 @@ def _publish(kind, start, end, parts, failed, revisions, written, computed, stor
         water_long=store.read_water(ready_day, ready_day) if "water" in parts and "water" not in failed else None,
         water_expected=_expected_sections() if "water" in parts else (),
         screened_air=_latest(computed, "air_screened"), screened_water=_latest(computed, "water_screened"))
+    if alerts is not None:  # channels that failed (the warnings stay stored and published)
+        health = pd.concat([health, alerts.health_rows()], ignore_index=True)
     health_md = report.health_markdown(health, run_label=label)
     store.write_report("summary", headline)
     store.write_report("health", health_md)
@@ -370,7 +386,7 @@ def _publish(kind, start, end, parts, failed, revisions, written, computed, stor
         create_link_artifact(key="envq-maps", link=Path(maps_index).resolve().as_uri(), link_text=maps_index,
                              description=f"envq {label}: maps index page")
     summary = RunSummary(kind, str(start), str(end), [p for p in parts if p not in failed], failed, revisions,
-                         written, headline, health_md, maps_index)
+                         written, headline, health_md, maps_index, alerts.text() if alerts is not None else "")
     if failed:
         return Failed(message="failed parts: " + "; ".join(f"{k}: {v}" for k, v in failed.items()), data=summary)
     return Completed(message=f"{kind} {start}..{end}: {', '.join(parts)} ok", data=summary)
@@ -412,12 +428,14 @@ def _expected_sections() -> list[str]:
 
 @flow(name="envq-nightly", log_prints=True)
 def nightly(date: str | None = None, parts: list[str] = list(PARTS), store_root: str | None = None,
-            maps: bool = True, maps_output: str | None = None):
+            maps: bool = True, maps_output: str | None = None, wait_minutes: float | None = None):
     """Pull yesterday's (or *date*'s) air and water data, upsert, recompute, publish.
 
     The source's ``repull_days`` last days are pulled again to catch upstream revisions and the
     hour-24 label of the previous day. The maps are rendered for the year of the day (air) and
-    its month (water) into *maps_output* (default ``[maps] output`` or ``<store>/maps``).
+    its month (water) into *maps_output* (default ``[maps] output`` or ``<store>/maps``). A run
+    finding the store in use waits up to *wait_minutes* (default ``[store] wait_minutes``, 180;
+    :mod:`flows.queue`).
     """
     from envq.sources.adapters import source_config
 
@@ -425,13 +443,14 @@ def nightly(date: str | None = None, parts: list[str] = list(PARTS), store_root:
     repull = max(source_config(p).repull_days for p in parts)
     start = day - dt.timedelta(days=max(repull, 1) - 1)
     return _run("nightly", start, day, list(parts), store_root=store_root, ready_day=day, maps=maps,
-                maps_output=maps_output)
+                maps_output=maps_output, wait_minutes=wait_minutes)
 
 
 @flow(name="envq-backfill", log_prints=True)
 def backfill(start: str, end: str, parts: list[str] = list(PARTS), store_root: str | None = None,
              dask_chunks: bool = False, maps: bool = True, maps_output: str | None = None,
-             map_period: str | None = None, map_water_period: str | None = None):
+             map_period: str | None = None, map_water_period: str | None = None,
+             wait_minutes: float | None = None):
     """The nightly run over a range of days: pulls (http sources: in batches of a few months, in
     parallel; local sources: at once, their files hold many days), then recomputes every month,
     quarter and year touched.
@@ -447,4 +466,4 @@ def backfill(start: str, end: str, parts: list[str] = list(PARTS), store_root: s
     chunks = {"time": 24 * 31} if dask_chunks else None
     return _run("backfill", a, b, list(parts), store_root=store_root, chunks=chunks,
                 batch_months=BACKFILL_BATCH_MONTHS, maps=maps, maps_output=maps_output, map_period=map_period,
-                map_water_period=map_water_period)
+                map_water_period=map_water_period, wait_minutes=wait_minutes)

@@ -151,7 +151,8 @@ def test_artifacts_are_published(tmp_path):
 def test_a_locked_store_exits_4(tmp_path, capsys):
     store = Store(tmp_path / "store")
     with store.lock(run_id="someone-else"):
-        code = main(["run", "--date", "2026-07-20", "--parts", "water", "--store", str(tmp_path / "store")])
+        code = main(["run", "--date", "2026-07-20", "--parts", "water", "--store", str(tmp_path / "store"),
+                     "--wait", "0"])  # runs queue for the store (flows.queue); 0: fail at once
     assert code == 4
     assert "someone-else" in capsys.readouterr().err
 

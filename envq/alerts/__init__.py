@@ -12,6 +12,7 @@ stores and delivers (:mod:`envq.alerts.delivery`). Thresholds: :class:`Threshold
 
 from envq.alerts.day import day_warnings, merge_day
 from envq.alerts.model import RULES, SEVERITIES, WARNING_COLUMNS, Thresholds, severity_rank, sort_warnings
+from envq.alerts.report import warnings_markdown
 
 __all__ = ["day_warnings", "merge_day", "Thresholds", "WARNING_COLUMNS", "SEVERITIES", "RULES", "severity_rank",
-           "sort_warnings"]
+           "sort_warnings", "warnings_markdown"]

@@ -22,12 +22,6 @@ def _result(store, name: str, period: str) -> pd.DataFrame | None:
         return None
 
 
-def _year_rows(rates: pd.DataFrame | None, year: int) -> pd.DataFrame | None:
-    if rates is None or "period" not in rates:
-        return rates
-    return rates[rates["period"].astype(str) == str(year)].reset_index(drop=True)
-
-
 def day_warnings(store, day, *, parts=("air", "water"), thresholds: Thresholds | None = None, registry=None,
                  reaches=None, stations: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every warning of *day* for the *parts*, most severe first.
@@ -68,9 +62,8 @@ def day_warnings(store, day, *, parts=("air", "water"), thresholds: Thresholds |
             st = hunan_stations()
             stations = st[~st["stopped"].astype(bool)]
         year = str(day.year)
-        rates = _year_rows(_result(store, "air_rates", year), day.year)
         city_days = _result(store, "air_city_days", year)
-        out.append(rules.air_target_warnings(rates, city_days, day=day, thresholds=th))
+        out.append(rules.air_target_warnings(city_days, day=day, thresholds=th))
         out.append(rules.air_run_warnings(city_days, day=day, thresholds=th))
         hourly = store.read_air(start, day)
         out.append(rules.air_data_warnings(hourly, day=day, stations=stations, thresholds=th))
@@ -110,10 +103,12 @@ def merge_day(old: pd.DataFrame | None, new: pd.DataFrame, parts) -> pd.DataFram
     its parts (data warnings of a part go with it), the other parts' stay."""
     if old is None or not len(old):
         return new
-    data_names = {p for p in parts}
-    keep_old = ~old["part"].isin(list(parts)) & ~(old["part"].eq("data") & old["name"].isin(list(data_names))
-                                                  | old["part"].eq("data") & _data_part(old).isin(list(parts)))
-    return sort_warnings(pd.concat([old[keep_old.to_numpy()], new], ignore_index=True))
+    parts = list(parts)
+    replaced = old["part"].isin(parts) | (old["part"].eq("data") & _data_part(old).isin(parts))
+    kept = old[~replaced.to_numpy()]
+    if not len(kept):
+        return new
+    return sort_warnings(pd.concat([kept.astype(object), new.astype(object)], ignore_index=True))
 
 
 def _data_part(df: pd.DataFrame) -> pd.Series:

@@ -3,7 +3,9 @@
 Each function takes tables (what the store holds) and returns a warnings table
 (:data:`envq.alerts.model.WARNING_COLUMNS`); :func:`envq.alerts.day_warnings` reads the tables
 from the store and calls them. Nothing here recomputes a stored result: the good-air-day ratios,
-targets, verdicts (``target_met``) and budgets are the engines' (``air_rates``), the Ⅰ~Ⅲ shares
+targets, verdicts (``target_met``) and budgets of the year to date are the rates engine's on the
+stored city days (the stored year row of a year in progress counts no days left, so its budget
+is not the year's remaining one), the Ⅰ~Ⅲ shares
 and verdicts are the water engine's (``water_rates``, ``water_basin_rates``), the section values
 of the month are ``water_sections``. The near/over test of a section is the existing early-warning
 engine (:func:`envq.water.warning.early_warning`); the one rule for "met" is
@@ -27,6 +29,7 @@ from envq.alerts.model import (
 )
 
 __all__ = ["water_section_warnings", "water_share_warnings", "air_target_warnings", "budget_exhausted_days",
+           "city_days_dataset",
            "air_run_warnings", "air_data_warnings", "water_data_warnings", "screened_warnings", "bureau",
            "reach_index"]
 
@@ -270,37 +273,68 @@ def budget_exhausted_days(city_days: pd.DataFrame, targets: pd.Series, *, year: 
     return pd.Series(out, dtype=object)
 
 
-def air_target_warnings(rates: pd.DataFrame, city_days: pd.DataFrame | None, *, day: dt.date,
-                        thresholds: Thresholds = Thresholds()) -> pd.DataFrame:
-    """Cities (and the province) against their year's good-air-day target, from the stored rates
-    of the year to date (``air_rates`` of the year; its ``target``, ``target_met``,
-    ``budget_non_good_days``).
+def city_days_dataset(table: pd.DataFrame):
+    """The stored city-day table back as the engine's city-day dataset (dims city, date):
+    ``aqi``, ``level``, ``category``, ``valid``, ``valid_all_six``, ``primary_pollutant``."""
+    from envq.air.aqi import category_table
 
-    - ``air.budget_exhausted`` (critical): the budget is negative: the target cannot be met this
+    df = table.copy()
+    df["date"] = pd.to_datetime(df["date"])
+    level = {}
+    for ed in ("hj633_2012", "hj633_2026"):
+        level.update({name: k for k, name in category_table(ed)["category_zh"].items()})
+    df["aqi"] = pd.to_numeric(df["aqi"], errors="coerce").astype(float)
+    df["level"] = df["category"].map(level).fillna(0).astype(np.int64)
+    cols = ["aqi", "level", "category", "valid", "valid_all_six", "primary_pollutant"]
+    ds = df.set_index(["city", "date"])[[c for c in cols if c in df]].to_xarray()
+    for c in ("valid", "valid_all_six"):
+        if c in ds:
+            ds[c] = ds[c].fillna(False).astype(bool)
+    ds["level"] = ds["level"].fillna(0).astype(np.int64)
+    for c in ("category", "primary_pollutant"):
+        if c in ds:
+            ds[c] = ds[c].fillna("").astype(object)
+    return ds
+
+
+def air_target_warnings(city_days: pd.DataFrame | None, *, day: dt.date,
+                        thresholds: Thresholds = Thresholds(), targets=None) -> pd.DataFrame:
+    """Cities (and the province) against their year's good-air-day target on *day*.
+
+    The figures are the rates engine's for the year to date through *day*
+    (:func:`envq.air.rates.good_day_rates` on the stored city days: ratio, ``target``,
+    ``target_met``, ``budget_non_good_days`` = how many of the days left in the year may still be
+    non-good):
+
+    - ``air.budget_exhausted`` (critical): the budget is negative, the target cannot be met this
       year; the message says since which day (:func:`budget_exhausted_days`);
     - ``air.ratio_below_target`` (warning): the ratio so far misses the target but can still be
-      recovered (with how many non-good days the rest of the year may have);
+      recovered (and how many non-good days the rest of the year may have);
     - ``air.budget_low`` (warning): the ratio meets the target but the budget is at or below
       ``thresholds.budget_days`` with days of the year left.
     """
-    if rates is None or not len(rates):
+    from envq.air.rates import good_day_rates
+
+    if city_days is None or not len(city_days):
         return empty_warnings()
-    year = int(pd.Timestamp(rates["start"].iloc[0]).year) if "start" in rates else day.year
-    through = str(rates["through"].iloc[0]) if "through" in rates else day.isoformat()
-    left = (dt.date(year, 12, 31) - dt.date.fromisoformat(through)).days
-    lost_on = budget_exhausted_days(city_days, rates.set_index("name")["target"], year=year) \
-        if city_days is not None else pd.Series(dtype=object)
+    d = pd.to_datetime(city_days["date"])
+    table = city_days[((d.dt.year == day.year) & (d <= pd.Timestamp(day))).to_numpy()]
+    if not len(table):
+        return empty_warnings()
+    kw = {} if targets is None else {"targets": targets}
+    rates = good_day_rates(city_days_dataset(table), f"{day.year}-YTD", by="both", **kw)
+    through = str(pd.to_datetime(table["date"]).max().date())
+    left = (dt.date(day.year, 12, 31) - dt.date.fromisoformat(through)).days
+    lost_on = budget_exhausted_days(table, rates.set_index("name")["target"], year=day.year)
     rows = []
     for r in rates.to_dict("records"):
         name, scope = str(r["name"]), str(r["scope"])
-        if scope not in ("city", "province"):
-            continue
         ratio, target = r["good_day_ratio"], float(r["target"])
         met = r.get("target_met")
         budget = r.get("budget_non_good_days")
         budget = None if budget is None or pd.isna(budget) else int(budget)
-        head = f"{name} {year} 年（截至 {through}）优良天数比例 {_pct(ratio)}（{int(r['good_days'])}/{int(r['valid_days'])} 天）"
-        figures = {"period": str(r["period"]), "through": through, "good_day_ratio": float(ratio), "target": target,
+        head = f"{name} {day.year} 年（截至 {through}）优良天数比例 {_pct(ratio)}（{int(r['good_days'])}/{int(r['valid_days'])} 天）"
+        figures = {"period": f"{day.year}-YTD", "through": through, "good_day_ratio": float(ratio), "target": target,
                    "good_days": int(r["good_days"]), "valid_days": int(r["valid_days"]), "budget_non_good_days": budget,
                    "days_left": left}
         base = {"day": day.isoformat(), "part": "air", "scope": scope, "name": name, "label": name,

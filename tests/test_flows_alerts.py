@@ -1,0 +1,124 @@
+"""The nightly run with warnings, the audit and delivery, on Prefect's real local API: what it
+stores and publishes, a webhook configured in envq.toml that receives the message, one that
+fails (retried, reported in the run-health report, the run still succeeds and the warnings are
+kept)."""
+
+import json
+
+import pandas as pd
+import pytest
+from _receivers import Receiver
+
+from envq.store import Store
+
+prefect_testing = pytest.importorskip("prefect.testing.utilities")
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", autouse=True)
+def harness():
+    with prefect_testing.prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+def _config(tmp_path, monkeypatch, url, fmt="json", **extra):
+    lines = ['[maps]', 'base_url = "http://127.0.0.1:8000/envq/maps/"', "",
+             "[[alerts]]", 'channel = "webhook"', f'url = "{url}"', f'format = "{fmt}"', "retry_delays_s = [0.1]",
+             *[f"{k} = {json.dumps(v)}" for k, v in extra.items()]]
+    p = tmp_path / "envq.toml"
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setenv("ENVQ_CONFIG", str(p))
+
+
+def test_nightly_water_stores_publishes_and_delivers_the_warnings(tmp_path, monkeypatch):
+    from prefect.client.orchestration import get_client
+
+    from flows.pipeline import nightly
+
+    with Receiver() as rx:
+        _config(tmp_path, monkeypatch, rx.url)
+        state = nightly(date="2026-08-04", parts=["water"], store_root=str(tmp_path / "store"), maps=False,
+                        return_state=True)
+    assert state.is_completed(), state.message
+    summary = state.result()
+    store = Store(tmp_path / "store", create=False)
+    # the day's warnings, stored, in the summary and delivered in one message
+    w = store.read_result("warnings", "2026-08-04")
+    assert len(w) and set(w["part"]) <= {"water", "data"} and "胜利" in set(w["name"])
+    assert "# envq warnings 2026-08-04" in summary.alerts and "Delivery json 127.0.0.1" in summary.alerts
+    assert len(rx.requests) == 1
+    body = rx.json()
+    assert len(body["warnings"]) == len(w) and body["title"].startswith("envq 环境质量预警 2026-08-04：")
+    assert "http://127.0.0.1:8000/envq/maps/index.html" in body["text"]
+    # the audit of the re-pulled days 08-02..08-04: the four NH3-N readings of 澧水三江口 on 08-04
+    dis = store.read_result("audit_water", "2026-08")
+    assert list(dis["section"]) == ["澧水三江口"] * 4 and (dis["reason"] == "platform_screened").all()
+    days = store.read_result("audit_days", "2026-08").set_index("day")
+    assert list(days.index) == ["2026-08-02", "2026-08-03", "2026-08-04"]
+    assert days.loc["2026-08-04", "compared"] - days.loc["2026-08-04", "agreeing"] == 4
+    assert "地表水 class water: " in summary.alerts and "4 differ: platform_screened 4" in summary.alerts
+    # the artifacts
+    with get_client(sync_client=True) as client:
+        arts = {a.key: a for a in client.read_artifacts() if a.key in ("envq-warnings", "envq-audit")}
+    assert "胜利" in arts["envq-warnings"].data and "澧水三江口" in arts["envq-audit"].data
+    # re-running the day changes nothing stored
+    before = {p.name: p.read_bytes() for p in (tmp_path / "store" / "results").rglob("*.parquet")
+              if p.parent.name in ("warnings", "audit_water", "audit_days")}
+    with Receiver() as rx2:
+        _config(tmp_path, monkeypatch, rx2.url)
+        assert nightly(date="2026-08-04", parts=["water"], store_root=str(tmp_path / "store"), maps=False,
+                       return_state=True).is_completed()
+    after = {p.name: p.read_bytes() for p in (tmp_path / "store" / "results").rglob("*.parquet")
+             if p.parent.name in ("warnings", "audit_water", "audit_days")}
+    assert after == before
+
+
+def test_a_channel_that_never_answers_is_reported_and_the_run_succeeds(tmp_path, monkeypatch):
+    from flows.pipeline import nightly
+
+    with Receiver(hang_s=5.0) as rx:
+        _config(tmp_path, monkeypatch, rx.url, fmt="wecom", timeout_s=0.5, retries=1)
+        state = nightly(date="2026-08-04", parts=["water"], store_root=str(tmp_path / "store"), maps=False,
+                        return_state=True)
+    assert state.is_completed(), state.message  # the channel never fails the run
+    summary = state.result()
+    assert len(rx.requests) == 2  # tried, then retried
+    assert "alert_delivery_failed" in summary.health and "wecom 127.0.0.1" in summary.health
+    store = Store(tmp_path / "store", create=False)
+    assert "alert_delivery_failed" in store.read_report("health")
+    assert len(store.read_result("warnings", "2026-08-04"))  # the warnings are kept
+
+
+def test_envq_run_rejects_a_bad_alerts_table_before_starting(tmp_path, monkeypatch, capsys):
+    from envq.cli import main
+
+    p = tmp_path / "envq.toml"
+    p.write_text('[maps]\nbase_url = "http://x/maps/"\n[[alerts]]\nchannel = "webhook"\nurl = "http://x/h"\n'
+                 'format = "slack"\n', encoding="utf-8")
+    monkeypatch.setenv("ENVQ_CONFIG", str(p))
+    code = main(["run", "--date", "2026-08-04", "--parts", "water", "--store", str(tmp_path / "store"), "--no-maps"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "bad configuration" in err and "alerts[1].format" in err and "wecom, dingtalk, feishu, json" in err
+    assert not (tmp_path / "store").exists()  # nothing written
+
+
+def test_air_nightly_warnings_and_audit(tmp_path, monkeypatch):
+    from flows.pipeline import nightly
+
+    monkeypatch.delenv("ENVQ_CONFIG", raising=False)
+    state = nightly(date="2019-12-31", parts=["air"], store_root=str(tmp_path / "store"), maps=False,
+                    return_state=True)
+    assert state.is_completed(), state.message
+    store = Store(tmp_path / "store", create=False)
+    w = store.read_result("warnings", "2019-12-31")
+    # three days in the store: the runs of non-good days count from 12-29; no channel configured
+    runs = w[w["rule"] == "air.non_good_run"].set_index("name")
+    assert set(runs.index) == {"株洲市", "永州市", "湘潭市", "益阳市", "衡阳市"}
+    assert "1853A" in set(w.loc[w["rule"] == "data.silent", "name"])
+    assert "2484A" in set(w.loc[w["rule"] == "data.screened", "name"])  # O3 = 1200 at 18:00
+    days = store.read_result("audit_days", "2019-12")
+    assert list(days["day"]) == ["2019-12-29", "2019-12-30", "2019-12-31"] and (days["part"] == "air").all()
+    dis = store.read_result("audit_air", "2019-12")
+    assert set(dis["reason"]) <= {"publication_rule", "value_not_in_file", "screened"}
+    assert "Delivery" not in state.result().alerts
