@@ -62,6 +62,7 @@ def main(argv=None) -> int:
             code = 1
             continue
         print(summary.headline)
+        print(summary.alerts)  # the day's warnings, the audit of what was pulled, the deliveries
     store = Store(store_root, create=False)
     for folder in sorted((store_root / "results").iterdir()):
         write_csv(store.read_result(folder.name), out / f"{folder.name}.csv")

@@ -43,11 +43,12 @@ def index_html(*, generated: str, day: str | None, air_period: str | None, water
                freshness: list[tuple[str, str, str]], air_rates: pd.DataFrame | None,
                water_province: pd.Series | None, basin_water: pd.DataFrame | None,
                reaches: list[dict], pages: dict[str, str], notes: list[str],
-               water_target: float = 95.0, edition: str = "hj633_2012") -> str:
+               water_target: float = 95.0, edition: str = "hj633_2012", alerts_html: str = "") -> str:
     """The index page as HTML text.
 
     *freshness*: ``(what_zh, what_en, through)`` lines; *reaches*: summary dicts of the reach
-    reports plus ``href``; *pages*: ``{"air": "air.html", "water": "water.html"}`` (present pages).
+    reports plus ``href``; *pages*: ``{"air": "air.html", "water": "water.html"}`` (present pages);
+    *alerts_html*: the warnings and audit section (:func:`maps.alerts.alerts_section`, escaped).
     """
     out = [f'<main><h1>湖南省生态环境质量地图 <span class="en">Hunan environmental quality maps (envq)</span></h1>'
            f'<div>生成时间 generated {esc(generated)}'
@@ -84,6 +85,7 @@ def index_html(*, generated: str, day: str | None, air_period: str | None, water
     else:
         out.append('<div class="card envq-headline-water">水质：本时段无结果 water: no results for the period</div>')
     out.append('</div>')
+    out.append(alerts_html)  # warnings and audit (maps.alerts)
 
     # pages
     out.append('<h2>地图 Maps</h2><div class="links">' + "".join(

@@ -176,10 +176,13 @@ def render_maps(store, output, *, period: str, day: str | None = None, water_per
 
     keys = {"air.html": "air", "water.html": "water"}
     links = {keys.get(rel, rel): rel for rel in html}
+    from maps.alerts import alerts_section, latest_audit, latest_warnings
+
     index = index_html(generated=now, day=day, air_period=period if air_rates is not None else None,
                        water_period=wp if sections is not None else None, freshness=freshness,
                        air_rates=air_rates, water_province=water_province, basin_water=basin_water,
-                       reaches=reach_rows, pages=links, notes=notes, water_target=water_target, edition=edition)
+                       reaches=reach_rows, pages=links, notes=notes, water_target=water_target, edition=edition,
+                       alerts_html=alerts_section(latest_warnings(store), latest_audit(store)))
     from maps.assets import ExternalReferenceError, external_urls
 
     left = external_urls(index)

@@ -107,8 +107,7 @@ def test_air_nightly_warnings_and_audit(tmp_path, monkeypatch):
     from flows.pipeline import nightly
 
     monkeypatch.delenv("ENVQ_CONFIG", raising=False)
-    state = nightly(date="2019-12-31", parts=["air"], store_root=str(tmp_path / "store"), maps=False,
-                    return_state=True)
+    state = nightly(date="2019-12-31", parts=["air"], store_root=str(tmp_path / "store"), return_state=True)
     assert state.is_completed(), state.message
     store = Store(tmp_path / "store", create=False)
     w = store.read_result("warnings", "2019-12-31")
@@ -122,3 +121,16 @@ def test_air_nightly_warnings_and_audit(tmp_path, monkeypatch):
     dis = store.read_result("audit_air", "2019-12")
     assert set(dis["reason"]) <= {"publication_rule", "value_not_in_file", "screened"}
     assert "Delivery" not in state.result().alerts
+    # the index page shows them: counts, the most severe first, escaped; and the audit's agreement
+    index = (tmp_path / "store" / "maps" / "index.html").read_text(encoding="utf-8")
+    # (a store holding only 12-29..12-31 of 2019: three valid days, the year's target lost for each city)
+    assert "<h2>预警 Warnings (2019-12-31)</h2>" in index and "全年目标已无法完成" in index
+    assert "发布数据审核 Audit of the published figures" in index and "空气 AQI：2019-12-31 一致 agree" in index
+
+
+def test_the_index_section_escapes_what_it_shows():
+    from maps.alerts import alerts_section
+
+    w = pd.DataFrame({"day": ["2026-08-23"], "severity": ["critical"], "message": ["<script>alert(1)</script>"]})
+    html = alerts_section(w, None)
+    assert "<script>" not in html and "&lt;script&gt;" in html and "严重 1" in html
