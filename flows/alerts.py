@@ -125,8 +125,9 @@ def publish_alerts(store, *, day: dt.date, parts, audits: list, warnings_future=
                    config: dict | None = None, artifacts: bool = True) -> AlertsOutcome:
     """Store the audit and the warnings, publish their artifacts, deliver (module docstring).
 
-    Runs in the flow's process under the store's lock. *warnings_future* is the submitted
-    :func:`warnings` task (computed after the results were written); a failure of any step here
+    Runs in the flow's process under the store's lock. *audits* are the submitted :func:`audit`
+    tasks (or their results); *warnings_future* is the submitted :func:`warnings` task (computed
+    after the results were written); a failure of any step here
     is reported in the outcome, never raised: the run's results are already published.
     """
     from envq.alerts import merge_day, warnings_markdown

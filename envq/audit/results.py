@@ -93,17 +93,16 @@ def audit_pulled(part: str, payloads, data, start: dt.date, end: dt.date) -> Aud
         src = data.attrs.get("source", "")
         return audit_air(data, source=src if isinstance(src, str) else ";".join(map(str, src)))
     from envq.audit.water import audit_water
-    from envq.errors import InputError
     from envq.sources.adapters._parse import materialised
     from envq.sources.cnemc_water import read_cnemc_water
+    from envq.sources.dispatch import sniff_format
 
     frames = []
     with materialised(payloads) as paths:
         for p, path in zip(payloads, paths):
-            try:
-                w = read_cnemc_water(path)
-            except InputError:
-                continue  # not a CNEMC file (manual data carry no published class), or refused by the pull
+            if sniff_format(path) != "water_cnemc":  # manual data carry no published class
+                continue
+            w = read_cnemc_water(path)
             t = w["time"]
             keep = ((t >= pd.Timestamp(start)) & (t < pd.Timestamp(end) + pd.Timedelta(days=1))).to_numpy()
             frames.append(w[keep].assign(file=p.name))
