@@ -26,13 +26,13 @@ DAY = "2026-08-23"
 
 @functools.cache
 def warnings_of_the_day():
+    from pathlib import Path
+
     from envq.alerts.rules import water_section_warnings
     from envq.sources.cnemc_water import read_cnemc_water, to_long
     from envq.water.reaches import load_reaches
     from envq.water.screen import screen
     from envq.water.warning import latest_values
-
-    from pathlib import Path
 
     data = Path(__file__).resolve().parents[1] / "data" / "water" / "hunan_water_auto_20260709_20260823.csv.gz"
     long, _ = screen(to_long(read_cnemc_water(data)))

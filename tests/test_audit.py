@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from envq.air.aqi import hourly_aqi
 from envq.audit import REASONS, audit_air, audit_water, manual_readings
 from envq.sources.cnemc_live import read_cnemc_live
 from envq.sources.cnemc_water import read_cnemc_water

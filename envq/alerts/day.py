@@ -48,8 +48,8 @@ def day_warnings(store, day, *, parts=("air", "water"), thresholds: Thresholds |
     pandas.DataFrame
         :data:`envq.alerts.model.WARNING_COLUMNS`, one row per warning.
     """
-    from envq.water.registry import load_registry
     from envq.water.reaches import load_reaches
+    from envq.water.registry import load_registry
 
     day = day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day))
     th = thresholds or Thresholds()

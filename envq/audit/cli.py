@@ -87,8 +87,8 @@ def _water_readings(path, args):
 
 def _water(args) -> int:
     from envq.audit import audit_water, concat_results
-    from envq.tables import write_csv
     from envq.audit.water import DEFAULT_SPIKE_FACTOR
+    from envq.tables import write_csv
     from envq.water.registry import load_registry
 
     reg = load_registry(args.registry)
