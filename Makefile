@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(PY) bench/geo_pack.py
 	@test -f demo-output/store/store.json || $(PY) -m flows.demo --output demo-output
 	$(PY) bench/maps_render.py
+	$(PY) bench/alerts_audit.py
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .prefect envq-data
