@@ -61,19 +61,21 @@ def _rate(a: int, c: int) -> str:
     return f"{a}/{c}（{100 * a / c:.2f}%）" if c else "—"
 
 
-def alerts_section(warnings: pd.DataFrame | None, audit: pd.DataFrame | None, *, limit: int = 8) -> str:
-    """The section's HTML ("" when nothing was stored)."""
+def alerts_section(warnings: pd.DataFrame | None, audit: pd.DataFrame | None, *, limit: int = 5) -> str:
+    """The section's HTML ("" when nothing was stored): at most *limit* warnings of each day."""
     out = []
     if warnings is not None:
         days = " / ".join(sorted(set(map(str, warnings["day"]))))
         counts = warnings["severity"].value_counts() if len(warnings) else pd.Series(dtype=int)
         badges = " ".join(f'<span class="envq-sev" style="color:{c}">{esc(zh)} {int(counts.get(s, 0))}</span>'
                           for s, (zh, c) in _SEV.items())
+        shown = warnings.groupby("day", sort=False).head(limit)  # the most severe of each day
         items = "".join(
-            f'<li><b style="color:{_SEV.get(r["severity"], ("", "#333"))[1]}">【{esc(_SEV.get(r["severity"], (r["severity"],))[0])}】'
-            f'</b>{esc(r["message"])}</li>' for r in warnings.head(limit).to_dict("records"))
-        more = f'<div class="note">另有 {len(warnings) - limit} 条 {len(warnings) - limit} more</div>' \
-            if len(warnings) > limit else ""
+            f'<li><b style="color:{_SEV.get(r["severity"], ("", "#333"))[1]}">'
+            f'【{esc(_SEV.get(r["severity"], (r["severity"],))[0])}】</b>{esc(r["message"])}</li>'
+            for r in shown.to_dict("records"))
+        rest = len(warnings) - len(shown)
+        more = f'<div class="note">另有 {rest} 条 {rest} more</div>' if rest else ""
         out.append(f'<h2>预警 Warnings ({esc(days)})</h2><div class="envq-warnings">{badges}'
                    + (f"<ul>{items}</ul>{more}" if len(warnings) else "<div>无预警 none</div>") + "</div>")
     if audit is not None and len(audit):
