@@ -149,28 +149,27 @@ def _check_rows_plain(path, text: str, names: list[str]) -> int:
     raw = text.encode("utf-8")
     b = np.frombuffer(raw, dtype=np.uint8)
     delim = np.flatnonzero((b == 0x2C) | (b == 0x0A))  # ',' and '\n'
-    is_nl = b[delim] == 0x0A
-    nl = delim[is_nl]
+    nl_at = np.flatnonzero(b[delim] == 0x0A)  # index in `delim` of each '\n'
+    nl = delim[nl_at]
+    unterminated = bool(len(raw)) and raw[-1:] != b"\n"
     # lines: [start, end) in bytes; the last line ends at len(raw) when unterminated
-    ends = np.append(nl, len(raw)) if (len(raw) and raw[-1:] != b"\n") else nl
+    ends = np.append(nl, len(raw)) if unterminated else nl
     starts = np.r_[0, nl + 1][: len(ends)]
     if len(ends) < 2:
         return 0
-    commas_per_line = np.diff(np.r_[0, np.cumsum(~is_nl)[is_nl]])  # commas before each '\n', per line
-    counts = np.zeros(len(ends), dtype=np.int64)
-    counts[: len(commas_per_line)] = commas_per_line
-    if len(ends) > len(nl):  # unterminated last line
-        counts[-1] = int(np.count_nonzero(~is_nl)) - int(commas_per_line.sum())
-    counts += 1
+    # fields of a line = its commas + 1 = delimiters between two line breaks
+    ends_at = np.append(nl_at, len(delim)) if unterminated else nl_at
+    counts = np.diff(np.r_[-1, ends_at])
     blank = ends == starts
     data = np.arange(len(ends)) >= 1
-    # field sizes (bytes >= characters: check the candidates exactly)
-    bounds = np.r_[-1, delim, len(raw)]
-    sizes = np.diff(bounds) - 1
-    if sizes.size and sizes.max() > MAX_FIELD_CHARS:
+    # field sizes (bytes >= characters: check the candidates exactly); no line longer than the
+    # limit, no field longer either
+    if (ends - starts).max() > MAX_FIELD_CHARS:
+        bounds = np.r_[-1, delim, len(raw)]
+        sizes = np.diff(bounds) - 1
         for j in np.flatnonzero(sizes > MAX_FIELD_CHARS):
             value = raw[bounds[j] + 1: bounds[j + 1]].decode("utf-8", errors="replace")
-            if len(value.rstrip("\r")) > MAX_FIELD_CHARS:
+            if len(value) > MAX_FIELD_CHARS:
                 pos = bounds[j] + 1
                 line = int(np.searchsorted(nl, pos, side="right"))
                 col = int(np.count_nonzero((delim >= starts[line]) & (delim < pos))) if line < len(starts) else 0
@@ -180,7 +179,7 @@ def _check_rows_plain(path, text: str, names: list[str]) -> int:
         i = int(bad[0])
         line = raw[starts[i]:ends[i]].decode("utf-8", errors="replace")
         raise _row_error(path, names, i + 1, line, int(counts[i]),
-                         last_unterminated=(i == len(ends) - 1 and len(ends) > len(nl)))
+                         last_unterminated=(i == len(ends) - 1 and unterminated))
     return int(np.count_nonzero(data & ~blank))
 
 
