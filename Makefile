@@ -2,13 +2,14 @@
 #   make demo   runs the backfill flow (Prefect, local API) over the bundled real data into a
 #               fresh store: Hunan's 2019 good-air-day rates and 2026 Class III compliance, by
 #               city, river system and river basin; prints the headline figures
-#   make test   runs the whole test suite
+#   make test   runs the whole test suite (installing Debian's Chromium and the fonts of the
+#               browser tests first when they are missing: .ci/browser-deps)
 PYTHON ?= python3.11
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench venv clean
+.PHONY: demo test bench venv clean browser-deps
 
 venv: $(STAMP)
 
@@ -21,8 +22,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m flows.demo --output demo-output
 
-test: $(STAMP)
+test: $(STAMP) browser-deps
 	$(PY) -m pytest -n 2 -q
+
+browser-deps:
+	@./.ci/browser-deps
 
 bench: $(STAMP)
 	$(PY) bench/air_national_year.py
