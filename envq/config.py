@@ -18,6 +18,12 @@ setting has its default. Tables in use:
     one table per delivery channel (webhook or e-mail; :mod:`envq.alerts.delivery`,
     docs/alerts.md).
 
+``[schedule]``
+    ``cron``, ``timezone`` of ``envq serve``'s nightly run (:mod:`flows.serve`).
+
+``[sources.air]``, ``[sources.water]``
+    the nightly run's sources (:mod:`envq.sources.adapters`, docs/pipeline.md).
+
 ``[maps]``
     ``base_url``: the http(s) address the maps folder is served at (links in messages);
     ``tiles``: base tiles of the maps: ``none`` (default: the maps need no network), ``osm``,
@@ -25,6 +31,10 @@ setting has its default. Tables in use:
     ``{z}/{x}/{y}`` URL template of an intranet tile server (``tiles_crs`` = ``wgs84`` or
     ``gcj02``); ``output``: the folder the nightly run renders the maps into (default
     ``maps`` under the store).
+
+A table or key envq does not read is an error listing the valid ones (a misspelled ``[map]``
+would otherwise be ignored silently). ``[warnings]`` and ``[[alerts]]`` keys are checked by their
+owner (:mod:`envq.alerts`) when they are used.
 
 Example::
 
@@ -43,12 +53,21 @@ from pathlib import Path
 
 from envq.errors import InputError
 
-__all__ = ["ENV_CONFIG", "config_path", "load_config"]
+__all__ = ["ENV_CONFIG", "TABLES", "ARRAYS", "config_path", "load_config"]
 
 ENV_CONFIG = "ENVQ_CONFIG"
-#: Tables envq reads (each must be a TOML table when present).
-_TABLES = ("geo", "sources", "schedule", "store", "maps", "warnings")
 _MAPS_KEYS = ("tiles", "tianditu_key", "tiles_crs", "output", "base_url")
+#: Tables envq reads and their keys (None: the table's owner checks its keys where it is used).
+TABLES = {
+    "geo": ("basins", "basins_layer", "basins_field", "system_to_basin"),
+    "sources": ("air", "water"),
+    "schedule": ("cron", "timezone"),
+    "maps": _MAPS_KEYS,
+    "warnings": None,
+}
+#: Arrays of tables envq reads (``[[alerts]]``).
+ARRAYS = ("alerts",)
+_TABLES = tuple(TABLES)
 
 
 def config_path(environ=None) -> Path | None:
@@ -81,9 +100,17 @@ def load_config(path=None, *, environ=None) -> dict:
         lines = text.splitlines()
         bad = lines[line - 1] if line and line <= len(lines) else ""
         raise InputError(path, line, None, bad, f"is not valid TOML: {exc}") from None
+    known = ", ".join([f"[{t}]" for t in TABLES] + [f"[[{a}]]" for a in ARRAYS])
     for table, value in conf.items():
+        if table not in TABLES and table not in ARRAYS:
+            raise InputError(path, None, table, None, f"is not a table envq reads; use {known}")
         if table in _TABLES and not isinstance(value, dict):
             raise InputError(path, None, table, value, f"must be a table ([{table}])")
+        keys = TABLES.get(table)
+        for key in (value if keys is not None and isinstance(value, dict) else ()):
+            if key not in keys:
+                what = f"[{table}.{key}]" if isinstance(value[key], dict) else f"{table}.{key}"
+                raise InputError(path, None, what, None, f"is not a setting of [{table}]; use {', '.join(keys)}")
     if "alerts" in conf and not (isinstance(conf["alerts"], list) and all(isinstance(t, dict) for t in conf["alerts"])):
         raise InputError(path, None, "alerts", str(conf["alerts"])[:60], "must be [[alerts]] tables, one per channel")
     geo = conf.get("geo", {})
@@ -94,8 +121,6 @@ def load_config(path=None, *, environ=None) -> dict:
         raise InputError(path, None, "geo.system_to_basin", geo["system_to_basin"], "must be a table")
     maps = conf.get("maps", {})
     for key, value in maps.items():
-        if key not in _MAPS_KEYS:
-            raise InputError(path, None, f"maps.{key}", value, f"is not a setting; use {', '.join(_MAPS_KEYS)}")
         if not isinstance(value, str):
             raise InputError(path, None, f"maps.{key}", value, "must be a string")
     if "base_url" in maps and not re.match(r"https?://[^/\s]+", maps["base_url"]):
