@@ -489,3 +489,72 @@ def test_too_big_a_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
     monkeypatch.setenv("ENVQ_MAX_FILE_BYTES", "1000000")
     with pytest.raises(InputError, match="unpacks to more than 1 MiB, more than envq reads from one file"):
         read_air(path)
+
+
+def test_a_device_or_a_pipe_is_not_read_without_end(tmp_path, capsys):
+    import os
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    for target in (fifo, "/dev/zero"):
+        code, _, err = run(["air", "hourly-aqi", target, "-o", tmp_path / "o.csv"], capsys)
+        assert code == 2 and f"{target} is not a regular file (a device, a pipe or a socket)" in err
+
+
+def test_files_joined_with_their_headers(tmp_path, data_dir):
+    text = text_of(data_dir / "air/china_sites_20190101.csv.gz").replace("\r\n", "\n")
+    lines = text.split("\n")
+    path = tmp_path / "joined.csv"
+    path.write_text("\n".join(lines[:31] + lines[:31]) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="repeats the header of row 1: files joined with their headers") as info:
+        read_air(path)
+    assert info.value.row == 32
+
+
+@pytest.mark.parametrize("make, says, row, field", [
+    (lambda t: t.replace("2026-07-09 21:00", "2099-07-09 21:00", 1), "is in the future", 2, "监测时间"),
+    (lambda t: t.replace("2026-07-09 21:00", "1969-07-09 21:00", 1), "is before 1970", 2, "监测时间"),
+    (lambda t: t.replace("2026-07-09 21:00", "2026-02-30 21:00", 1), "is not a time", 2, "监测时间"),
+    (lambda t: t.replace("氨氮(mg/L)", "总磷(mg/L)", 1), "names columns 12 and 13", 1, "总磷(mg/L)"),
+    (lambda t: t.replace(",", ";"), "separated by semicolons, not commas", 1, "断面名称, 监测时间"),
+    (lambda t: t.replace("\n", "\r"), None, None, None),  # old Mac line ends: read as lines
+    (lambda t: "\ufeff" + t, None, None, None),
+])
+def test_hostile_water_files(tmp_path, water_lines, make, says, row, field):
+    path = tmp_path / "w.csv"
+    path.write_text(make("".join(water_lines[:60])), encoding="utf-8")
+    if says is None:
+        assert len(read_water([path]).long) == len(read_water([_plain(tmp_path, water_lines[:60])]).long)
+        return
+    with pytest.raises(InputError, match=says) as info:
+        read_water([path])
+    assert info.value.row == row and info.value.field.startswith(field)
+
+
+def _plain(tmp_path, lines):
+    p = tmp_path / "plain.csv"
+    p.write_text("".join(lines), encoding="utf-8")
+    return p
+
+
+@pytest.mark.parametrize("body, says", [
+    (b"", "is empty: the file has no header"),
+    (b"\xef\xbb\xbf", "is empty: the file has no header"),
+    (b"  \n\n \n", "is empty: the file has no header"),
+    ("date,hour,type,1335A\n20190101,0,PM2.5,42\n".encode("utf-16-le"), "holds a NUL byte"),  # UTF-16 without BOM
+])
+def test_empty_and_binary_files(tmp_path, body, says):
+    path = tmp_path / "x.csv"
+    path.write_bytes(body)
+    with pytest.raises(InputError, match=says):
+        read_cnemc_archive(path)
+
+
+@pytest.mark.parametrize("timepoint, says", [("1969-12-31T2300", "is before 1970"), ("2099-01-01T0000", "is in the future"),
+                                             ("2026-04-15T09:00+08:00", "is not a time like 2026-04-15T0900")])
+def test_hostile_live_times(tmp_path, timepoint, says):
+    path = tmp_path / "live.csv"
+    path.write_text(f"timepoint,stationcode,pm2_5,pm10,so2,no2,co,o3\n{timepoint},1335A,1,2,3,4,0.5,6\n", encoding="utf-8")
+    with pytest.raises(InputError, match=says) as info:
+        read_cnemc_live(path)
+    assert (info.value.row, info.value.field) == (2, "timepoint")

@@ -244,6 +244,11 @@ def check_csv(path, text: str, required=(), *, repeats_ok: bool = False, empty_n
     _check_names(path, first, names, list(required), repeats_ok=repeats_ok, empty_ok=empty_names_ok)
     if header_check is not None:
         header_check(names)
+    again = text.find("\n" + first + "\n") if first.strip() else -1
+    if again >= 0:  # before the field counts: the header's fields would pass them
+        row = text.count("\n", 0, again) + 2
+        raise InputError(path, row, None, first, "repeats the header of row 1: files joined with their headers? "
+                         "Keep the first header only")
     n_rows = (_check_rows_quoted if '"' in text else _check_rows_plain)(path, text, names)
     if n_rows == 0 and rows_required:
         raise no_rows_error(path)

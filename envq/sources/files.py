@@ -22,6 +22,7 @@ import codecs
 import gzip
 import io
 import os
+import stat
 import warnings
 import zlib
 from pathlib import Path
@@ -106,7 +107,11 @@ def read_bytes(path, *, limit: int | None = None) -> bytes:
         A damaged or truncated gzip file, or a file above the limit, naming the file.
     """
     limit = _limit(limit)
-    size = os.stat(path).st_size
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+        raise InputError(path, None, None, None, "is not a regular file (a device, a pipe or a socket): give a "
+                         "file, a device or pipe would be read without end")
+    size = st.st_size
     if size > limit:
         raise InputError(path, None, None, None,
                          f"is {_size_text(size)}, more than envq reads from one file ({_size_text(limit)}); "
@@ -124,6 +129,8 @@ def read_head(path, size: int = 1 << 16) -> bytes:
     A gzip file damaged in its first bytes raises the same located error as :func:`read_bytes`;
     damage further on is found when the whole file is read.
     """
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        return read_bytes(path)[:size]  # the located error (a folder: the OS error)
     with open(path, "rb") as fh:
         head = fh.read(size)
     if head[:2] != _GZIP_MAGIC:
