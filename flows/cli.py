@@ -117,11 +117,13 @@ def _run(args) -> int:
     if (code := _bad_config(args)) is not None:
         return code
     prefect_environment()
+    from flows.local_api import local_api
     from flows.pipeline import nightly
 
-    state = nightly(date=args.date, parts=args.parts, store_root=args.store, maps=args.maps,
-                    maps_output=args.maps_output, wait_minutes=args.wait, return_state=True)
-    return _finish(state)
+    with local_api():  # a configured API, or a temporary one that dies with this process
+        state = nightly(date=args.date, parts=args.parts, store_root=args.store, maps=args.maps,
+                        maps_output=args.maps_output, wait_minutes=args.wait, return_state=True)
+        return _finish(state)
 
 
 def dask_runner(spec: str):
@@ -141,10 +143,14 @@ def _backfill(args) -> int:
     prefect_environment()
     from flows.pipeline import backfill
 
+    from flows.local_api import local_api
+
     fl = backfill.with_options(task_runner=dask_runner(args.dask)) if args.dask else backfill
-    state = fl(start=args.start, end=args.end, parts=args.parts, store_root=args.store, dask_chunks=bool(args.dask),
-               maps=args.maps, maps_output=args.maps_output, wait_minutes=args.wait, return_state=True)
-    return _finish(state)
+    with local_api():  # a configured API, or a temporary one that dies with this process
+        state = fl(start=args.start, end=args.end, parts=args.parts, store_root=args.store,
+                   dask_chunks=bool(args.dask), maps=args.maps, maps_output=args.maps_output,
+                   wait_minutes=args.wait, return_state=True)
+        return _finish(state)
 
 
 def _serve(args) -> int:

@@ -45,6 +45,13 @@ def main(argv=None) -> int:
             shutil.rmtree(folder)
     out.mkdir(parents=True, exist_ok=True)
     prefect_environment()
+    from flows.local_api import local_api
+
+    with local_api():  # a temporary Prefect API that dies with the demo, even on kill -9
+        return _run(out, store_root)
+
+
+def _run(out: Path, store_root: Path) -> int:
     from envq.store import Store
     from flows.pipeline import backfill
 
