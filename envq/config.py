@@ -21,6 +21,9 @@ setting has its default. Tables in use:
 ``[schedule]``
     ``cron``, ``timezone`` of ``envq serve``'s nightly run (:mod:`flows.serve`).
 
+``[store]``
+    ``wait_minutes``: how long a run waits for a store another run is writing (:mod:`flows.queue`).
+
 ``[sources.air]``, ``[sources.water]``
     the nightly run's sources (:mod:`envq.sources.adapters`, docs/pipeline.md).
 
@@ -34,7 +37,7 @@ setting has its default. Tables in use:
 
 A table or key envq does not read is an error listing the valid ones (a misspelled ``[map]``
 would otherwise be ignored silently). ``[warnings]`` and ``[[alerts]]`` keys are checked by their
-owner (:mod:`envq.alerts`) when they are used.
+owner (:mod:`envq.alerts`), before a run starts and wherever they are used.
 
 Example::
 
@@ -62,6 +65,7 @@ TABLES = {
     "geo": ("basins", "basins_layer", "basins_field", "system_to_basin"),
     "sources": ("air", "water"),
     "schedule": ("cron", "timezone"),
+    "store": ("wait_minutes",),
     "maps": _MAPS_KEYS,
     "warnings": None,
 }
