@@ -558,3 +558,17 @@ def test_hostile_live_times(tmp_path, timepoint, says):
     with pytest.raises(InputError, match=says) as info:
         read_cnemc_live(path)
     assert (info.value.row, info.value.field) == (2, "timepoint")
+
+
+@pytest.mark.parametrize("body, says", [
+    ("[" * 100_000 + "]" * 100_000, "is JSON nested too deeply"),  # a RecursionError traceback before
+    ('{"type": "FeatureCollection", "features": "x"}', "is not a GeoJSON feature with properties"),
+    ('{"type": "FeatureCollection", "features": [{"properties": {"stationcode": "1001A", '
+     '"timepoint": "2018-02-20T07:00:00", "pm2_5": [1, 2], "pm10": "1", "so2": "1", "no2": "1", "co": "1", '
+     '"o3": "1"}}]}', "is not a number"),
+])
+def test_hostile_json(tmp_path, capsys, body, says):
+    path = tmp_path / "live.json"
+    path.write_text(body, encoding="utf-8")
+    code, _, err = run(["air", "hourly-aqi", path, "-o", tmp_path / "o.csv"], capsys)
+    assert code == 2 and says in err and str(path) in err

@@ -252,6 +252,8 @@ def _json_records(path, text: str):
     """Properties of a GeoJSON FeatureCollection (or a list of records) as a frame of strings."""
     try:
         doc = json.loads(text)
+    except RecursionError:
+        raise InputError(path, None, None, text[:60], "is JSON nested too deeply to be a CNEMC feed") from None
     except json.JSONDecodeError as exc:
         snippet = text.splitlines()[exc.lineno - 1][max(0, exc.colno - 30) : exc.colno + 30] if text else ""
         raise InputError(path, exc.lineno, None, snippet, f"is not valid JSON ({exc.msg}, column {exc.colno})") from None
