@@ -29,8 +29,9 @@ class StoreLockedError(StoreError):
                    f"run {self.run_id!r}")
         else:
             who = "a process that has not described itself yet (no .lock.json)"
-        super().__init__(f"{self.root}: the store is locked by another writer: {who}; "
-                         "wait for it to finish (or pass wait_s=...)")
+        super().__init__(f"{self.root}: the store is locked by another writer: {who}; wait for it to "
+                         "finish, or let the run wait its turn: envq run|backfill --wait MINUTES (or [store] "
+                         "wait_minutes in envq.toml)")
 
     def __reduce__(self):
         return (type(self), (self.root, self.holder))
