@@ -11,6 +11,7 @@ a point (:data:`FAULT_POINTS`), the process kills itself with SIGKILL when it re
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -65,6 +66,9 @@ def fsync_tree(path: Path) -> None:
 def atomic_write_bytes(path: Path, data: bytes, *, fault_prefix: str | None = None) -> Path:
     """Replace *path* by *data* atomically (tmp, fsync, ``os.replace``, fsync of the directory).
 
+    A failed write (a full disk) removes the temporary and raises an :class:`OSError` whose
+    ``filename`` is *path*; the previous content is left as it was.
+
     With *fault_prefix* (e.g. ``"water"``) the points ``<prefix>:mid-write`` and
     ``<prefix>:before-switch`` of :func:`fault` are honoured.
     """
@@ -72,17 +76,22 @@ def atomic_write_bytes(path: Path, data: bytes, *, fault_prefix: str | None = No
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + TMP_SUFFIX)
     view = memoryview(data)
-    with open(tmp, "wb") as fh:
-        if fault_prefix:
-            half = len(view) // 2
-            fh.write(view[:half])
+    try:
+        with open(tmp, "wb") as fh:
+            if fault_prefix:
+                half = len(view) // 2
+                fh.write(view[:half])
+                fh.flush()
+                fault(f"{fault_prefix}:mid-write")
+                fh.write(view[half:])
+            else:
+                fh.write(view)
             fh.flush()
-            fault(f"{fault_prefix}:mid-write")
-            fh.write(view[half:])
-        else:
-            fh.write(view)
-        fh.flush()
-        os.fsync(fh.fileno())
+            os.fsync(fh.fileno())
+    except OSError as exc:  # a full disk, a quota: no temporary left, the error names the file
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
     if fault_prefix:
         fault(f"{fault_prefix}:before-switch")
     os.replace(tmp, path)
