@@ -406,6 +406,7 @@ def bench_hunan_library(tmp: Path, save: Path | None = None, profile: Path | Non
     Prefect, in this process (the flow runs the 4 pulls in threads, then upserts, then the
     compute and basin-rates tasks in threads)."""
     from envq import report
+    from envq.periods import periods_touched
     from envq.sources.adapters import open_source
     from envq.store import Store
     from flows.pipeline import BACKFILL_BATCH_MONTHS, _batches
@@ -430,7 +431,7 @@ def bench_hunan_library(tmp: Path, save: Path | None = None, profile: Path | Non
         for data in batches:
             store.upsert_air(data, source="air", run_id="bench-hunan")
     res["upsert_s"] = round(time.perf_counter() - t0, 2)
-    periods = report.periods_touched([a + dt.timedelta(days=i) for i in range((b - a).days + 1)])
+    periods = periods_touched([a + dt.timedelta(days=i) for i in range((b - a).days + 1)])
     t0 = time.perf_counter()
     hourly = store.read_air(a, b)
     res["read_air_s"] = round(time.perf_counter() - t0, 2)
@@ -461,6 +462,7 @@ def national_child(n_stations: int, store_dir: Path, save: Path | None = None, p
     import numpy as np
 
     from envq import report
+    from envq.periods import periods_touched
     from envq.store import Store
     from envq.store.air import natural_day
 
@@ -514,7 +516,7 @@ def national_child(n_stations: int, store_dir: Path, save: Path | None = None, p
     # the compute task: the year from the store, then the period results; keep ds alive, as the
     # flow keeps the pulled batches (its futures) until the run ends
     a, b = dt.date(2019, 1, 1), dt.date(2019, 12, 31)
-    periods = report.periods_touched([a + dt.timedelta(days=i) for i in range((b - a).days + 1)])
+    periods = periods_touched([a + dt.timedelta(days=i) for i in range((b - a).days + 1)])
     res["periods"] = len(periods)
     gc.collect()
     t0 = time.perf_counter()

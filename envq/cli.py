@@ -5,7 +5,15 @@ Each domain module (``envq.air.cli``, ``envq.water.cli``, ``envq.water.reach_cli
 ``func(args)`` returns the exit code. Packages that sit above envq (``geo``, ``maps``, ``flows``)
 add their groups through the ``envq.commands`` entry-point group declared in ``pyproject.toml``,
 so envq itself never imports them.
-Exit codes: 0 success, 1 failure while computing, 2 bad usage or bad input.
+
+Exit codes: 0 success; 2 an error the user can fix (:data:`envq.errors.USER_ERRORS`: bad input
+(file, row, field, value), a usage error (a wrong period, unknown name, options that exclude each
+other), no data in the period asked for, or a file named on the command line that cannot be
+read); 1 anything else: an internal error of envq, printed as such, its traceback under
+``--verbose``. Commands with their own codes (``envq run``) document them.
+
+Every command that takes a period takes the same grammar (:mod:`envq.periods`), through
+:func:`add_period_options` (``--period``, ``--through``) and :func:`period_from_args`.
 """
 
 from __future__ import annotations
@@ -15,7 +23,11 @@ import importlib
 import sys
 from importlib.metadata import entry_points
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "add_period_options", "period_from_args", "EXIT_USER", "EXIT_INTERNAL"]
+
+EXIT_USER, EXIT_INTERNAL = 2, 1
+#: OS errors about a path the user named: an input problem, not a defect.
+_PATH_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
 
 _GROUPS = ("envq.air.cli", "envq.water.cli", "envq.water.reach_cli", "envq.audit.cli")
 _ENTRY_POINT_GROUP = "envq.commands"
@@ -35,12 +47,43 @@ def _registrars():
         yield ep.load()
 
 
+def add_period_options(parser: argparse.ArgumentParser, *, required: bool = True, help: str | None = None) -> None:
+    """``--period`` (the grammar of :mod:`envq.periods`) and ``--through`` (the last day of a year
+    to date), the same in every command."""
+    from envq.periods import GRAMMAR
+
+    parser.add_argument("--period", required=required, metavar="PERIOD",
+                        help=(help + "; " if help else "") + GRAMMAR)
+    parser.add_argument("--through", default=None, metavar="YYYY-MM-DD", type=_day,
+                        help="last day of a year to date (PERIOD 2019-YTD); default the data's last day")
+
+
+def period_from_args(args):
+    """The :class:`envq.periods.Period` of ``--period`` / ``--through`` (None without a period);
+    a wrong one is a usage error (:class:`envq.errors.PeriodError`), raised before any data is read."""
+    from envq.periods import parse_period
+
+    text = getattr(args, "period", None)
+    return None if text is None else parse_period(text, through=getattr(args, "through", None))
+
+
+def _day(text: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="envq",
         description="Hunan environmental-quality aggregator: AQI and good-air-day rates "
         "(HJ 633, HJ 663, GB 3095) and surface-water classes (GB 3838-2002).",
     )
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="print the traceback of an internal error (exit code 1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for register in _registrars():
         register(sub)
@@ -54,7 +97,7 @@ def _plain_warning(message, category, filename, lineno, line=None) -> str:
 def main(argv: list[str] | None = None) -> int:
     import warnings
 
-    from envq.errors import InputError
+    from envq.errors import InputError, NoDataError, UsageError
 
     warnings.formatwarning = _plain_warning  # users see the message, not envq's source line
     parser = build_parser()
@@ -63,15 +106,27 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except InputError as exc:
         print(f"envq: bad input: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:  # missing or unreadable files: what, which file, what to do
+        return EXIT_USER
+    except UsageError as exc:
+        print(f"envq: {exc}", file=sys.stderr)
+        return EXIT_USER
+    except NoDataError as exc:
+        print(f"envq: no data: {exc}", file=sys.stderr)
+        return EXIT_USER
+    except OSError as exc:  # a file or folder that cannot be read or written: what, which, what to do
         from envq.errors import describe_os_error
 
         print(f"envq: {describe_os_error(exc)}", file=sys.stderr)
-        return 2
-    except (EOFError, KeyError, ValueError) as exc:
-        print(f"envq: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USER
+    except Exception as exc:  # a defect of envq, never dressed up as the user's mistake
+        if getattr(args, "verbose", False):
+            import traceback
+
+            traceback.print_exc()
+        print(f"envq: internal error: {type(exc).__name__}: {exc}"
+              + ("" if getattr(args, "verbose", False) else " (run with --verbose for the traceback)"),
+              file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,9 +23,10 @@ AIR_EXTRACT = "air/hunan_sites_2019_wide.csv.gz"
 
 
 def run_air(data_dir: Path, out: Path) -> str:
-    from envq.air.cli import city_days_table
+    from envq.air.tables import city_days_table
     from envq.air.pipeline import city_days_from_hourly, read_air
     from envq.air.rates import good_day_rates, monthly_rates, period_air_statistics
+    from envq.periods import parse_period
 
     t0 = time.perf_counter()
     hourly = read_air(data_dir / AIR_EXTRACT)
@@ -42,7 +43,7 @@ def run_air(data_dir: Path, out: Path) -> str:
     write_csv(screened, out / "air_2019_screened_values.csv")
 
     table = months.pivot(index="name", columns="period", values="good_day_ratio")
-    table.columns = [c[-2:] for c in table.columns]
+    table.columns = [f"{parse_period(c).start.month:02d}" for c in table.columns]
     yr = year.set_index("name")
     table["2019"] = yr["good_day_ratio"]
     table["有效天 valid"] = yr["valid_days"]

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable
 
@@ -45,7 +46,8 @@ import pandas as pd
 
 from envq.errors import PeriodError
 
-__all__ = ["KINDS", "GRAMMAR", "Period", "parse_period", "as_period", "periods_touched", "check_held"]
+__all__ = ["KINDS", "GRAMMAR", "TOUCHED_KINDS", "Period", "parse_period", "as_period", "periods_of", "kinds_of", "latest",
+           "periods_touched", "calendar_periods", "check_held"]
 
 #: The kinds of period, finest first.
 KINDS = ("day", "month", "quarter", "half", "year", "ytd", "range")
@@ -206,6 +208,26 @@ class Period:
     def range_of(cls, start: dt.date, end: dt.date) -> "Period":
         return cls("range", _as_date(start), _as_date(end))
 
+    @classmethod
+    def containing(cls, day, kind: str) -> "Period":
+        """The calendar period of *kind* (day, month, quarter, half, year) holding *day*.
+
+        >>> str(Period.containing(dt.date(2019, 8, 15), "half")), str(Period.containing(dt.date(2019, 8, 15), "quarter"))
+        ('2019-H2', '2019-Q3')
+        """
+        d = _as_date(day)
+        if kind == "day":
+            return cls.day_of(d)
+        if kind == "month":
+            return cls.month_of(d.year, d.month)
+        if kind == "quarter":
+            return cls.quarter_of(d.year, (d.month - 1) // 3 + 1)
+        if kind == "half":
+            return cls.half_of(d.year, 1 if d.month <= 6 else 2)
+        if kind == "year":
+            return cls.year_of(d.year)
+        raise PeriodError(kind, "is not a calendar kind (day, month, quarter, half, year)", grammar=False)
+
     # -------------------------------------------------------------------------------- days
 
     def bounds(self) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -255,16 +277,18 @@ class Period:
         return out
 
     def until(self, last_day) -> "Period":
-        """A year to date resolved to end on *last_day* (the data's last day; at most 31 December);
-        any other kind unchanged.
+        """A year to date ended on *last_day* (the data's last day) when that comes before its end
+        (never later: a ``--through`` day stays); any other kind unchanged.
 
         >>> str(parse_period("2019-YTD").until(dt.date(2019, 5, 17)).end)
         '2019-05-17'
+        >>> str(parse_period("2019-YTD", through=dt.date(2019, 3, 1)).until(dt.date(2019, 5, 17)).end)
+        '2019-03-01'
         """
         if self.kind != "ytd" or last_day is None:
             return self
         last = _as_date(last_day)
-        return Period.ytd_of(self.year, max(last, self.start))
+        return Period.ytd_of(self.year, max(min(last, self.end), self.start))
 
     # -------------------------------------------------------------------------------- comparisons
 
@@ -357,13 +381,13 @@ def parse_period(text, *, through=None, held: Iterable | None = None) -> Period:
     datetime.date(2019, 5, 17)
     >>> parse_period("2019-01-01..2019-06-30").days
     181
-    >>> parse_period("2019-13")
+    >>> parse_period("2019-13")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    envq.errors.PeriodError: period '2019-13': month 13 is not 1..12; use 2019 (year), 2019-H1 (half), 2019-Q2 (quarter), 2019-04 (month), 2019-04-05 (day), 2019-YTD (year to date, through --through or the data's last day) or 2019-01-01..2019-06-30 (a range of days, both ends included)
+    envq.errors.PeriodError: period '2019-13': month 13 is not 1..12; use 2019 (year), 2019-H1 (half), ...
     """
     if isinstance(text, Period):
-        return text.until(through) if through is not None else text
+        return Period.ytd_of(text.year, through) if through is not None and text.kind == "ytd" else text
     s = str(text).strip()
     kind = m = None
     for k, rx in _FORMS:
@@ -400,23 +424,69 @@ def parse_period(text, *, through=None, held: Iterable | None = None) -> Period:
         raise PeriodError(s, str(exc), held=held) from None
 
 
+@functools.lru_cache(maxsize=4096)
+def _parsed(label: str) -> Period:
+    return parse_period(label)
+
+
+def periods_of(labels) -> list[Period]:
+    """The Periods of a column of labels (each distinct label parsed once).
+
+    >>> [p.kind for p in periods_of(["2019-07", "2019-Q3", "2019", "2019-07"])]
+    ['month', 'quarter', 'year', 'month']
+    """
+    return [_parsed(str(x)) for x in labels]
+
+
+def kinds_of(labels) -> np.ndarray:
+    """The kind of each label of a column (e.g. to keep the year rows of a results table)."""
+    return np.array([p.kind for p in periods_of(labels)], dtype=object)
+
+
+def latest(labels, kind: str | None = None) -> str | None:
+    """The label of the latest period (of *kind*) among *labels*: the one ending last, the longest
+    of those (a year over its December); None when there is none.
+
+    >>> latest(["2019-11", "2019-12", "2019-Q4", "2019"]), latest(["2019-11", "2019-12", "2019"], "month")
+    ('2019', '2019-12')
+    """
+    ps = [p for p in periods_of(labels) if kind is None or p.kind == kind]
+    return max(ps, key=lambda p: (p.end, p.days)).label if ps else None
+
+
 def as_period(value, *, through=None) -> Period:
     """A Period from a Period or a text (:func:`parse_period`)."""
     return parse_period(value, through=through)
 
 
-def periods_touched(days: Iterable[dt.date]) -> list[Period]:
-    """The month, quarter and year of each day, each once: months, then quarters, then years,
-    each in time order (what a nightly run recomputes).
+#: The kinds of calendar period a run computes for the days it touches.
+TOUCHED_KINDS = ("month", "quarter", "half", "year")
+
+
+def periods_touched(days: Iterable[dt.date], kinds: Iterable[str] = TOUCHED_KINDS) -> list[Period]:
+    """The month, quarter, half-year and year of each day, each once: months, then quarters,
+    halves and years, each in time order (what a nightly run recomputes and stores).
 
     >>> [str(p) for p in periods_touched([dt.date(2019, 3, 31), dt.date(2019, 4, 1)])]
-    ['2019-03', '2019-04', '2019-Q1', '2019-Q2', '2019']
+    ['2019-03', '2019-04', '2019-Q1', '2019-Q2', '2019-H1', '2019']
     """
-    d = sorted({_as_date(x) for x in days})
-    months = sorted({Period.month_of(x.year, x.month) for x in d})
-    quarters = sorted({Period.quarter_of(x.year, (x.month - 1) // 3 + 1) for x in d})
-    years = sorted({Period.year_of(x.year) for x in d})
-    return months + quarters + years
+    d = {_as_date(x) for x in days}
+    return [p for kind in kinds for p in sorted({Period.containing(x, kind) for x in d})]
+
+
+def calendar_periods(first, last, kind: str) -> list[Period]:
+    """The consecutive calendar periods of *kind* (day, month, quarter, half, year) from the one
+    holding *first* to the one holding *last*.
+
+    >>> [str(p) for p in calendar_periods(dt.date(2019, 5, 20), dt.date(2019, 12, 1), "quarter")]
+    ['2019-Q2', '2019-Q3', '2019-Q4']
+    """
+    out, last = [], _as_date(last)
+    p = Period.containing(first, kind)
+    while p.start <= last:
+        out.append(p)
+        p = Period.containing(p.end + _ONE_DAY, kind)
+    return out
 
 
 def check_held(period, held: Iterable, *, what: str = "results") -> Period:

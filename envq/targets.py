@@ -14,9 +14,10 @@
   for the province: the Hunan provincial plan's quality targets as the project's mission states
   them [U: the plan's document number and its yearly values are not in reference/; replace them
   from a file for a given year];
-- the same two figures for river basins (air and water): envq's default, so that a basin drawn
-  on a map or listed in a table is judged against the provincial figure, the same way
-  everywhere; the plan sets no basin target.
+- the same two figures for river basins (air and water) and the air figure for single stations:
+  envq's defaults, so that a basin or a station drawn on a map or listed in a table is judged
+  against the provincial figure, the same way everywhere (a station's figure is for information:
+  the plan assesses cities); the plan sets no basin or station target.
 
 A CSV file (:meth:`Targets.from_csv`) adds rows over the defaults; its columns are
 ``indicator,scope,name,year,target``. The two earlier formats are read too: ``scope,name,year,
@@ -55,6 +56,7 @@ SCOPES = ("province", "city", "county", "basin", "system", "river", "reach", "se
 
 _PLAN = "湖南省 quality plan (provincial targets) [U: document not in reference/]"
 _ENVQ = "envq default: the provincial figure applied to river basins"
+_STATION = "envq default: a station's figure shown against the cities' target, for information"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,6 +77,7 @@ DEFAULT_ROWS = (
     Target(AIR, "province", "*", None, 83.0, _PLAN),
     Target(AIR, "city", "*", None, 83.0, _PLAN),
     Target(AIR, "basin", "*", None, 83.0, _ENVQ),
+    Target(AIR, "station", "*", None, 83.0, _STATION),
     Target(WATER, "province", "*", None, 95.0, _PLAN),
     Target(WATER, "basin", "*", None, 95.0, _ENVQ),
 )

@@ -9,7 +9,9 @@ Run shape, for each part (``air``, ``water``):
 1. ``pull`` (task, with the source's retries and backoff): ``Source.fetch`` + ``Source.parse``;
 2. the flow keeps the raw http payloads and upserts into the store (revisions recorded);
 3. ``compute`` (task, one per part and year touched): the year's data to date from the store ->
-   ``envq.report.air_results`` / ``water_results`` for the month, quarter and year touched;
+   ``envq.report.air_results`` / ``water_results`` for the periods touched
+   (:func:`envq.periods.periods_touched`: month, quarter and year), the river-chief reaches
+   included;
 4. ``basin_rates`` (task): the same periods by river basin (``geo.areas``);
 5. the flow writes the results, then renders the maps (``maps`` task: ``maps.render.render_maps``
    into ``[maps] output`` or ``<store>/maps``; the year of the last day for air, its month for
@@ -17,7 +19,8 @@ Run shape, for each part (``air``, ``water``):
    city and basin rates, the run-health report, and a link to the maps' index page.
 
 A part that fails (its source down, bad data) does not stop the others: the run ends ``Failed``
-with a message naming the failed parts, after publishing what succeeded.
+with a message naming the failed parts, after publishing what succeeded. What differs between
+the parts is in :mod:`flows.parts`; the steps here loop over them.
 """
 
 from __future__ import annotations
@@ -32,9 +35,11 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.states import Completed, Failed
 
-__all__ = ["nightly", "backfill", "yesterday", "PARTS", "RunSummary"]
+from envq.periods import Period, latest, parse_period, periods_touched
+from flows.parts import PARTS
 
-PARTS = ("air", "water")
+__all__ = ["nightly", "backfill", "yesterday", "PARTS", "RunSummary", "RunSpec", "MapSpec"]
+
 TIMEZONE = "Asia/Shanghai"
 #: Months per pull batch in a backfill (each batch is one pull task; batches run in parallel).
 BACKFILL_BATCH_MONTHS = 3
@@ -82,41 +87,30 @@ def pull(part: str, start: dt.date, end: dt.date):
     src = open_source(part)
     payloads, data = src.pull(start, end)  # a refused payload: RejectedPayloads, which carries it
     get_run_logger().info("pulled %s %s..%s from %s: %s", part, start, end,
-                          ", ".join(p.origin for p in payloads) or "nothing", _shape(data))
+                          ", ".join(p.origin for p in payloads) or "nothing", PARTS[part].shape(data))
     return payloads, data
 
 
 @task(name="compute", persist_result=False, cache_policy=None)
-def compute(part: str, store_root: str, start: dt.date, end: dt.date, periods: list[str], chunks=None):
+def compute(part: str, store_root: str, start: dt.date, end: dt.date, periods: list, chunks=None):
     """Read a year (to date) from the store and compute its period results (``envq.report``)."""
-    from envq import report
     from envq.store import Store
 
-    store = Store(store_root, create=False)
-    if part == "air":
-        return report.air_results(store.read_air(start, end, chunks=chunks), periods)
-    return report.water_results(store.read_water(start, end), periods)
+    p = PARTS[part]
+    return p.results(p.read(Store(store_root, create=False), start, end, chunks=chunks), _as_periods(periods))
 
 
 @task(name="basin-rates", persist_result=False, cache_policy=None)
-def basin_rates(part: str, store_root: str, start: dt.date, end: dt.date, periods: list[str]):
+def basin_rates(part: str, store_root: str, start: dt.date, end: dt.date, periods: list):
     """Rates by river basin for the periods (``geo.areas``: join, then aggregate)."""
     from envq.store import Store
-    from geo.areas import air_rates_by_area, water_rates_by_area
 
-    store = Store(store_root, create=False)
-    out = []
-    if part == "air":
-        out.append(air_rates_by_area(store.read_air(start, end), "basins", periods, skip_empty=True))
-    else:
-        from envq.water.screen import screen
+    p = PARTS[part]
+    return p.basin_rates(p.read(Store(store_root, create=False), start, end), _as_periods(periods))
 
-        long, _ = screen(store.read_water(start, end))
-        for p in periods:
-            ev = water_rates_by_area(long, "basins", p)
-            if len(ev.values):
-                out.append(ev.rates)
-    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+
+def _as_periods(periods) -> list[Period]:
+    return [parse_period(x) for x in periods]
 
 
 @task(name="maps", persist_result=False, cache_policy=None)
@@ -144,23 +138,10 @@ def _maps_setting(store_root: str, output: str | None):
     return os.path.abspath(out), tiles_from_config(config=conf)
 
 
-def _shape(data) -> str:
-    if hasattr(data, "sizes"):
-        return f"{data.sizes.get('station', 0)} stations x {data.sizes.get('time', 0)} hours"
-    return f"{len(data)} readings"
 
 
 # ------------------------------------------------------------------------------------------
 # the run
-
-
-def _days_of(part: str, data) -> list[dt.date]:
-    """The natural days of the pulled data (air: hour-ending labels, so 00:00 is the day before)."""
-    if part == "air":
-        t = pd.DatetimeIndex(data["time"].values) - pd.Timedelta(hours=1)
-    else:
-        t = pd.DatetimeIndex(data["time"]) if len(data) else pd.DatetimeIndex([])
-    return list(pd.Index(t.normalize().unique()).sort_values().date)
 
 
 def _payload_day(name: str, default: dt.date) -> dt.date:
@@ -194,109 +175,177 @@ def _batches(start: dt.date, end: dt.date, months: int) -> list[tuple[dt.date, d
     return out
 
 
-def _run(kind: str, start: dt.date, end: dt.date, parts, *, store_root: str | None, chunks=None,
-         batch_months: int | None = None, ready_day: dt.date | None = None, maps: bool = True,
-         maps_output: str | None = None, map_period: str | None = None, map_water_period: str | None = None,
-         wait_minutes: float | None = None):
-    from envq import report
-    from envq.sources.adapters import RejectedPayloads, source_config
+@dataclasses.dataclass(frozen=True)
+class MapSpec:
+    """The maps a run renders: whether, into which folder (default ``[maps] output`` or
+    ``<store>/maps``), and for which periods (default the year and the month of the last day)."""
+
+    enabled: bool = True
+    output: str | None = None
+    period: str | None = None
+    water_period: str | None = None
+
+    def periods(self, last: dt.date) -> tuple[str, str]:
+        return (self.period or Period.year_of(last.year).label,
+                self.water_period or Period.month_of(last.year, last.month).label)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSpec:
+    """What a run does: *kind* (nightly, backfill) over the natural days *start..end* for *parts*."""
+
+    kind: str
+    start: dt.date
+    end: dt.date
+    parts: tuple[str, ...]
+    store_root: str | None = None
+    chunks: dict | None = None
+    batch_months: int | None = None
+    ready_day: dt.date | None = None
+    maps: MapSpec = MapSpec()
+    wait_minutes: float | None = None  # how long a run waits for the store (flows.queue)
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.start}..{self.end}" if self.start != self.end else f"{self.kind} {self.end}"
+
+    @property
+    def last_day(self) -> dt.date:
+        return self.ready_day or self.end
+
+
+@dataclasses.dataclass
+class RunState:
+    """What a run has done so far (filled by its steps, read by :func:`_publish`)."""
+
+    spec: RunSpec
+    store: object
+    run_id: str
+    failed: dict = dataclasses.field(default_factory=dict)
+    revisions: list = dataclasses.field(default_factory=list)
+    written: list = dataclasses.field(default_factory=list)
+    computed: dict = dataclasses.field(default_factory=dict)
+    touched: dict = dataclasses.field(default_factory=dict)
+    audits: list = dataclasses.field(default_factory=list)
+    alerts: object = None  # flows.alerts.publish_alerts' outcome
+    maps_index: str = ""
+
+    def fail(self, what: str, exc: BaseException) -> None:
+        self.failed[what] = f"{type(exc).__name__}: {exc}"
+        get_run_logger().error("%s failed: %s", what, self.failed[what])
+
+
+def _run(spec: RunSpec):
     from envq.store import Store
-    from flows import alerts
     from flows.queue import exclusive_store, wait_seconds
 
-    log = get_run_logger()
-    store = Store(store_root)
-    root = str(store.root)
-    failed: dict[str, str] = {}
-    revisions, written, computed = [], [], {}
-    touched: dict[str, list[dt.date]] = {}
-    run_id = _run_id()
-    audits = []
-    with exclusive_store(store, run_id=run_id, wait_s=wait_seconds(wait_minutes), log=log), _progress() as progress:
-        # 1-2. pull (tasks, in parallel) and upsert (here, under the lock)
-        futures = {}
-        for part in parts:
-            try:  # a bad [sources.<part>] table fails that part only
-                cfg = source_config(part)
-            except ValueError as exc:
-                failed[part] = f"{type(exc).__name__}: {exc}"
-                log.error("%s failed: %s", part, failed[part])
-                continue
-            t = pull.with_options(retries=cfg.retries, retry_delay_seconds=list(cfg.retry_delays_s),
-                                  retry_condition_fn=_retry_unless_not_published)
-            # batches help where each day is its own file (http); a local multi-day file is read once
-            spans = _batches(start, end, batch_months) if batch_months and cfg.kind != "local" else [(start, end)]
-            futures[part] = [t.submit(part, a, b) for a, b in spans]
-            futures[part] = list(zip(futures[part], spans))
-        pulling = progress.add_task("pull + store", total=sum(len(f) for f in futures.values()))
-        for part in [p for p in parts if p in futures]:
-            days: set[dt.date] = set()
-            try:
-                for fut, (a, b) in futures[part]:
-                    payloads, data = fut.result()
-                    audits.append(alerts.audit.submit(part, payloads, data, a, b))
-                    for p in payloads:  # http bodies, kept for replay (local files stay where they are)
-                        if p.data is not None:
-                            store.keep_raw(part, _payload_day(p.name, start), p.name, p.data)
-                    if (part == "air" and data.sizes.get("time", 0)) or (part == "water" and len(data)):
-                        rev = store.upsert_air(data, source=part, run_id=run_id) if part == "air" \
-                            else store.upsert_water(data, source=part, run_id=run_id)
-                        revisions.extend(rev.to_dict("records"))
-                        tot = rev[["values_new", "values_changed", "values_removed", "values_unchanged"]].sum()
-                        log.info("stored %s %s..%s: %d new, %d changed, %d removed, %d unchanged values",
-                                 part, rev["day"].min(), rev["day"].max(), *map(int, tot))
-                        days.update(_days_of(part, data))
-                    progress.advance(pulling)
-            except RejectedPayloads as exc:  # bad data: this part fails, nothing of its span stored
-                failed[part] = f"bad input: {exc}{_keep_rejected(store, part, exc.payloads, start)}"
-                log.error("%s failed: %s", part, failed[part])
-            except Exception as exc:  # this part fails (FetchError, InputError, StoreError, ...); the others go on
-                failed[part] = f"{type(exc).__name__}: {exc}"
-                log.error("%s failed: %s", part, failed[part])
-            if days:
-                touched[part] = sorted(days)
-            elif part not in failed:
-                log.warning("%s: no data for %s..%s", part, start, end)
-        # 3-4. compute the periods touched (tasks, in parallel)
-        jobs = {}
-        for part, days in touched.items():
-            for year, last in _years(days).items():
-                periods = report.periods_touched([d for d in days if d.year == year])
-                y0 = dt.date(year, 1, 1)
-                jobs[(part, year)] = (compute.submit(part, root, y0, last, periods, chunks=chunks),
-                                      basin_rates.submit(part, root, y0, last, periods))
-        computing = progress.add_task("compute + publish", total=len(jobs))
-        for (part, year), (fut, bfut) in sorted(jobs.items()):
-            progress.advance(computing)
-            try:
-                res = fut.result()
-                res[f"{part}_basin_rates"] = bfut.result()
-            except Exception as exc:  # this computation fails; the others are still published
-                failed[f"{part} {year}"] = f"{type(exc).__name__}: {exc}"
-                log.error("compute %s %s failed: %s", part, year, exc)
-                continue
-            computed[(part, year)] = res
-            # 5. results, one file per name and period (or year for day tables)
-            written.extend(str(p) for p in store.write_results(res, year))
-        # 6. the audit and the day's warnings: stored, published, delivered (never failing the run)
-        day = ready_day or end
-        outcome = alerts.publish_alerts(store, day=day, parts=list(parts), audits=audits,
-                                        warnings_future=alerts.warnings.submit(root, day, list(parts)),
-                                        label=f"{kind} {start}..{end}" if start != end else f"{kind} {end}")
-        written.extend(outcome.written)
-        # 7. the maps, from what the store now holds (a failure here leaves the results published)
-        index = ""
-        if maps and computed:
-            last = ready_day or end
-            try:
-                out, tiles = _maps_setting(root, maps_output)
-                index = render.submit(root, out, map_period or str(last.year), map_water_period or f"{last:%Y-%m}",
-                                      tiles).result()
-            except Exception as exc:
-                failed["maps"] = f"{type(exc).__name__}: {exc}"
-                log.error("maps failed: %s", failed["maps"])
-        return _publish(kind, start, end, parts, failed, revisions, written, computed, store,
-                        ready_day=ready_day or end, maps_index=index, alerts=outcome)
+    store = Store(spec.store_root)
+    run = RunState(spec, store, _run_id())
+    with exclusive_store(store, run_id=run.run_id, wait_s=wait_seconds(spec.wait_minutes), log=get_run_logger()), \
+            _progress() as progress:
+        _pull_and_store(run, progress)       # 1-2. pull (tasks, in parallel), upsert (here, under the lock)
+        _compute_and_write(run, progress)    # 3-5. compute the periods touched (tasks), write the results
+        _alerts(run)                         # 6. the audit and the day's warnings (never failing the run)
+        if spec.maps.enabled and run.computed:
+            _render_maps(run)                # 7. the maps, from what the store now holds
+        return _publish(run)
+
+
+def _alerts(run: RunState) -> None:
+    """The audit of what was pulled and the day's warnings: stored, published, delivered."""
+    from flows import alerts
+
+    spec = run.spec
+    run.alerts = alerts.publish_alerts(run.store, day=spec.last_day, parts=list(spec.parts), audits=run.audits,
+                                       warnings_future=alerts.warnings.submit(str(run.store.root), spec.last_day,
+                                                                              list(spec.parts)),
+                                       label=spec.label)
+    run.written.extend(run.alerts.written)
+
+
+def _pull_and_store(run: RunState, progress) -> None:
+    """Pull each part (batches of days in parallel) and upsert what comes back; the days touched."""
+    from envq.sources.adapters import RejectedPayloads, source_config
+
+    spec, log = run.spec, get_run_logger()
+    futures = {}
+    for name in spec.parts:
+        try:  # a bad [sources.<part>] table fails that part only
+            cfg = source_config(name)
+        except ValueError as exc:
+            run.fail(name, exc)
+            continue
+        t = pull.with_options(retries=cfg.retries, retry_delay_seconds=list(cfg.retry_delays_s),
+                              retry_condition_fn=_retry_unless_not_published)
+        # batches help where each day is its own file (http); a local multi-day file is read once
+        spans = _batches(spec.start, spec.end, spec.batch_months) if spec.batch_months and cfg.kind != "local" \
+            else [(spec.start, spec.end)]
+        futures[name] = [(t.submit(name, a, b), (a, b)) for a, b in spans]
+    pulling = progress.add_task("pull + store", total=sum(len(f) for f in futures.values()))
+    from flows import alerts
+
+    for name, futs in futures.items():
+        part, days = PARTS[name], set()
+        try:
+            for fut, (a, b) in futs:
+                payloads, data = fut.result()
+                run.audits.append(alerts.audit.submit(name, payloads, data, a, b))
+                for p in payloads:  # http bodies, kept for replay (local files stay where they are)
+                    if p.data is not None:
+                        run.store.keep_raw(name, _payload_day(p.name, spec.start), p.name, p.data)
+                if part.has_data(data):
+                    rev = part.upsert(run.store, data, run_id=run.run_id)
+                    run.revisions.extend(rev.to_dict("records"))
+                    tot = rev[["values_new", "values_changed", "values_removed", "values_unchanged"]].sum()
+                    log.info("stored %s %s..%s: %d new, %d changed, %d removed, %d unchanged values",
+                             name, rev["day"].min(), rev["day"].max(), *map(int, tot))
+                    days.update(part.days_of(data))
+                progress.advance(pulling)
+        except RejectedPayloads as exc:  # bad data: this part fails, nothing of its span stored
+            run.failed[name] = f"bad input: {exc}{_keep_rejected(run.store, name, exc.payloads, spec.start)}"
+            log.error("%s failed: %s", name, run.failed[name])
+        except Exception as exc:  # this part fails (FetchError, InputError, StoreError, ...); the others go on
+            run.fail(name, exc)
+        if days:
+            run.touched[name] = sorted(days)
+        elif name not in run.failed:
+            log.warning("%s: no data for %s..%s", name, spec.start, spec.end)
+
+
+def _compute_and_write(run: RunState, progress) -> None:
+    """Compute each part's periods touched, year by year (tasks, in parallel), and write them."""
+    root = str(run.store.root)
+    jobs = {}
+    for name, days in run.touched.items():
+        part = PARTS[name]
+        for year, last in _years(days).items():
+            periods = periods_touched([d for d in days if d.year == year])
+            labels = [p.label for p in periods]
+            first = part.read_start(year, periods)
+            jobs[(name, year)] = (compute.submit(name, root, first, last, labels, chunks=run.spec.chunks),
+                                  basin_rates.submit(name, root, first, last, labels))
+    computing = progress.add_task("compute + publish", total=len(jobs))
+    for (name, year), (fut, bfut) in sorted(jobs.items()):
+        progress.advance(computing)
+        try:
+            res = fut.result()
+            res[PARTS[name].basin_name] = bfut.result()
+        except Exception as exc:  # this computation fails; the others are still published
+            run.fail(f"{name} {year}", exc)
+            continue
+        run.computed[(name, year)] = res
+        # results, one file per name and period (or year for day tables)
+        run.written.extend(str(p) for p in run.store.write_results(res, year))
+
+
+def _render_maps(run: RunState) -> None:
+    """Render the maps (a failure here leaves the results published)."""
+    try:
+        out, tiles = _maps_setting(str(run.store.root), run.spec.maps.output)
+        period, water_period = run.spec.maps.periods(run.spec.last_day)
+        run.maps_index = render.submit(str(run.store.root), out, period, water_period, tiles).result()
+    except Exception as exc:
+        run.fail("maps", exc)
 
 
 def _keep_rejected(store, part: str, payloads, start: dt.date) -> str:
@@ -350,62 +399,76 @@ def _latest(computed: dict, name: str) -> pd.DataFrame | None:
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
-def _publish(kind, start, end, parts, failed, revisions, written, computed, store, *, ready_day, maps_index="",
-             alerts=None):
+def _publish(run: RunState):
+    """The headline, the health report and the artifacts of a run, from its results (read only)."""
     from envq import report
 
-    air, water = _latest(computed, "air_rates"), _latest(computed, "water_rates")
-    basin_air, basin_water = _latest(computed, "air_basin_rates"), _latest(computed, "water_basin_rates")
+    spec, store = run.spec, run.store
+    air, water = _latest(run.computed, "air_rates"), _latest(run.computed, "water_rates")
+    basin_air, basin_water = _latest(run.computed, "air_basin_rates"), _latest(run.computed, "water_basin_rates")
     if basin_air is not None and air is not None:  # the basin table of the headline year
-        basin_air = basin_air[basin_air["period"] == air.loc[air["period"].str.fullmatch(r"\d{4}"), "period"].max()]
-    label = f"{kind} {start}..{end}" if start != end else f"{kind} {end}"
-    headline = report.headline_markdown(air, water, basin_air=basin_air, basin_water=basin_water, run_label=label)
-    health = report.health_report(
-        day=ready_day, failures=failed,
-        air_hourly=store.read_air(ready_day, ready_day) if "air" in parts and "air" not in failed else None,
-        air_expected=_expected_stations() if "air" in parts else (),
-        water_long=store.read_water(ready_day, ready_day) if "water" in parts and "water" not in failed else None,
-        water_expected=_expected_sections() if "water" in parts else (),
-        screened_air=_latest(computed, "air_screened"), screened_water=_latest(computed, "water_screened"))
-    if alerts is not None:  # channels that failed (the warnings stay stored and published)
-        health = pd.concat([health, alerts.health_rows()], ignore_index=True)
-    health_md = report.health_markdown(health, run_label=label)
+        basin_air = basin_air[basin_air["period"] == latest(air["period"].unique(), "year")]
+    headline = report.headline_markdown(air, water, basin_air=basin_air, basin_water=basin_water,
+                                        run_label=spec.label)
+    health = _health(run)
+    if run.alerts is not None:  # channels that failed (the warnings stay stored and published)
+        health = pd.concat([health, run.alerts.health_rows()], ignore_index=True)
+    health_md = report.health_markdown(health, run_label=spec.label)
     store.write_report("summary", headline)
     store.write_report("health", health_md)
-    create_markdown_artifact(key="envq-summary", markdown=headline, description=f"envq {label}: headline figures")
+    create_markdown_artifact(key="envq-summary", markdown=headline, description=f"envq {spec.label}: headline figures")
     rows = []
     for df, scope in ((air, None), (basin_air, "basin"), (water, None), (basin_water, "basin")):
         if df is not None:
-            rows.extend(_table_rows(df, scope))
+            rows.extend(artifact_rows(df, scope))
     if rows:
-        create_table_artifact(key="envq-rates", table=rows, description=f"envq {label}: city and basin rates")
-    create_markdown_artifact(key="envq-health", markdown=health_md, description=f"envq {label}: run health")
-    if maps_index:
+        create_table_artifact(key="envq-rates", table=rows, description=f"envq {spec.label}: city and basin rates")
+    create_markdown_artifact(key="envq-health", markdown=health_md, description=f"envq {spec.label}: run health")
+    if run.maps_index:
         from pathlib import Path
 
-        create_link_artifact(key="envq-maps", link=Path(maps_index).resolve().as_uri(), link_text=maps_index,
-                             description=f"envq {label}: maps index page")
-    summary = RunSummary(kind, str(start), str(end), [p for p in parts if p not in failed], failed, revisions,
-                         written, headline, health_md, maps_index, alerts.text() if alerts is not None else "")
-    if failed:
-        return Failed(message="failed parts: " + "; ".join(f"{k}: {v}" for k, v in failed.items()), data=summary)
-    return Completed(message=f"{kind} {start}..{end}: {', '.join(parts)} ok", data=summary)
+        create_link_artifact(key="envq-maps", link=Path(run.maps_index).resolve().as_uri(), link_text=run.maps_index,
+                             description=f"envq {spec.label}: maps index page")
+    summary = RunSummary(spec.kind, str(spec.start), str(spec.end), [p for p in spec.parts if p not in run.failed],
+                         run.failed, run.revisions, run.written, headline, health_md, run.maps_index,
+                         run.alerts.text() if run.alerts is not None else "")
+    if run.failed:
+        return Failed(message="failed parts: " + "; ".join(f"{k}: {v}" for k, v in run.failed.items()), data=summary)
+    return Completed(message=f"{spec.kind} {spec.start}..{spec.end}: {', '.join(spec.parts)} ok", data=summary)
 
 
-def _table_rows(df: pd.DataFrame, scope: str | None) -> list[dict]:
+def _health(run: RunState) -> pd.DataFrame:
     from envq import report
 
+    day, parts, failed, store = run.spec.last_day, run.spec.parts, run.failed, run.store
+    return report.health_report(
+        day=day, failures=failed,
+        air_hourly=store.read_air(day, day) if "air" in parts and "air" not in failed else None,
+        air_expected=_expected_stations() if "air" in parts else (),
+        water_long=store.read_water(day, day) if "water" in parts and "water" not in failed else None,
+        water_expected=_expected_sections() if "water" in parts else (),
+        screened_air=_latest(run.computed, "air_screened"), screened_water=_latest(run.computed, "water_screened"))
+
+
+def artifact_rows(df: pd.DataFrame, scope: str | None) -> list[dict]:
+    """Rows of the artifact table: the latest year (air) or month (water) of a rates table, each
+    with its published value, counts, target and the engine's verdict (``target_met``)."""
+    from envq.targets import published
+
+    def met(v):
+        return None if v is None or pd.isna(v) else bool(v)
+
     if "good_day_ratio" in df:
-        sub = df[df["period"].str.fullmatch(r"\d{4}")] if df["period"].str.fullmatch(r"\d{4}").any() else df
-        sub = sub[sub["period"] == sub["period"].max()]
+        label = latest(df["period"].unique(), "year") or latest(df["period"].unique())
+        sub = df[df["period"] == label]
         return [{"kind": "air", "scope": scope or r["scope"], "name": r["name"], "period": r["period"],
-                 "value_pct": float(r["good_day_ratio"]), "count": f"{int(r['good_days'])}/{int(r['valid_days'])}"}
+                 "value_pct": float(published(r["good_day_ratio"])), "count": f"{int(r['good_days'])}/{int(r['valid_days'])}",
+                 "target": None if pd.isna(r["target"]) else float(r["target"]), "target_met": met(r["target_met"])}
                 for _, r in sub.iterrows()]
-    sub = df[df["period"].str.fullmatch(r"\d{4}-\d{2}")]
-    sub = sub[sub["period"] == sub["period"].max()] if len(sub) else sub
+    sub = df[df["period"] == latest(df["period"].unique(), "month")]
     return [{"kind": "water", "scope": scope or r["group"], "name": r["name"], "period": r["period"],
-             "value_pct": report.published_pct(r["i_iii_share"]),
-             "count": f"{int(r['class_1'] + r['class_2'] + r['class_3'])}/{int(r['sections'])}"}
+             "value_pct": float(published(r["i_iii_share"])), "count": f"{int(r['sections_i_iii'])}/{int(r['sections'])}",
+             "target": None if pd.isna(r["i_iii_target"]) else float(r["i_iii_target"]), "target_met": met(r["target_met"])}
             for _, r in sub.iterrows()]
 
 
@@ -442,8 +505,8 @@ def nightly(date: str | None = None, parts: list[str] = list(PARTS), store_root:
     day = _date(date) if date else yesterday()
     repull = max(source_config(p).repull_days for p in parts)
     start = day - dt.timedelta(days=max(repull, 1) - 1)
-    return _run("nightly", start, day, list(parts), store_root=store_root, ready_day=day, maps=maps,
-                maps_output=maps_output, wait_minutes=wait_minutes)
+    return _run(RunSpec("nightly", start, day, tuple(parts), store_root=store_root, ready_day=day,
+                        maps=MapSpec(maps, maps_output), wait_minutes=wait_minutes))
 
 
 @flow(name="envq-backfill", log_prints=True)
@@ -464,6 +527,10 @@ def backfill(start: str, end: str, parts: list[str] = list(PARTS), store_root: s
     if b < a:
         raise ValueError(f"backfill: {end} is before {start}")
     chunks = {"time": 24 * 31} if dask_chunks else None
-    return _run("backfill", a, b, list(parts), store_root=store_root, chunks=chunks,
-                batch_months=BACKFILL_BATCH_MONTHS, maps=maps, maps_output=maps_output, map_period=map_period,
-                map_water_period=map_water_period, wait_minutes=wait_minutes)
+    if map_period is not None:  # a wrong period fails before anything runs
+        parse_period(map_period)
+    if map_water_period is not None:
+        parse_period(map_water_period)
+    return _run(RunSpec("backfill", a, b, tuple(parts), store_root=store_root, chunks=chunks,
+                        batch_months=BACKFILL_BATCH_MONTHS,
+                        maps=MapSpec(maps, maps_output, map_period, map_water_period), wait_minutes=wait_minutes))

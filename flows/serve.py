@@ -34,11 +34,13 @@ def schedule_settings(cron: str | None = None, timezone: str | None = None) -> t
     timezone = timezone or conf.get("timezone", DEFAULT_TIMEZONE)
     from prefect.client.schemas.schedules import CronSchedule
 
+    from envq.errors import UsageError
+
     try:
         CronSchedule(cron=cron, timezone=timezone)  # Prefect's own validation
     except ValueError as exc:  # pydantic.ValidationError is a ValueError
         first = str(exc).splitlines()[2].strip() if len(str(exc).splitlines()) > 2 else str(exc)
-        raise ValueError(f"schedule {cron!r} in {timezone!r}: {first}") from None
+        raise UsageError(f"bad schedule {cron!r} in {timezone!r}: {first}") from None
     return cron, timezone
 
 
@@ -82,7 +84,9 @@ def wait_for_server(api_url: str, timeout_s: float = 120.0, *, proc: subprocess.
 def start_server(port: int = 4200) -> tuple[subprocess.Popen, str]:
     """Start ``prefect server start`` on 127.0.0.1:*port*; return the process and its API URL."""
     if not _free(port):
-        raise OSError(f"port {port} is in use: pick another with --port, or point PREFECT_API_URL at that server")
+        from envq.errors import UsageError
+
+        raise UsageError(f"port {port} is in use: pick another with --port, or point PREFECT_API_URL at that server")
     env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_UI_ENABLED="false")
     env.pop("PREFECT_API_URL", None)
     proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",

@@ -11,7 +11,11 @@ One path for every area kind (cities, counties, basins, a user's polygons):
      daily AQI and good-air-day ratio (:func:`envq.air.city.city_daily`,
      :func:`envq.air.rates.good_day_rates`);
    - water: the area's sections form a group rated by the 2011 method
-     (:func:`envq.water.groups.evaluate` with custom groups).
+     (:func:`envq.water.groups.group_rates` with custom groups).
+
+Both functions have one shape: input data, areas, one period or a list of them, a table of rows
+(``scope`` / ``group`` = ``area``, or ``basin`` as the nightly flow stores them), targets judged by
+the engines (:mod:`envq.targets`).
 
 For the 14 cities the air path reproduces the city figures of ``envq air rates`` exactly (all
 82 Hunan stations lie in the city the station list names; see ``tests/test_geo_areas.py``).
@@ -26,7 +30,8 @@ import pandas as pd
 
 from geo import joins, pack
 
-__all__ = ["resolve_layer", "station_areas", "section_areas", "air_rates_by_area", "water_rates_by_area"]
+__all__ = ["resolve_layer", "station_areas", "section_areas", "area_groups", "air_rates_by_area",
+           "water_rates_by_area"]
 
 
 def resolve_layer(spec, *, name_field: str = "name", variant: str = "analysis"):
@@ -62,9 +67,17 @@ def section_areas(registry: pd.DataFrame, polygons, *, field: str = "name") -> p
                      index=registry["section"].to_numpy(), name="area")
 
 
-def air_rates_by_area(hourly, areas, period, *, field: str = "name", province: str | None = "湖南省",
-                      day_rule: str = "pm25_o3", edition: str = "auto", targets=None, skip_empty: bool = False,
-                      **kwargs) -> pd.DataFrame:
+def _periods(period) -> list:
+    """One period or a list of them, as a list of Periods (a wrong one fails before any work)."""
+    from envq.periods import parse_period
+
+    many = isinstance(period, (list, tuple))
+    return [parse_period(p) for p in (period if many else [period])]
+
+
+def air_rates_by_area(hourly, areas, period, *, field: str = "name", scope: str = "area",
+                      province: str | None = "湖南省", day_rule: str = "pm25_o3", edition: str = "auto",
+                      targets=None, skip_empty: bool = False, **kwargs) -> pd.DataFrame:
     """Good-air-day ratio of every area of *areas* that holds at least one assessment station.
 
     Parameters
@@ -73,22 +86,28 @@ def air_rates_by_area(hourly, areas, period, *, field: str = "name", province: s
         Canonical hourly air data (from :func:`envq.air.pipeline.read_air`).
     areas : GeoDataFrame or str
         Polygons, or a spec for :func:`resolve_layer`.
+    period : envq.periods.Period, str, or a list of them
+        Several periods are computed from one pass over the data (rows of each, in order);
+        ``skip_empty=True`` leaves out periods without data instead of raising
+        :class:`envq.errors.NoDataError`.
     field : str
         The area name field of a user's polygons (default ``name``).
-    period : str, envq.air.rates.Period, or a list of them
-        Several periods are computed from one pass over the data (rows of each, in order);
-        ``skip_empty=True`` leaves out periods without data instead of raising.
+    scope : str
+        The ``scope`` of the rows (``area``; ``basin`` for river basins), which picks their
+        targets (:mod:`envq.targets`).
     province, day_rule, edition, kwargs : see :func:`envq.air.pipeline.city_days_from_hourly`.
 
     Returns
     -------
-    pandas.DataFrame: the columns of :func:`envq.air.rates.good_day_rates` with ``scope`` =
-    ``area``, plus ``stations`` (assessment stations in the area). ``attrs["areas_without_stations"]``
-    lists the areas with none (no air figure can be given for them).
+    pandas.DataFrame: the columns of :func:`envq.air.rates.good_day_rates`, plus ``stations``
+    (assessment stations in the area). ``attrs["areas_without_stations"]`` lists the areas with
+    none (no air figure can be given for them).
     """
     from envq.air.pipeline import city_days_from_hourly
     from envq.air.rates import good_day_rates
+    from envq.errors import NoDataError
 
+    periods = _periods(period)
     polygons = resolve_layer(areas, name_field=field)
     label = station_areas(hourly, polygons)
     relabelled = hourly.assign_coords(city=("station", label.astype(str)))
@@ -99,14 +118,13 @@ def air_rates_by_area(hourly, areas, period, *, field: str = "name", province: s
         keep = hourly["province"].values.astype(str) == province
     counts = pd.Series(label[keep & ~bg]).value_counts()
     out = []
-    for p in [period] if isinstance(period, str) or not isinstance(period, (list, tuple)) else period:
+    for p in periods:
         try:  # the area days once, then each period's rates from them
-            rates = good_day_rates(city_days, p, by="city", targets=targets)
-        except ValueError as exc:
-            if skip_empty and "has no data" in str(exc):
+            rates = good_day_rates(city_days, p, by="city", targets=targets, scope=scope)
+        except NoDataError:
+            if skip_empty:
                 continue
             raise
-        rates["scope"] = "area"
         rates.insert(2, "stations", rates["name"].map(counts).fillna(0).astype(int))
         out.append(rates)
     rates = pd.concat(out, ignore_index=True) if out else pd.DataFrame()
@@ -115,24 +133,45 @@ def air_rates_by_area(hourly, areas, period, *, field: str = "name", province: s
     return rates
 
 
-def water_rates_by_area(long: pd.DataFrame, areas, period, *, field: str = "name", registry=None, **kwargs):
-    """Class III compliance and the 2011-method rating of every area's sections.
-
-    Sections are placed by their registry coordinate; sections without one are listed in
-    ``attrs["sections_without_area"]`` (they cannot be put in an area by geometry).
-
-    Returns the :class:`envq.water.groups.Evaluation` of :func:`envq.water.groups.evaluate` with
-    ``by="custom"``; its ``rates`` have ``group`` = ``area``.
-    """
-    from envq.water.groups import evaluate
-    from envq.water.registry import load_registry
-
-    registry = load_registry() if registry is None else registry
+def area_groups(registry: pd.DataFrame, areas, *, field: str = "name") -> tuple[dict[str, list[str]], list[str]]:
+    """The sections of each area (by registry coordinate), in the layer's order, and the sections
+    without an area (no coordinate, or outside every polygon)."""
     polygons = resolve_layer(areas, name_field=field)
     area = section_areas(registry, polygons)
-    groups = {name: list(secs.index) for name, secs in area[area != ""].groupby(area[area != ""], sort=False)}
+    placed = area[area != ""]
+    groups = {name: list(secs.index) for name, secs in placed.groupby(placed, sort=False)}
     order = [n for n in polygons["name"].astype(str) if n in groups]
-    ev = evaluate(long, period, by="custom", custom={n: groups[n] for n in order}, registry=registry, **kwargs)
-    ev.rates["group"] = "area"
-    ev.rates.attrs["sections_without_area"] = sorted(area.index[area == ""])
-    return ev
+    return {n: groups[n] for n in order}, sorted(area.index[area == ""])
+
+
+def water_rates_by_area(long: pd.DataFrame, areas, period, *, field: str = "name", scope: str = "area",
+                        registry=None, targets=None, skip_empty: bool = False, **kwargs) -> pd.DataFrame:
+    """Class III compliance and the 2011-method rating of every area's sections.
+
+    The same shape as :func:`air_rates_by_area`: screened readings, areas, one period or a list
+    of them (``skip_empty``), a table of rows (:func:`envq.water.groups.group_rates` with the
+    areas as custom groups, ``group`` = *scope*). Sections are placed by their registry
+    coordinate; sections without one are listed in ``attrs["sections_without_area"]`` (they
+    cannot be put in an area by geometry). *kwargs* go to
+    :func:`envq.water.groups.period_sections` (``source``, ``ph_mean``, ``nondetect``).
+    """
+    from envq.errors import NoDataError
+    from envq.water.groups import group_rates, period_sections
+    from envq.water.registry import load_registry
+
+    periods = _periods(period)
+    registry = load_registry() if registry is None else registry
+    groups, unplaced = area_groups(registry, areas, field=field)
+    out = []
+    for p in periods:
+        p, sections, _ = period_sections(long, p, registry=registry, **kwargs)
+        if not len(sections):
+            if skip_empty:
+                continue
+            t = pd.DatetimeIndex(long["time"]) if len(long) else pd.DatetimeIndex([])
+            raise NoDataError(p, f"{t.min():%Y-%m-%d}..{t.max():%Y-%m-%d}" if len(t) else None, what="water readings")
+        out.append(group_rates(sections, by="custom", custom=groups, scope=scope, period=p, targets=targets,
+                               ph_mean=kwargs.get("ph_mean", "arithmetic")))
+    rates = pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+    rates.attrs["sections_without_area"] = unplaced
+    return rates

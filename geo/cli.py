@@ -87,17 +87,19 @@ def _join_sections(args) -> int:
 
 
 def _rates(args) -> int:
+    from envq.cli import period_from_args
+    from envq.errors import UsageError
     from geo.areas import air_rates_by_area, water_rates_by_area
 
+    period = period_from_args(args)
     if not args.air and not args.water:
-        _say("envq geo rates: give --air INPUT and/or --water INPUT")
-        return 2
+        raise UsageError("envq geo rates: give --air INPUT and/or --water INPUT")
     out = []
     if args.air:
         from envq.air.pipeline import read_air
 
         hourly = read_air(args.air)
-        r = air_rates_by_area(hourly, args.layer, args.period, field=args.field,
+        r = air_rates_by_area(hourly, args.layer, period, field=args.field,
                               province=None if args.province == "all" else args.province)
         r.insert(0, "kind", "air")
         out.append(r)
@@ -108,19 +110,20 @@ def _rates(args) -> int:
         from envq.water.cli import load_inputs
 
         long, _, _ = load_inputs(args.water)
-        ev = water_rates_by_area(long, args.layer, args.period, field=args.field)
-        w = ev.rates.copy()
+        w = water_rates_by_area(long, args.layer, period, field=args.field)
+        unplaced = w.attrs.get("sections_without_area")
         w.insert(0, "kind", "water")
         out.append(w)
-        if ev.rates.attrs.get("sections_without_area"):
-            _say(f"water: {len(ev.rates.attrs['sections_without_area'])} sections have no coordinate in an area: "
-                 + ", ".join(ev.rates.attrs["sections_without_area"]))
+        if unplaced:
+            _say(f"water: {len(unplaced)} sections have no coordinate in an area: " + ", ".join(unplaced))
     _write(pd.concat(out, ignore_index=True, sort=False), args.output)
     return 0
 
 
 def register(sub) -> argparse.ArgumentParser:
     """Add the ``geo`` command group to the ``envq`` parser."""
+    from envq.cli import add_period_options
+
     geo = sub.add_parser("geo", help="geometry pack (cities, counties, basins, rivers, lakes) and spatial joins")
     cmds = geo.add_subparsers(dest="geo_command", metavar="COMMAND", required=True)
 
@@ -150,7 +153,7 @@ def register(sub) -> argparse.ArgumentParser:
     p = cmds.add_parser("rates", help="good-air-day ratio and Class III compliance for any polygon layer")
     p.add_argument("--layer", required=True, help="cities, counties, basins, province, or a vector file (PATH[::LAYER])")
     p.add_argument("--field", default="name", help="name field of a user's file (default name)")
-    p.add_argument("--period", required=True, help="2019, 2019-Q2, 2026-07, ...")
+    add_period_options(p)
     p.add_argument("--air", default=None, help="air input (CNEMC archive file, extract or folder)")
     p.add_argument("--water", nargs="+", default=None, help="water inputs (CNEMC automatic-station CSVs, manual files)")
     p.add_argument("--province", default="湖南省", help="air stations of this province only (default 湖南省; 'all')")

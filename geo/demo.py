@@ -23,6 +23,7 @@ WATER = "water/hunan_water_auto_20260709_20260823.csv.gz"
 
 def run(out: Path, data_dir: Path) -> str:
     from envq.air.pipeline import read_air
+    from envq.targets import published
     from envq.water.cli import load_inputs
     from geo import joins, pack
     from geo.areas import air_rates_by_area, water_rates_by_area
@@ -36,7 +37,7 @@ def run(out: Path, data_dir: Path) -> str:
         hourly = read_air(data_dir / AIR)
     air = air_rates_by_area(hourly, "basins", "2019").set_index("name")
     long = load_inputs([data_dir / WATER])[0]
-    water = {p: water_rates_by_area(long, "basins", p).rates.set_index("name") for p in ("2026-07", "2026-08")}
+    water = {p: water_rates_by_area(long, "basins", p).set_index("name") for p in ("2026-07", "2026-08")}
     rows = []
     for name in pack.layer("basins")["name"]:
         if name not in air.index and name not in water["2026-07"].index:
@@ -49,8 +50,7 @@ def run(out: Path, data_dir: Path) -> str:
         for p, w in water.items():
             if name in w.index:
                 r = w.loc[name]
-                k = int(r["class_1"] + r["class_2"] + r["class_3"])
-                row[f"{p} Ⅰ~Ⅲ类 %"] = f"{r['i_iii_share']:.1f} ({k}/{int(r['sections'])})"
+                row[f"{p} Ⅰ~Ⅲ类 %"] = f"{published(r['i_iii_share']):.1f} ({int(r['sections_i_iii'])}/{int(r['sections'])})"
         rows.append(row)
     table = pd.DataFrame(rows).set_index("流域 basin")
     write_csv(table, out / "geo_basin_rates.csv", index=True)

@@ -18,8 +18,8 @@ import pandas as pd
 from maps import base
 from maps import names
 from maps.layout import finish_map
-from maps.style import (RATE_BANDS, aqi_categories, aqi_colours, band_fill, band_label, count, esc, flag, ink, pct,
-                        rate_band)
+from maps.style import (RATE_BANDS, aqi_categories, aqi_colours, band_fill, band_label, count, esc, flag, ink, missing,
+                        pct, rate_band)
 from maps.svg import aqi_chart
 
 __all__ = ["air_map", "DayControl"]
@@ -70,13 +70,23 @@ def _rate_table(r: pd.Series, edition: str) -> str:
     return (f'<table>{rows}</table><div>首要污染物 primary pollutant (days): {ptxt}</div>')
 
 
+def _band(r) -> object:
+    """The band of a rates row, from the engine's verdict (``target_met``)."""
+    return rate_band(r.get("good_day_ratio"), r.get("target"), r.get("target_met"))
+
+
+def _target_text(r) -> str:
+    t = r.get("target")
+    return "—" if missing(t) else f"{float(t):g}%"
+
+
 def _ratio_line(r: pd.Series) -> str:
-    band = rate_band(r.get("good_day_ratio"), float(r.get("target", 83.0)))
+    band = _band(r)
     zh, en = band_label(band)
     ratio_txt = pct(r.get("good_day_ratio"))
     return (f'<div style="font-size:14px">优良天数比例 good-air-day ratio: <b>{ratio_txt}</b> '
             f'<span class="envq-swatch" style="background:{band.colour}"></span> {esc(zh)} {esc(en)} '
-            f'(目标 target {float(r.get("target", 83.0)):g}%)</div>'
+            f'(目标 target {_target_text(r)})</div>'
             f'<div>有效天数 valid days {count(r.get("valid_days"))}/{count(r.get("calendar_days"))}，'
             f'优良天数 good days {count(r.get("good_days"))}'
             f'（截至 through {esc(r.get("through", ""))}）</div>')
@@ -233,10 +243,8 @@ def air_map(*, rates: pd.DataFrame, city_days: pd.DataFrame, station_rates: pd.D
 
     subtitle = f"优良天数比例 good-air-day ratio {period}（截至 through {first['through']}）"
     if prov is not None:
-        band = rate_band(prov["good_day_ratio"], float(prov["target"]))
-        zh, _ = band_label(band)
-        subtitle = (f"湖南省 {pct(prov['good_day_ratio'])}（目标 target {float(prov['target']):g}%，{zh}）· "
-                    + subtitle)
+        zh, _ = band_label(_band(prov))
+        subtitle = f"湖南省 {pct(prov['good_day_ratio'])}（目标 target {_target_text(prov)}，{zh}）· " + subtitle
     m, canvas = base.base_map("湖南省环境空气质量 Air quality, Hunan", tiles=tiles, subtitle=subtitle + title_note,
                                 home=home)
     base.add_context(m, canvas, cities=False)
@@ -253,7 +261,7 @@ def air_map(*, rates: pd.DataFrame, city_days: pd.DataFrame, station_rates: pd.D
         n: pct(crates.loc[n, "good_day_ratio"]) for n in crates.index if n in set(ckeys)})
     for i, c in cities.reset_index(drop=True).iterrows():
         r = crates.loc[c["name"]] if c["name"] in crates.index else None
-        band = rate_band(None if r is None else r["good_day_ratio"], 83.0 if r is None else float(r["target"]))
+        band = rate_band(None, None, None) if r is None else _band(r)
         style = {"color": "#555555", "weight": 1, "fillColor": band_fill(band), "fillOpacity": 0.45,
                  "className": "envq-city"}
         chart = aqi_chart(days, caqi[i], clev[i], edition=edition)

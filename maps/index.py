@@ -17,13 +17,17 @@ __all__ = ["index_html"]
 
 
 
-def _band_cell(value, target) -> str:
-    return _band_html(rate_band(value, target))
+def _band_cell(value, target, met) -> str:
+    return _band_html(rate_band(value, target, met))
 
 
 def _band_html(b) -> str:
     zh, en = band_label(b)
     return f'{swatch(b.colour, hatch=b.hatch, css_class="swatch")} {esc(zh)} <span class="en">{esc(en)}</span>'
+
+
+def _num(value) -> str:
+    return "—" if value is None or pd.isna(value) else f"{float(value):g}"
 
 
 def _province_method(prov) -> str:
@@ -43,7 +47,7 @@ def index_html(*, generated: str, day: str | None, air_period: str | None, water
                freshness: list[tuple[str, str, str]], air_rates: pd.DataFrame | None,
                water_province: pd.Series | None, basin_water: pd.DataFrame | None,
                reaches: list[dict], pages: dict[str, str], notes: list[str],
-               water_target: float = 95.0, edition: str = "hj633_2012", alerts_html: str = "") -> str:
+               edition: str = "hj633_2012", alerts_html: str = "") -> str:
     """The index page as HTML text.
 
     *freshness*: ``(what_zh, what_en, through)`` lines; *reaches*: summary dicts of the reach
@@ -68,18 +72,18 @@ def index_html(*, generated: str, day: str | None, air_period: str | None, water
     if prov is not None:
         out.append(f'<div class="card envq-headline-air"><div>空气优良天数比例 good-air-day ratio, 湖南省 '
                    f'{esc(air_period)}</div><div class="big">{pct(prov["good_day_ratio"])}</div>'
-                   f'<div>目标 target ≥ {float(prov["target"]):g}%：{_band_cell(prov["good_day_ratio"], float(prov["target"]))}</div>'
+                   f'<div>目标 target ≥ {_num(prov["target"])}%：{_band_cell(prov["good_day_ratio"], prov["target"], prov["target_met"])}</div>'
                    f'<div class="note">{_province_method(prov)}；截至 through {esc(prov["through"])}</div>'
                    f'{_link(pages, "air", "空气质量地图 air map")}</div>')
     else:
         out.append('<div class="card envq-headline-air">空气：本时段无结果 air: no results for the period</div>')
     if water_province is not None:
         w = water_province
-        good = int(w["class_1"] + w["class_2"] + w["class_3"])
+        good = int(w["sections_i_iii"])
         out.append(f'<div class="card envq-headline-water"><div>Ⅰ~Ⅲ类水质断面比例 Class I–III share, 湖南省 '
                    f'{esc(water_period)}</div><div class="big">{pct(w["i_iii_share"])}</div>'
-                   f'<div>{good}/{int(w["sections"])} 个断面 sections · 目标 target ≥ {water_target:g}%：'
-                   f'{_band_cell(w["i_iii_share"], water_target)}</div>'
+                   f'<div>{good}/{int(w["sections"])} 个断面 sections · 目标 target ≥ {_num(w["i_iii_target"])}%：'
+                   f'{_band_cell(w["i_iii_share"], w["i_iii_target"], w["target_met"])}</div>'
                    f'<div class="note">截至 through {esc(w.get("through", ""))}</div>'
                    f'{_link(pages, "water", "地表水水质地图 water map")}</div>')
     else:
@@ -113,14 +117,15 @@ def index_html(*, generated: str, day: str | None, air_period: str | None, water
         c = air_rates[air_rates["scope"] == "city"].sort_values("good_day_ratio", ascending=False)
         rows = "".join(f'<tr><td>{esc(r["name"])}</td><td class="num">{pct(r["good_day_ratio"])}</td>'
                        f'<td class="num">{int(r["good_days"])}/{int(r["valid_days"])}</td>'
-                       f'<td>{_band_cell(r["good_day_ratio"], float(r["target"]))}</td></tr>' for _, r in c.iterrows())
+                       f'<td>{_band_cell(r["good_day_ratio"], r["target"], r["target_met"])}</td></tr>' for _, r in c.iterrows())
         out.append(f'<h2>城市优良天数比例 Cities, good-air-day ratio ({esc(air_period)})</h2><table class="envq-city-table">'
                    f'<tr><th>城市 city</th><th>比例 ratio</th><th>优良/有效天数 good/valid days</th><th>目标 target</th></tr>'
                    f'{rows}</table>')
     if basin_water is not None and len(basin_water):
         rows = "".join(f'<tr><td>{esc(r["name"])}</td><td class="num">{pct(r["i_iii_share"])}</td>'
-                       f'<td class="num">{int(r["class_1"] + r["class_2"] + r["class_3"])}/{int(r["sections"])}</td>'
-                       f'<td>{_band_cell(r["i_iii_share"], water_target)}</td></tr>' for _, r in basin_water.iterrows())
+                       f'<td class="num">{int(r["sections_i_iii"])}/{int(r["sections"])}</td>'
+                       f'<td>{_band_cell(r["i_iii_share"], r["i_iii_target"], r["target_met"])}</td></tr>'
+                       for _, r in basin_water.iterrows())
         out.append(f'<h2>流域Ⅰ~Ⅲ类断面比例 Basins, Class I–III share ({esc(water_period)})</h2><table>'
                    f'<tr><th>流域 basin</th><th>比例 share</th><th>Ⅰ~Ⅲ类/断面 sections</th><th>目标 target</th></tr>{rows}</table>')
 

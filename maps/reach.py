@@ -25,10 +25,10 @@ def _fails(meets) -> bool:
 
 
 def reach_band(summary: dict):
-    """A reach is judged on its own target class: met when every section evaluated meets it
-    (target compliance 100%), else short by the share of sections that do not; none without data."""
-    share = summary["target_compliance_share"] if summary["sections_evaluated"] else None
-    return rate_band(share, 100.0)
+    """The band of a reach: judged by the engine on its own target class (``target_class_met``,
+    :func:`envq.water.reaches.target_class_met`: every section evaluated meets it); short by the
+    share of sections that do not; none without data."""
+    return rate_band(summary["target_compliance_share"], 100.0, summary["target_class_met"])
 
 
 def _summary(report) -> str:

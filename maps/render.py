@@ -1,10 +1,11 @@
 """Render every page from the store: ``index.html``, ``air.html``, ``water.html``, ``reaches/<id>.html``.
 
-:func:`render_maps` reads the results a run published (``air_rates``, ``air_city_days``,
+:func:`render_maps` reads only the results a run stored (``air_rates``, ``air_city_days``,
 ``air_station_rates``, ``air_station_days``, ``water_sections``, ``water_rates``,
-``water_basin_rates``), the water readings of the period for the river-chief reaches
-(:func:`envq.water.reaches.reach_report`, on the readings screened as the run screens them) and
-the geometry pack, and writes the pages. Every page is rendered and checked to reference nothing
+``water_basin_rates``, ``water_reach_rates``, ``water_reach_sections``) and the geometry pack,
+and writes the pages: it computes nothing, judges nothing (every verdict is the stored
+``target_met``) and reads no raw readings, so the pages show what ``envq reach show --store``
+and the headline show. Every page is rendered and checked to reference nothing
 outside itself (:func:`maps.assets.render_offline`) before any is written; then each is written
 to a temporary file and moved into place, and the pages of the previous render that this one did
 not write (a part without results now, a reach no longer configured) are removed. A failed render
@@ -24,7 +25,9 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["Rendered", "render_maps"]
+from envq.periods import Period, parse_period, periods_of
+
+__all__ = ["Rendered", "render_maps", "tiles_from_config"]
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
@@ -57,7 +60,20 @@ def _page(m, allow) -> str:
     return render_offline(stable_ids(m), allow=allow)
 
 
-def _result(store, name: str, period: str) -> pd.DataFrame | None:
+def tiles_from_config(spec: str | None = None, config: dict | None = None, environ=None):
+    """The :class:`maps.base.Tiles` of *spec* (a command-line value) or ``[maps] tiles``."""
+    from envq.config import load_config
+    from maps.base import tiles_setting
+
+    env = os.environ if environ is None else environ
+    conf = (load_config(environ=env) if config is None else config).get("maps", {})
+    key = conf.get("tianditu_key") or env.get("ENVQ_TIANDITU_KEY")
+    return tiles_setting(spec if spec is not None else conf.get("tiles"), tianditu_key=key,
+                         crs=conf.get("tiles_crs", "wgs84"))
+
+
+def _result(store, name: str, period) -> pd.DataFrame | None:
+    """The stored result *name* of *period*, None when the store holds none."""
     from envq.store.errors import StoreError
 
     try:
@@ -67,8 +83,25 @@ def _result(store, name: str, period: str) -> pd.DataFrame | None:
     return df if len(df) else None
 
 
-def render_maps(store, output, *, period: str, day: str | None = None, water_period: str | None = None,
-                tiles=None, reaches=None, water_target: float | None = None) -> Rendered:
+def _periods(store, period, water_period) -> tuple[Period, Period]:
+    """The air and water Periods; a text the grammar does not know is a usage error listing the
+    periods the store holds."""
+    from envq.errors import PeriodError, UsageError
+    from envq.periods import GRAMMAR
+
+    out = []
+    for name, value, result in (("period", period, "air_rates"), ("water period", water_period, "water_rates")):
+        try:
+            out.append(parse_period(value))
+        except PeriodError as exc:
+            held = store.result_periods(result) if result in store.result_names() else []
+            raise UsageError(f"maps: {name} {value!r}: {exc.problem}; use {GRAMMAR}; the store holds {result} of "
+                             f"{', '.join(map(str, held)) or 'no period'}; --water-period sets the water one") from None
+    return out[0], out[1]
+
+
+def render_maps(store, output, *, period, day: str | None = None, water_period=None,
+                tiles=None, reaches=None) -> Rendered:
     """Render the pages of *period* (and *water_period*, default the same) into *output*.
 
     Parameters
@@ -76,69 +109,29 @@ def render_maps(store, output, *, period: str, day: str | None = None, water_per
     store : envq.store.Store
     output : path
         Folder for the pages (created).
-    period : str
-        The air period (``2019``, ``2019-07``, ``2019-Q3``): cities by their ratio over it and the
-        day control over its days.
+    period : envq.periods.Period or str
+        The air period (``2019``, ``2019-07``, ``2019-Q3``, ``2019-H1``): cities by their ratio
+        over it and the day control over its days.
     day : str, optional
         ``YYYY-MM-DD``, the day the stations show first; default the last day with data.
-    water_period : str, optional
+    water_period : Period or str, optional
         The water period (sections, basins, reaches); default *period*.
     tiles : maps.base.Tiles or str, optional
         Base tiles (default none, see :mod:`maps.base`).
-    reaches : dict of Reach, optional
-        Default :func:`envq.water.reaches.load_reaches` (``$ENVQ_REACHES`` or the bundled example).
+    reaches : iterable of reach ids (or a mapping keyed by them), optional
+        Which of the stored reaches get a page (default every stored reach of the water period).
     """
-    from envq import report
-    from maps.assets import render_offline
     from maps.base import tiles_setting
-
-    from envq.air.rates import parse_period as air_period
-    from envq.water.periods import parse_period as water_period_of
 
     out = Path(output)
     tiles = tiles_setting(tiles)
     allow = tiles.allow
-    wp = water_period or period
-    for name, value, parse in (("period", period, air_period), ("water period", wp, water_period_of)):
-        try:
-            parse(value)
-        except ValueError as exc:
-            raise ValueError(f"maps: {name} {value!r}: {exc} (the store holds results by month, quarter and "
-                             "year: 2019-07, 2019-Q3, 2019; --water-period sets the water one)") from None
+    ap, wp = _periods(store, period, water_period if water_period is not None else period)
     notes: list[str] = []
     html: dict[str, str] = {}  # page path under *output* -> text, written once all are rendered
     now = dt.datetime.now(SHANGHAI).strftime("%Y-%m-%d %H:%M（北京时间 UTC+8）")
-    water_target = report.WATER_TARGET if water_target is None else water_target
 
-    # air
-    air_rates = _result(store, "air_rates", period)
-    edition = "hj633_2012"
-    if air_rates is None:
-        notes.append(f"空气：时段 {period} 无结果，未绘制空气地图 air: no results for {period}, no air map")
-        day = None
-    else:
-        from envq import standards
-        from geo import pack
-        from maps.air import air_map
-
-        through = str(air_rates["through"].max())
-        day = day or through
-        edition = standards.edition_for("hj633", day)
-        year = period[:4]
-        city_days = _result(store, "air_city_days", year)
-        station_days = _result(store, "air_station_days", year)
-        station_rates = _result(store, "air_station_rates", period)
-        if station_days is None:
-            notes.append("空气：存储中无站点日结果（旧版本运行），站点按无数据显示 air: no station-day results in the "
-                         "store (written by an older run); re-run the period to colour the stations")
-        m = air_map(rates=air_rates, city_days=city_days if city_days is not None else pd.DataFrame(
-                        columns=["city", "date", "aqi", "category", "valid"]),
-                    station_rates=station_rates, station_days=station_days,
-                    stations=pack.layer("stations", "display"), period=period, day=day, tiles=tiles,
-                    edition=edition, home="index.html", notes=notes)
-        html["air.html"] = _page(m, allow)
-
-    # water
+    air_rates, day, edition = _render_air(store, ap, day, tiles, html, notes)
     sections = _result(store, "water_sections", wp)
     wrates = _result(store, "water_rates", wp)
     basin_water = _result(store, "water_basin_rates", wp)
@@ -149,18 +142,12 @@ def render_maps(store, output, *, period: str, day: str | None = None, water_per
     if sections is None:
         notes.append(f"水质：时段 {wp} 无结果，未绘制水质地图 water: no results for {wp}, no water map")
     else:
-        from envq.water.periods import parse_period
         from maps.water import water_map
 
-        p = parse_period(wp)
-        allsec = store.read_result("water_sections")
-        months = allsec["period"].astype(str)
-        hist = allsec[months.str.fullmatch(r"\d{4}-\d{2}") & (months.str[:4] == str(p.year))
-                      & (pd.to_datetime(months, format="%Y-%m", errors="coerce") < p.end)]
-        m = water_map(sections=sections, basin_rates=basin_water, province_rate=water_province, period=wp,
-                      history=hist, target=water_target, tiles=tiles, home="index.html")
+        reach_rows = _render_reaches(store, wp, tiles, html, notes, None if reaches is None else list(reaches))
+        m = water_map(sections=sections, basin_rates=basin_water, province_rate=water_province, period=wp.label,
+                      history=_class_history(store, wp), tiles=tiles, home="index.html", reaches=reach_rows)
         html["water.html"] = _page(m, allow)
-        reach_rows = _render_reaches(store, p, reaches, tiles, html)
 
     freshness = []
     air_days, water_days = store.air_days(), store.water_days()
@@ -169,7 +156,7 @@ def render_maps(store, output, *, period: str, day: str | None = None, water_per
     freshness.append(("水质自动站数据截至", "water readings stored through",
                       str(max(water_days)) if water_days else "无 none"))
     if air_rates is not None:
-        freshness.append((f"空气结果 {period} 截至", f"air results of {period} through", str(air_rates["through"].max())))
+        freshness.append((f"空气结果 {ap} 截至", f"air results of {ap} through", str(air_rates["through"].max())))
     if water_province is not None:
         freshness.append((f"水质结果 {wp} 截至", f"water results of {wp} through", str(water_province.get("through", ""))))
     from maps.index import index_html
@@ -178,10 +165,10 @@ def render_maps(store, output, *, period: str, day: str | None = None, water_per
     links = {keys.get(rel, rel): rel for rel in html}
     from maps.alerts import alerts_section, latest_audit, latest_warnings
 
-    index = index_html(generated=now, day=day, air_period=period if air_rates is not None else None,
-                       water_period=wp if sections is not None else None, freshness=freshness,
+    index = index_html(generated=now, day=day, air_period=ap.label if air_rates is not None else None,
+                       water_period=wp.label if sections is not None else None, freshness=freshness,
                        air_rates=air_rates, water_province=water_province, basin_water=basin_water,
-                       reaches=reach_rows, pages=links, notes=notes, water_target=water_target, edition=edition,
+                       reaches=reach_rows, pages=links, notes=notes, edition=edition,
                        alerts_html=alerts_section(latest_warnings(store), latest_audit(store)))
     from maps.assets import ExternalReferenceError, external_urls
 
@@ -189,8 +176,50 @@ def render_maps(store, output, *, period: str, day: str | None = None, water_per
     if left:
         raise ExternalReferenceError(left, where="index.html")
     html["index.html"] = index
-    return _publish(out, html, notes, {"generated": now, "period": period, "water_period": wp, "day": day,
-                                             "tiles": tiles.name})
+    return _publish(out, html, notes, {"generated": now, "period": ap.label, "water_period": wp.label, "day": day,
+                                       "tiles": tiles.name})
+
+
+def _render_air(store, ap: Period, day, tiles, html: dict, notes: list):
+    """The air page of *ap* into *html*; (the period's rates or None, the day shown, the edition)."""
+    air_rates = _result(store, "air_rates", ap)
+    edition = "hj633_2012"
+    if air_rates is None:
+        notes.append(f"空气：时段 {ap} 无结果，未绘制空气地图 air: no results for {ap}, no air map")
+        return None, None, edition
+    from envq import standards
+    from envq.errors import UsageError
+    from geo import pack
+    from maps.air import air_map
+
+    through = str(air_rates["through"].max())
+    day = day or through
+    edition = standards.edition_for("hj633", day)
+    year = Period.year_of(ap.year)
+    city_days = _result(store, "air_city_days", year)
+    station_days = _result(store, "air_station_days", year)
+    station_rates = _result(store, "air_station_rates", ap)
+    if station_days is None:
+        notes.append("空气：存储中无站点日结果（旧版本运行），站点按无数据显示 air: no station-day results in the "
+                     "store (written by an older run); re-run the period to colour the stations")
+    try:
+        m = air_map(rates=air_rates, city_days=city_days if city_days is not None else pd.DataFrame(
+                        columns=["city", "date", "aqi", "category", "valid"]),
+                    station_rates=station_rates, station_days=station_days,
+                    stations=pack.layer("stations", "display"), period=ap.label, day=day, tiles=tiles,
+                    edition=edition, home="index.html", notes=notes)
+    except ValueError as exc:  # a day outside the period: the user's to fix
+        raise UsageError(str(exc)) from None
+    html["air.html"] = _page(m, tiles.allow)
+    return air_rates, day, edition
+
+
+def _class_history(store, wp: Period) -> pd.DataFrame:
+    """The stored section classes of the months of *wp*'s year up to its end (the popups' history)."""
+    allsec = store.read_result("water_sections")
+    months = periods_of(allsec["period"].astype(str))
+    keep = [q.kind == "month" and q.year == wp.year and q.start <= wp.end for q in months]
+    return allsec[keep]
 
 
 def _page_key(rel: str) -> str:
@@ -222,25 +251,25 @@ def _publish(out: Path, html: dict[str, str], notes, meta) -> Rendered:
     return Rendered(index=index, pages={"index": index, **pages}, notes=notes)
 
 
-def _render_reaches(store, p, reaches, tiles, html: dict) -> list[dict]:
-    """The reach pages (into *html*) and their index rows, on the screened readings of the period
-    and the one before (the trend)."""
-    from envq.water.reaches import load_reaches, reach_report
-    from envq.water.screen import screen
+def _render_reaches(store, wp: Period, tiles, html: dict, notes: list, only=None) -> list[dict]:
+    """The reach pages (into *html*) and their index rows, from the stored reach results of *wp*
+    (those of *only*, reach ids, when given)."""
+    from envq.water.reaches import reports_from_tables
     from geo import pack
-    from maps.assets import render_offline
     from maps.reach import reach_map
 
-    reaches = load_reaches() if reaches is None else reaches
-    if not reaches:
+    rates = _result(store, "water_reach_rates", wp)
+    sections = _result(store, "water_reach_sections", wp)
+    if rates is None or sections is None:
+        notes.append(f"河长制：时段 {wp} 无河段结果，未绘制河段页 reaches: no reach results for {wp} in the store")
         return []
-    prev = p.previous()
-    long, _ = screen(store.read_water(prev.start.date(), (p.end - pd.Timedelta(days=1)).date()))
     locations = pd.DataFrame(pack.layer("sections", "display").drop(columns="geometry"))
     rows = []
-    for rid, reach in reaches.items():
-        rep = reach_report(long, reach, p.label)
+    for rid, rep in reports_from_tables(rates, sections).items():
+        if only is not None and rid not in only:
+            continue
         m = reach_map(rep, locations, tiles=tiles, home="../index.html")
         html[f"reaches/{rid}.html"] = _page(m, tiles.allow)
-        rows.append({**rep.summary(), "href": f"reaches/{rid}.html", "example": reach.example})
+        rows.append({**rep.summary(), "href": f"reaches/{rid}.html", "example": rep.reach.example,
+                     "sections": list(rep.reach.sections)})
     return rows

@@ -5,8 +5,9 @@
 - Water classes (Ⅰ类 .. 劣Ⅴ类), their 水质状况 and colours: ``envq/standards/gb3838_2002.yaml``
   (classes per GB 3838-2002 and 环办〔2011〕22号; the shades there are marked [U] except red).
 - Rates against a target (good-air-day ratio, Ⅰ~Ⅲ类 share): envq's three bands, not a standard:
-  met (the published value, 1 decimal by GB/T 8170, >= target), short by less than ``near`` points,
-  and further short; see :func:`rate_band`.
+  met (the engine's verdict, ``target_met``: the published value, 1 decimal by GB/T 8170, >=
+  target; :mod:`envq.targets`), short by less than ``near`` points, and further short; see
+  :func:`rate_band`. The maps never judge a rate themselves.
 
 :func:`esc` makes any text from data safe in the HTML of a popup, tooltip or page.
 """
@@ -70,14 +71,14 @@ def text(value, default: str = "—") -> str:
 
 
 def pct(value) -> str:
-    """A rate as published (:func:`envq.report.published_pct`: 1 decimal, GB/T 8170), or "—".
+    """A rate as published (:func:`envq.targets.published`: 1 decimal, GB/T 8170), or "—".
 
     >>> pct(23 / 80 * 100), pct(None)
     ('28.8%', '—')
     """
-    from envq.report import published_pct
+    from envq.targets import published
 
-    return "—" if missing(value) else f"{published_pct(value):.1f}%"
+    return "—" if missing(value) else f"{published(value):.1f}%"
 
 
 def count(value) -> int:
@@ -151,23 +152,23 @@ RATE_BANDS = (
 )
 
 
-def rate_band(value, target, *, near: float = NEAR_TARGET_POINTS) -> RateBand:
-    """The band of a rate [%] against its target [%]: met, near, far, or none (no value).
+def rate_band(value, target, met, *, near: float = NEAR_TARGET_POINTS) -> RateBand:
+    """The band of a rate [%] with the engine's verdict *met* (a results table's ``target_met``):
+    met, near, far, or none (no verdict).
 
-    Met as :func:`envq.report.meets_target` judges it (the published value, GB/T 8170); the
-    shortfall is measured from the published value too.
+    Only the colour of a rate that is not met is worked out here: near when the published value
+    lacks less than *near* points (:func:`envq.targets.shortfall`), else far.
 
-    >>> rate_band(83.0, 83).key, rate_band(82.9, 83).key, rate_band(77.9, 83).key, rate_band(None, 83).key
-    ('met', 'near', 'far', 'none')
+    >>> [rate_band(v, 83, m).key for v, m in ((83.0, True), (82.9, False), (77.9, False), (None, None))]
+    ['met', 'near', 'far', 'none']
     """
-    from envq.report import meets_target, published_pct
+    from envq.targets import shortfall
 
-    met = meets_target(value, target)
-    if met is None:
+    if missing(met):
         return RATE_BANDS[3]
-    if met:
+    if bool(met):
         return RATE_BANDS[0]
-    return RATE_BANDS[1] if float(target) - published_pct(value) < near else RATE_BANDS[2]
+    return RATE_BANDS[1] if shortfall(value, target) < near else RATE_BANDS[2]
 
 
 def band_label(band: RateBand, *, near: float = NEAR_TARGET_POINTS) -> tuple[str, str]:

@@ -1,7 +1,8 @@
 """The water map: basins by Ⅰ~Ⅲ类 share, sections by class, with rivers and Dongting Lake.
 
 - Basins (polygons of the pack) are coloured by their Ⅰ~Ⅲ类水质断面比例 for the period against
-  the target (95% by default; :func:`maps.style.rate_band`), with a popup of the class counts.
+  the target (the stored ``i_iii_target`` and ``target_met``, :mod:`envq.targets`; bands of
+  :func:`maps.style.rate_band`), with a popup of the class counts.
 - Sections (circles) are coloured by their class for the period (GB 3838-2002, 环办〔2011〕22号
   single-factor evaluation; colours of ``gb3838_2002.yaml``). The popup gives the class and
   水质状况, the class history over the months in the store, the limiting items and their
@@ -71,12 +72,23 @@ def _section_popup(r: pd.Series, history: str) -> str:
         f'</table><div>类别历史 class history:</div>{history}</div>')
 
 
-def _basin_popup(name: str, r: pd.Series | None, target: float) -> str:
+def _band(r):
+    """The band of a rates row, from the engine's verdict (``target_met``)."""
+    return rate_band(None, None, None) if r is None else rate_band(r["i_iii_share"], r.get("i_iii_target"),
+                                                                  r.get("target_met"))
+
+
+def _target_text(r) -> str:
+    t = None if r is None else r.get("i_iii_target")
+    return "—" if missing(t) else f"{float(t):g}%"
+
+
+def _basin_popup(name: str, r: pd.Series | None) -> str:
     if r is None:
         return (f'<div class="envq-popup envq-basin-popup"><h4 style="margin:0 0 4px">{esc(name)}</h4>'
                 f'本时段无断面数据 no section with data in the period</div>')
-    good = sum(count(r.get(f"class_{k}")) for k in (1, 2, 3))
-    band = rate_band(r["i_iii_share"], target)
+    good = count(r.get("sections_i_iii"))
+    band = _band(r)
     zh, en = band_label(band)
     counts = "".join(f'<td style="background:{class_colour(k)};text-align:center">{esc(class_name(k))}<br>'
                      f'{count(r.get(f"class_{k}"))}</td>' for k in range(1, 7))
@@ -84,14 +96,14 @@ def _basin_popup(name: str, r: pd.Series | None, target: float) -> str:
             f'<small>{esc(r["period"])}</small></h4>'
             f'<div style="font-size:14px">Ⅰ~Ⅲ类断面比例 Class I–III share: <b>{pct(r["i_iii_share"])}</b> '
             f'({good}/{count(r["sections"])}) <span class="envq-swatch" style="background:{band.colour}"></span> '
-            f'{esc(zh)} {esc(en)}（目标 target {target:g}%）</div>'
+            f'{esc(zh)} {esc(en)}（目标 target {_target_text(r)}）</div>'
             f'<table><tr>{counts}</tr></table>'
             f'<div>水质状况 status: {esc(r.get("status", ""))}；主要污染指标 main pollutants: '
             f'{text(r.get("main_pollutants"))}</div></div>')
 
 
 def water_map(*, sections: pd.DataFrame, basin_rates: pd.DataFrame | None, province_rate: pd.Series | None,
-              period: str, history: pd.DataFrame | None = None, target: float = 95.0,
+              period: str, history: pd.DataFrame | None = None,
               tiles: base.Tiles | None = None, basins=None, home: str | None = None, reaches=None):
     """The water map of *period*.
 
@@ -118,10 +130,10 @@ def water_map(*, sections: pd.DataFrame, basin_rates: pd.DataFrame | None, provi
     sections = sections[sections["period"].astype(str) == str(period)]
     subtitle = f"Ⅰ~Ⅲ类水质断面比例 Class I–III share, {period}"
     if province_rate is not None:
-        good = sum(count(province_rate.get(f"class_{k}")) for k in (1, 2, 3))
-        zh, _ = band_label(rate_band(province_rate["i_iii_share"], target))
+        good = count(province_rate.get("sections_i_iii"))
+        zh, _ = band_label(_band(province_rate))
         subtitle = (f"湖南省 {pct(province_rate['i_iii_share'])} ({good}/{count(province_rate['sections'])}，"
-                    f"目标 target {target:g}%，{zh}) · " + subtitle
+                    f"目标 target {_target_text(province_rate)}，{zh}) · " + subtitle
                     + f"（截至 through {province_rate.get('through', '')}）")
     m, canvas = base.base_map("湖南省地表水水质 Surface water, Hunan", tiles=tiles, subtitle=subtitle, home=home,
                               search_hint="断面、流域、河段、城市、区县")
@@ -134,11 +146,11 @@ def water_map(*, sections: pd.DataFrame, basin_rates: pd.DataFrame | None, provi
     group = folium.FeatureGroup(name="流域Ⅰ~Ⅲ类比例 basins: Class I–III share")
     for _, b in polys.iterrows():
         r = br.loc[b["name"]] if b["name"] in br.index else None
-        band = rate_band(None if r is None else r["i_iii_share"], target)
+        band = _band(r)
         style = {"color": "#555555", "weight": 1.5, "fillColor": band_fill(band), "fillOpacity": 0.35,
                  "className": "envq-basin"}
         tip = f'{esc(b["name"])}: ' + ("无数据 no data" if r is None else pct(r["i_iii_share"]))
-        layer = base.polygon(group, b.geometry, style=style, popup_html=_basin_popup(b["name"], r, target),
+        layer = base.polygon(group, b.geometry, style=style, popup_html=_basin_popup(b["name"], r),
                              tooltip_html=tip)
         p = b.geometry.representative_point()
         places.append(names.Place(str(b["name"]), "流域 basin", layer=layer, point=[p.y, p.x],

@@ -13,9 +13,10 @@ AIR_PERIOD, WATER_PERIOD = "2019-07", "2026-08"
 
 def build_store(root: Path):
     """Pull the bundled files, store, compute and write results as the flow does; the Store."""
-    from envq import report
+    from envq.periods import periods_touched
     from envq.sources.adapters import open_source
     from envq.store import Store
+    from flows.parts import PARTS
     from flows.pipeline import basin_rates, compute
 
     store = Store(root)
@@ -24,8 +25,8 @@ def build_store(root: Path):
             src = open_source(part, {})
             data = src.parse(src.fetch(a, b), a, b)
             (store.upsert_air if part == "air" else store.upsert_water)(data, source=part)
-            periods = report.periods_touched([a, b])
-            y0 = dt.date(a.year, 1, 1)
+            periods = [p.label for p in periods_touched([a, b])]
+            y0 = PARTS[part].read_start(a.year, periods_touched([a, b]))
             res = compute.fn(part, str(store.root), y0, b, periods)
             res[f"{part}_basin_rates"] = basin_rates.fn(part, str(store.root), y0, b, periods)
             store.write_results(res, a.year)

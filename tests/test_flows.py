@@ -144,7 +144,8 @@ def test_artifacts_are_published(tmp_path):
     assert by_key["envq-rates"].type == "table"
     prov = [r for r in rows if r["name"] == "湖南省"]
     assert prov == [{"kind": "water", "scope": "province", "name": "湖南省", "period": "2026-07",
-                     "value_pct": 94.7, "count": "54/57"}]  # 2026-07-09..12: 57 sections reported
+                     "value_pct": 94.7, "count": "54/57",  # 2026-07-09..12: 57 sections reported
+                     "target": 95.0, "target_met": False}]  # the engine's verdict, as stored
     assert "Ⅰ~Ⅲ类水质断面比例" in by_key["envq-summary"].data
 
 

@@ -7,6 +7,7 @@ import shapely
 
 from envq.air.pipeline import city_days_from_hourly, read_air
 from envq.air.rates import good_day_rates
+from envq.errors import NoDataError
 from envq.cli import main
 from envq.water.cli import load_inputs
 from envq.water.groups import evaluate
@@ -59,9 +60,9 @@ def test_air_by_a_users_polygon_file(hourly, tmp_path):
 
 
 def test_water_by_basin_matches_system_groups_for_placed_sections(long):
-    ev = areas.water_rates_by_area(long, "basins", "2026-07")
-    r = ev.rates.set_index("name")
-    assert (ev.rates["group"] == "area").all()
+    rates = areas.water_rates_by_area(long, "basins", "2026-07")  # a table, as air_rates_by_area
+    r = rates.set_index("name")
+    assert (rates["group"] == "area").all()
     assert r.loc["湘江", "sections"] == 20 and r.loc["湘江", "i_iii_share"] == pytest.approx(95.0)
     assert r.loc["洞庭湖区", "sections"] == 9 and r.loc["洞庭湖区", "class_4"] == 2
     # the same sections grouped by hand give the same figures through the engine
@@ -69,7 +70,14 @@ def test_water_by_basin_matches_system_groups_for_placed_sections(long):
     xiang = sorted(placed.index[placed == "湘江"])
     hand = evaluate(long, "2026-07", by="custom", custom={"x": xiang}).rates.iloc[0]
     assert hand["sections"] == 20 and hand["class_4"] == r.loc["湘江", "class_4"]
-    assert "绿埠头" in ev.rates.attrs["sections_without_area"]  # its point lies 3 km inside Guangxi
+    assert "绿埠头" in rates.attrs["sections_without_area"]  # its point lies 3 km inside Guangxi
+    # several periods in one call, the same shape as air; basins judged against their target
+    both = areas.water_rates_by_area(long, "basins", ["2026-07", "2026-08", "2025-01"], scope="basin", skip_empty=True)
+    assert both["period"].unique().tolist() == ["2026-07", "2026-08"] and (both["group"] == "basin").all()
+    assert (both["i_iii_target"] == 95.0).all() and both.set_index(["period", "name"]).loc[("2026-07", "湘江"),
+                                                                                         "target_met"]
+    with pytest.raises(NoDataError, match="2025-01"):
+        areas.water_rates_by_area(long, "basins", "2025-01")
 
 
 def test_cli_join_stations_and_sections(tmp_path, capsys):

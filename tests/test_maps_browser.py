@@ -4,6 +4,7 @@ the page's folder blocked; counted, clicked, stepped through; a screenshot of ea
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
@@ -241,10 +242,16 @@ def test_text_from_data_is_shown_as_text(chromium, maps_site, tmp_path):
 
 def test_reach_texts_from_a_bureau_file_are_shown_as_text(chromium, maps_site, tmp_path):
     """The reaches YAML is data too: its names reach the index and the reach page as text."""
+    import shutil
+
+    from envq.report import water_results
+    from envq.store import Store
     from envq.water.reaches import load_reaches
     from maps.render import render_maps
 
-    store, _ = maps_site
+    site, _ = maps_site
+    shutil.copytree(site.root, tmp_path / "store")  # this test's reaches, stored as the run stores them
+    store = Store(tmp_path / "store", create=False)
     evil = "<img src=x onerror=\"window.__xss=1\">`${window.__xss=2}`"
     path = tmp_path / "reaches.yaml"
     path.write_text(
@@ -258,8 +265,11 @@ def test_reach_texts_from_a_bureau_file_are_shown_as_text(chromium, maps_site, t
         "    chief_title: '<i>省级</i>河长'\n"
         "    sections: [绿埠头, 归阳镇, 樟树港]\n"
         "    target_class: II\n", encoding="utf-8")
-    done = render_maps(store, tmp_path / "out", period=AIR_PERIOD, water_period=WATER_PERIOD,
-                       reaches=load_reaches(path))
+    res = water_results(store.read_water(dt.date(2026, 7, 1), dt.date(2026, 8, 31)), [WATER_PERIOD],
+                        reaches=load_reaches(path))
+    with store.lock(run_id="evil-reach"):
+        store.write_results({k: v for k, v in res.items() if k.startswith("water_reach")}, 2026)
+    done = render_maps(store, tmp_path / "out", period=AIR_PERIOD, water_period=WATER_PERIOD)
     for page, wait in ((done.index, None), (done.pages["reach/evil-reach"], ".envq-reach-panel")):
         with open_page(chromium, page, wait_for=wait) as visit:
             dialogs = []

@@ -139,7 +139,7 @@ def test_reach_pages_use_the_readings_the_run_screens(tmp_path):
     """An impossible pH (15) at 樟树港 is screened by the run; the reach page must not use it."""
     import datetime as dt
 
-    from envq import report
+    from envq.periods import periods_touched
     from envq.sources.adapters import open_source
     from envq.store import Store
     from flows.pipeline import compute
@@ -155,7 +155,7 @@ def test_reach_pages_use_the_readings_the_run_screens(tmp_path):
     store = Store(tmp_path / "store")
     with store.lock(run_id="test"):
         store.upsert_water(long, source="water")
-        res = compute.fn("water", str(store.root), dt.date(2026, 1, 1), b, report.periods_touched([a, b]))
+        res = compute.fn("water", str(store.root), dt.date(2026, 1, 1), b, periods_touched([a, b]))
         store.write_results(res, 2026)
     assert (res["water_screened"]["section"] == "樟树港").sum() == bad.sum()
     want = res["water_sections"].set_index(["period", "section"]).loc[("2026-08", "樟树港"), "class"]
@@ -177,7 +177,7 @@ def test_a_render_replaces_the_previous_pages_as_a_set(rendered, tmp_path):
     again = render_maps(store, tmp_path / "b", period=AIR_PERIOD, water_period=WATER_PERIOD)
     for key in ("air", "water", "reach/dongting-lake"):
         assert first.pages[key].read_bytes() == again.pages[key].read_bytes(), key
-    one = {"dongting-lake": load_reaches()["dongting-lake"]}
+    one = {"dongting-lake": load_reaches()["dongting-lake"]}  # only this stored reach gets a page now
     done = render_maps(store, tmp_path / "a", period="2018", water_period=WATER_PERIOD, reaches=one)
     assert sorted(p.name for p in (tmp_path / "a").rglob("*.html")) == ["dongting-lake.html", "index.html",
                                                                           "water.html"]
@@ -210,3 +210,30 @@ def test_a_failed_render_leaves_the_previous_pages(rendered, tmp_path, monkeypat
     with pytest.raises(RuntimeError, match="reach page failed"):
         render_maps(store, tmp_path, period="2019-Q3", water_period="2026-Q3")
     assert {p: p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file()} == before
+
+
+def test_reach_show_and_the_reach_page_read_the_same_stored_report(rendered, tmp_path, capsys):
+    """`envq reach show --store` and the maps read the stored reach results; computing the report
+    from the same readings (`envq reach show` with files) gives the same numbers."""
+    from envq.cli import main
+
+    store, done = rendered
+    page = _text(done.pages["reach/dongting-lake"])
+    rate = re.search(r'<b class="envq-reach-rate">([0-9.]+%)</b> \((\d+)/(\d+)\)', page).groups()
+    out = tmp_path / "stored.csv"
+    assert main(["reach", "show", "dongting-lake", "--period", WATER_PERIOD, "--store", str(store.root),
+                 "-o", str(out)]) == 0
+    stored = capsys.readouterr().out.splitlines()
+    assert f"Ⅰ~Ⅲ类比例 {rate[0]} ({rate[1]}/{rate[2]})" in stored[1]
+    assert rate == ("75.0%", "3", "4")  # observed (docs/water.md): 3 of Dongting Lake's 4 points in Class I-III
+    computed = tmp_path / "computed.csv"
+    assert main(["reach", "show", "dongting-lake", "--period", WATER_PERIOD, "-o", str(computed)]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == stored[1]
+    pd.testing.assert_frame_equal(pd.read_csv(out), pd.read_csv(computed))
+    for _, row in pd.read_csv(out).iterrows():  # every section's class on the page as in the table
+        assert re.search(f'<td>{row["order"]}</td><td>{row["section"]}</td><td style="background:#[0-9A-F]{{6}}">'
+                         f'{row["class_name"]}</td>', page), row["section"]
+    # a period the store does not hold: a usage error listing the periods it holds
+    assert main(["reach", "show", "dongting-lake", "--period", "2026-H1", "--store", str(store.root)]) == 2
+    err = capsys.readouterr().err
+    assert "no result 'water_reach_rates'" in err and "2026-07" in err and "2026-08" in err

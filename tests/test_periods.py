@@ -148,7 +148,8 @@ def test_months_and_periods_touched():
     assert [str(m) for m in parse_period("2019-12-30..2020-01-02").months()] == ["2019-12", "2020-01"]
     assert [str(m) for m in parse_period("2019-YTD", through=D(2019, 2, 3)).months()] == ["2019-01", "2019-02"]
     got = periods_touched([D(2019, 3, 31), D(2019, 4, 1), D(2019, 3, 1)])
-    assert [str(p) for p in got] == ["2019-03", "2019-04", "2019-Q1", "2019-Q2", "2019"]
+    assert [str(p) for p in got] == ["2019-03", "2019-04", "2019-Q1", "2019-Q2", "2019-H1", "2019"]
+    assert [str(p) for p in periods_touched([D(2019, 6, 30), D(2019, 7, 1)], kinds=("half",))] == ["2019-H1", "2019-H2"]
     assert all(isinstance(p, Period) for p in got)
     assert periods_touched([]) == []
 

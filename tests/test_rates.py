@@ -8,8 +8,10 @@ import pytest
 import xarray as xr
 
 from envq.air.city import city_daily, city_daily_aqi, day_valid
-from envq.air.rates import Targets, _budget, good_day_rates, parse_period
-from envq.errors import InputError
+from envq.air.rates import _budget, good_day_rates
+from envq.errors import InputError, NoDataError
+from envq.periods import parse_period
+from envq.targets import AIR, Targets
 
 
 def city_days_from(aqi_by_city: dict[str, list], start="2019-01-01", valid=None) -> xr.Dataset:
@@ -131,7 +133,7 @@ def test_periods(text, start, end):
 
 
 def test_year_to_date_ends_with_the_data():
-    assert parse_period("2019-YTD", data_end=dt.date(2019, 5, 17)).end == dt.date(2019, 5, 17)
+    assert parse_period("2019-YTD", through=dt.date(2019, 5, 17)).end == dt.date(2019, 5, 17)
 
 
 @pytest.mark.parametrize("bad", ["2019-13", "2019-Q5", "19", "2019-06-30..2019-01-01", "last year"])
@@ -153,9 +155,9 @@ def test_budget_of_non_good_days():
 def test_targets_per_scope_and_year_and_their_met_flag(tmp_path):
     f = tmp_path / "targets.csv"
     f.write_text("scope,name,year,target\ncity,长沙市,2019,80\ncity,*,,85\n", encoding="utf-8")
-    t = Targets.from_csv(f)
-    assert t.get("city", "长沙市", 2019) == 80 and t.get("city", "长沙市", 2020) == 85
-    assert t.get("province", "湖南省", 2019) == 83.0
+    t = Targets.from_csv(f, indicator=AIR)
+    assert t.get(AIR, "city", "长沙市", 2019) == 80 and t.get(AIR, "city", "长沙市", 2020) == 85
+    assert t.get(AIR, "province", "湖南省", 2019) == 83.0
     cd = city_days_from({"长沙市": [GOOD] * 8 + [LIGHT] * 2, "株洲市": [GOOD] * 8 + [LIGHT] * 2})
     r = good_day_rates(cd, "2019-01-01..2019-01-10", by="both", targets=t).set_index("name")
     assert r.loc["长沙市", "target_met"] and not r.loc["株洲市", "target_met"]
@@ -166,7 +168,7 @@ def test_bad_targets_file_names_row_and_field(tmp_path):
     f = tmp_path / "targets.csv"
     f.write_text("scope,name,year,target\ncity,长沙市,2019,eighty\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"targets.csv: row 2, field 'target/year'"):
-        Targets.from_csv(f)
+        Targets.from_csv(f, indicator=AIR)
 
 
 def test_target_is_judged_on_the_published_ratio():
@@ -178,7 +180,7 @@ def test_target_is_judged_on_the_published_ratio():
 
 def test_a_period_without_data_is_refused_naming_the_data_range():
     cd = city_days_from({"A": [GOOD] * 10})
-    with pytest.raises(ValueError, match=r"2018 .*has no data; the data covers 2019-01-01..2019-01-10"):
+    with pytest.raises(NoDataError, match=r"2018 .*has no data; the data covers 2019-01-01..2019-01-10"):
         good_day_rates(cd, "2018")
 
 
@@ -192,3 +194,25 @@ def test_annual_mean_validity_counts_the_days_the_data_lacks():
     assert stats["n_days_pm25"] == 300 and not bool(stats["mean_valid_pm25"])
     full = period_air_statistics(city_days_from({"A": [GOOD] * 365}), "2019").iloc[0]
     assert full["n_days_pm25"] == 365 and bool(full["mean_valid_pm25"])
+
+
+def test_every_period_of_the_grammar_and_the_through_day():
+    cd = city_days_from({"A": [GOOD] * 40 + [LIGHT] * 10}, start="2019-01-01")  # to 19 February
+    r = good_day_rates(cd, "2019-YTD").iloc[0]
+    assert (r.period, r.start, r.end, r.through, r.calendar_days) == ("2019-YTD", "2019-01-01", "2019-02-19",
+                                                                      "2019-02-19", 50)
+    assert (r.valid_days, r.good_days, r.good_day_ratio) == (50, 40, 80.0)
+    assert good_day_rates(cd, "2019-01-05").iloc[0].good_days == 1
+    h1 = good_day_rates(cd, "2019-H1").iloc[0]
+    assert (h1.period, h1.end, h1.through, h1.valid_days) == ("2019-H1", "2019-06-30", "2019-02-19", 50)
+    assert good_day_rates(cd, parse_period("2019-Q1")).iloc[0].period == "2019-Q1"
+
+
+def test_station_and_basin_rows_take_their_own_scope_targets():
+    cd = city_days_from({"A": [GOOD] * 8 + [LIGHT] * 2})
+    st = good_day_rates(cd, "2019-01-01..2019-01-10", scope="station").iloc[0]
+    assert st.scope == "station" and st.target == 83.0 and not st.target_met
+    sys_ = good_day_rates(cd, "2019-01-01..2019-01-10", scope="system").iloc[0]  # no target for this scope
+    assert np.isnan(sys_.target) and pd.isna(sys_.target_met) and np.isnan(sys_.budget_non_good_days)
+    b = good_day_rates(cd, "2019-01-01..2019-01-10", scope="basin").iloc[0]
+    assert b.target == 83.0 and not b.target_met

@@ -3,13 +3,14 @@
 import datetime as dt
 
 from envq import report
+from envq.periods import periods_touched
 from envq.water.cli import load_inputs
 
 
 def test_headline_and_health_on_real_july_2026(data_dir):
     long = load_inputs([data_dir / "water/hunan_water_auto_20260709_20260823.csv.gz"])[0]
     july = long[long["time"] < "2026-08-01"]
-    res = report.water_results(july, report.periods_touched([dt.date(2026, 7, 31)]))
+    res = report.water_results(july, periods_touched([dt.date(2026, 7, 31)]))
     md = report.headline_markdown(None, res["water_rates"], run_label="test")
     # 58 of 61 sections in Class I-III in July 2026 (docs/water.md, make demo): 95.1% >= 95%
     assert "**湖南省 province: 95.1%** (58/61 sections; target 95%: ✅ 达标 met)" in md

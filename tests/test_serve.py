@@ -226,8 +226,9 @@ def test_serve_start_server_registers_and_stops_its_server(tmp_path):
 
 @pytest.mark.parametrize("args, needles", [
     ([], ["schedules need a Prefect server", "`prefect server start`", "PREFECT_API_URL", "--start-server"]),
-    (["--cron", "0 25 * * *"], ["ValueError", "schedule '0 25 * * *'", "Invalid cron string"]),
-    (["--timezone", "Mars/Olympus"], ["ValueError", "'Mars/Olympus'", "Invalid timezone"]),
+    # a usage error (envq.errors.UsageError, exit 2), saying which setting is wrong
+    (["--cron", "0 25 * * *"], ["envq: bad schedule", "schedule '0 25 * * *'", "Invalid cron string"]),
+    (["--timezone", "Mars/Olympus"], ["envq: bad schedule", "'Mars/Olympus'", "Invalid timezone"]),
 ])
 def test_serve_usage_errors_exit_2(tmp_path, args, needles):
     r = subprocess.run([*_envq(), "serve", *args], cwd=tmp_path, env=_env(tmp_path), capture_output=True,

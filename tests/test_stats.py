@@ -115,20 +115,20 @@ def test_annual_mean_validity_324_days_and_every_month():
     daily = xr.Dataset(
         {"pm25_24h": (("station", "date"), values)}, coords={"station": list(masks), "date": YEAR}
     )
-    s = period_statistics(daily, freq="YS")
+    s = period_statistics(daily, every="year")
     assert s.n_days_pm25.sel(period="2019").values.ravel().tolist() == [365, 361, 323, 324]
     assert s.mean_valid_pm25.values.ravel().tolist() == [True, False, False, True]
     # a flag, not a filter: every mean is there
     assert s.pm25_mean.values.ravel().tolist() == [30.0] * 4
     # reading Table 4 as "324 per year" only: February's 24 no longer matter
-    s = period_statistics(daily, freq="YS", require_every_month=False)
+    s = period_statistics(daily, every="year", require_every_month=False)
     assert s.mean_valid_pm25.values.ravel().tolist() == [True, True, False, True]
 
 
 def test_monthly_mean_validity_27_days_25_in_february():
     masks = drop_leading_days({1: 5, 2: 3, 3: 4})  # January 26, February 25, March 27
     daily = xr.Dataset({"no2_24h": ("date", np.where(masks, 20.0, NAN))}, coords={"date": YEAR})
-    s = period_statistics(daily, freq="MS")
+    s = period_statistics(daily, every="month")
     assert s.sizes["period"] == 12
     assert s.n_days_no2.values[:3].tolist() == [26, 25, 27]
     assert s.mean_valid_no2.values[:4].tolist() == [False, True, True, True]
@@ -145,13 +145,13 @@ def test_means_and_percentiles_of_a_month():
         {"so2_24h": ("date", v), "pm10_24h": ("date", v), "co_24h": ("date", v / 10), "o3_mda8": ("date", v)},
         coords={"date": jan},
     )
-    s = period_statistics(daily, freq="MS")
+    s = period_statistics(daily, every="month")
     assert float(s.so2_mean[0]) == 16.0
     assert float(s.so2_p98[0]) == pytest.approx(30.4)
     assert float(s.pm10_p95[0]) == pytest.approx(29.5)
     assert float(s.co_p95[0]) == pytest.approx(2.95)  # 2.9 + 0.5 x 0.1
     assert float(s.o3_mda8_p90[0]) == pytest.approx(28.0)  # k = 1 + 30 x 0.9 = 28 -> X(28)
-    r = period_statistics(daily, freq="MS", rounded=True)
+    r = period_statistics(daily, every="month", rounded=True)
     assert [float(r[v][0]) for v in ("so2_mean", "so2_p98", "pm10_p95", "co_p95", "o3_mda8_p90")] == [
         16.0,
         30.0,
@@ -169,7 +169,7 @@ def test_e16_as_a_period_statistic_with_missing_days():
     mda8 = np.full(31, NAN)
     mda8[0:24:2] = [120, 135, 150, 161, 170, 182, 145, 128, 110, 99, 188, 176]
     daily = xr.Dataset({"o3_mda8": (("station", "date"), [mda8])}, coords={"station": ["S1"], "date": jan})
-    s = period_statistics(daily, freq=None, rounded=True)
+    s = period_statistics(daily, every=None, rounded=True)
     assert s.o3_mda8_p90.dims == ("station", "period")
     assert float(s.o3_mda8_p90[0, 0]) == 181.0
     assert int(s.n_days_o3[0, 0]) == 12
@@ -186,7 +186,7 @@ def test_period_statistics_from_station_daily_keeps_stations():
         coords={"station": ["A", "B", "C"], "time": time, "city": ("station", ["x", "x", "y"])},
     )
     daily = station_daily(hourly)
-    s = period_statistics(daily, freq="MS")
+    s = period_statistics(daily, every="month")
     assert s.pm25_mean.dims == ("station", "period")
     assert s.city.values.tolist() == ["x", "x", "y"]
     # January: 31 days, every one valid; its mean of daily means is the mean of its 744 hours

@@ -20,7 +20,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from envq.errors import InputError
+from envq.errors import InputError, PeriodError, UsageError
+from envq.periods import parse_period
 from envq.store import (
     MIGRATIONS,
     REVISION_COLUMNS,
@@ -391,9 +392,9 @@ def test_lock_second_store_refused(tmp_path):
         assert err.value.pid == os.getpid() and err.value.run_id == "nightly-1"
         assert f"pid {os.getpid()}" in str(err.value) and "nightly-1" in str(err.value)
         with a.lock():                      # re-entrant in the holder
-            a.write_result("r", "p", pd.DataFrame({"x": [1]}))
+            a.write_result("r", "2019-01", pd.DataFrame({"x": [1]}))
         with pytest.raises(StoreError, match="writer lock"):
-            b.write_result("r", "p", pd.DataFrame({"x": [1]}))
+            b.write_result("r", "2019-01", pd.DataFrame({"x": [1]}))
     assert not (a.root / ".lock.json").exists()
     with b.lock():
         pass
@@ -434,7 +435,7 @@ def test_writes_need_the_lock(hourly, tmp_path):
     with pytest.raises(StoreError, match="upsert_water"):
         store.upsert_water(pd.DataFrame(), source="x")
     with pytest.raises(StoreError, match="write_result"):
-        store.write_result("a", "b", pd.DataFrame())
+        store.write_result("a", "2019", pd.DataFrame())
     with pytest.raises(StoreError, match="keep_raw"):
         store.keep_raw("http", D(2019, 1, 1), "f.csv", b"x")
 
@@ -537,8 +538,14 @@ def test_results_write_read(jan_feb, tmp_path):
     pd.testing.assert_frame_equal(both, pd.concat([jan, feb], ignore_index=True), check_dtype=False)
     counts = store.read_result("counts")
     assert counts["period"].tolist() == ["2019-01", "2019-01"] and counts.index.tolist() == ["a", "b"]
-    with pytest.raises(StoreError, match="no result"):
+    with pytest.raises(StoreError, match="no result") as e:
         store.read_result("air_good_day_rates", "2019-03")
+    assert e.value.held == ["2019-01", "2019-02"] and isinstance(e.value, UsageError)  # a usage error (exit 2)
+    assert store.result_periods("air_good_day_rates") == [parse_period("2019-01"), parse_period("2019-02")]
+    assert store.read_result("air_good_day_rates", parse_period("2019-02")).equals(store.read_result(
+        "air_good_day_rates", "2019-02"))
+    with store.lock(), pytest.raises(PeriodError):
+        store.write_result("counts", "Jan 2019", pd.DataFrame({"n": [1]}))
     with pytest.raises(StoreError, match="no result"):
         store.read_result("nothing")
 

@@ -102,8 +102,10 @@ def test_rates_periods(tmp_path, week, period):
 
 
 def test_rates_period_without_data(tmp_path, week, capsys):
-    assert main(["water", "rates", str(week), "--period", "2025-01", "-o", str(tmp_path / "r.csv")]) == 1
-    assert "no data" in capsys.readouterr().err
+    # no data in the period: a user's error (exit 2, envq.errors.NoDataError), naming what the data covers
+    assert main(["water", "rates", str(week), "--period", "2025-01", "-o", str(tmp_path / "r.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "no data" in err and "the data covers 2026-08-01..2026-08-07" in err
 
 
 def test_rates_previous_and_custom_groups(tmp_path):

@@ -8,10 +8,10 @@ from envq.water.groups import (
     evaluate,
     group_rates,
     load_custom_groups,
-    load_targets,
     proportion_status,
     section_table,
 )
+from envq.targets import Targets
 from envq.water.registry import load_registry
 
 
@@ -109,11 +109,20 @@ def test_province_target_default_95(tmp_path):
     assert r2["i_iii_share"] == 90.0 and not r2["target_met"]
 
 
+def test_the_target_is_judged_on_the_published_share(tmp_path):
+    # 189 of 199 sections: 94.97%, published 95.0%, meets 95% (envq.targets: one rule everywhere)
+    r, secs = rated([2] * 189 + [4] * 10, tmp_path / "reg.csv", by="province")
+    assert (r["sections"], r["sections_i_iii"]) == (199, 189) and r["i_iii_share"] == pytest.approx(94.9749, abs=1e-4)
+    assert r["target_met"]
+    r2 = group_rates(secs.assign(**{"class": [2] * 188 + [4] * 11}), by="province").iloc[0]
+    assert r2["sections_i_iii"] == 188 and not r2["target_met"]  # 94.47% -> 94.5%
+
+
 def test_targets_configurable_per_group_and_year(tmp_path):
     (tmp_path / "t.csv").write_text(
         "group,name,year,i_iii_target\nprovince,*,,95\nriver,r,2026,85\nriver,r,2027,90\nprovince,湖南省,2026,97\n",
         encoding="utf-8")
-    targets = load_targets(tmp_path / "t.csv")
+    targets = Targets.from_csv(tmp_path / "t.csv")  # the water command's format (envq.targets)
     values, reg = sections_with_classes([2] * 9 + [4])
     reg.to_csv(tmp_path / "reg.csv", index=False)
     secs, _ = section_table(values, load_registry(tmp_path / "reg.csv"))
@@ -157,7 +166,7 @@ def test_change_by_delta_g_minus_delta_d(tmp_path, prev, cur, change):
     def table(good, bad):
         return pd.DataFrame([{"group": "river", "name": "r", "period": "p", "sections": 10,
                               "class_1": 0, "class_2": good, "class_3": 0, "class_4": 10 - good - bad,
-                              "class_5": 0, "class_6": bad, "i_iii_share": 10.0 * good,
+                              "class_5": 0, "class_6": bad, "sections_i_iii": good, "i_iii_share": 10.0 * good,
                               "worse_v_share": 10.0 * bad, "status": proportion_status([good], [bad], [10])[0]}])
     r = compare_periods(table(*cur), table(*prev)).iloc[0]
     assert r["change"] == change and r["change_method"] == "delta_g_minus_delta_d"

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from envq.water.periods import daily_values, parse_period, period_values, round_assessment
+from envq.periods import parse_period
+from envq.water.periods import daily_values, period_values, round_assessment
 
 
 def readings(rows, source_kind="automatic"):
@@ -36,8 +37,8 @@ def test_e30_ph_mean_through_hydrogen_ions():
     ("2026-07-01..2026-07-31", "range", "2026-07-01", "2026-08-01"),
 ])
 def test_parse_period(text, kind, start, end):
-    p = parse_period(text)
-    assert (p.kind, p.start, p.end) == (kind, pd.Timestamp(start), pd.Timestamp(end))
+    p = parse_period(text)  # one Period (envq.periods): half-open Timestamp bounds for readings
+    assert (p.kind, *p.bounds()) == (kind, pd.Timestamp(start), pd.Timestamp(end))
 
 
 def test_previous_periods():
@@ -70,6 +71,17 @@ def test_quarter_is_mean_of_monthly_values():
     assert q["value"] == 2.5 and q["n_months"] == 2 and q["n_days"] == 31 and q["n_readings"] == 31
     y = period_values(readings(rows), "2026").iloc[0]
     assert y["value"] == 2.5
+
+
+def test_half_year_and_year_to_date_are_means_of_monthly_values():
+    # July: 30 days of 1.0; August: one day of 4.0 -> H2 and YTD (1 + 4) / 2 = 2.5, as the quarter
+    rows = [("a", f"2026-07-{d:02d} 00:00", "codmn", 1.0) for d in range(1, 31)]
+    rows.append(("a", "2026-08-05 00:00", "codmn", 4.0))
+    for text in ("2026-H2", "2026-YTD"):
+        v = period_values(readings(rows), text).iloc[0]
+        assert (v["value"], v["n_months"], v["n_days"], v["period"]) == (2.5, 2, 31, text)
+    # a range of the same days is the mean of the 31 daily values
+    assert period_values(readings(rows), "2026-07-01..2026-08-31")["value"].iloc[0] == pytest.approx(1.1)
 
 
 def test_class_of_period_uses_means_not_worst_reading():

@@ -28,6 +28,8 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub) -> None:
+    from envq.cli import add_period_options
+
     air = sub.add_parser("air", help="air quality: AQI (HJ 633), daily values (HJ 663), good-air-day rates")
     cmds = air.add_subparsers(dest="air_command", metavar="COMMAND", required=True)
 
@@ -45,7 +47,7 @@ def register(sub) -> None:
 
     p = cmds.add_parser("rates", help="good-air-day ratio (优良天数比例) per city or for the province")
     _input(p)
-    p.add_argument("--period", required=True, help="2019, 2019-H1, 2019-Q2, 2019-04, 2019-YTD or 2019-01-01..2019-06-30")
+    add_period_options(p)
     p.add_argument("--by", choices=("city", "province", "both"), default="city",
                    help="one row per city (default), one for the province, or both")
     p.add_argument("--output", "-o", help="CSV file (default: print)")
@@ -53,12 +55,13 @@ def register(sub) -> None:
     _city_options(p)
     p.add_argument("--province-method", choices=("mean_of_cities", "pooled"), default="mean_of_cities",
                    help="provincial ratio: mean of the city ratios (official; default) or pooled city-days")
-    p.add_argument("--targets", help="CSV scope,name,year,target [%%] (default 83%% everywhere)")
+    p.add_argument("--targets", help="CSV scope,name,year,target [%%] (or indicator,scope,name,year,target) added "
+                   "over the built-in targets (envq.targets: 83%% for every city and the province)")
     p.set_defaults(func=_rates)
 
     p = cmds.add_parser("stats", help="HJ 663 period statistics per city: means, percentiles, composite index")
     _input(p)
-    p.add_argument("--period", required=True, help="2019, 2019-H1, 2019-Q2, 2019-04, 2019-YTD or 2019-01-01..2019-06-30")
+    add_period_options(p)
     p.add_argument("--output", "-o", help="CSV file (default: print)")
     _city_options(p, day_rule=False)  # statistics use every valid daily value; no AQI, no day rule
     p.set_defaults(func=_stats)
@@ -151,38 +154,32 @@ def _write(df: pd.DataFrame, output) -> None:
 
 
 def _rates(args) -> int:
-    from envq.air.rates import Targets, good_day_rates, parse_period
+    from envq.air.rates import good_day_rates
+    from envq.cli import period_from_args
+    from envq.targets import AIR, Targets
 
-    parse_period(args.period)  # a bad period fails before any data is read
-    targets = Targets.from_csv(args.targets) if args.targets else None
+    period = period_from_args(args)  # a bad period fails before any data is read
+    targets = Targets.from_csv(args.targets, indicator=AIR) if args.targets else None
     city_days, _, _ = _city_pipeline(args)
-    df = good_day_rates(city_days, args.period, by=args.by, province_method=args.province_method,
+    df = good_day_rates(city_days, period, by=args.by, province_method=args.province_method,
                         targets=targets)
     _write(df, args.output)
     return 0
 
 
 def _stats(args) -> int:
-    from envq.air.rates import parse_period, period_air_statistics
+    from envq.air.rates import period_air_statistics
+    from envq.cli import period_from_args
 
-    parse_period(args.period)
+    period = period_from_args(args)
     city_days, _, _ = _city_pipeline(args)
-    _write(period_air_statistics(city_days, args.period), args.output)
+    _write(period_air_statistics(city_days, period), args.output)
     return 0
 
 
-def city_days_table(city_days) -> pd.DataFrame:
-    """The city-day dataset as a flat table (one row per city and day)."""
-    cols = [v for v in ("aqi", "category", "primary_pollutant", "valid", "valid_all_six",
-                        "missing_pollutants", "pm25_24h", "pm10_24h", "so2_24h", "no2_24h",
-                        "co_24h", "o3_mda8", "o3_1h_max") if v in city_days]
-    df = city_days[cols].to_dataframe().reset_index()
-    df["date"] = pd.to_datetime(df["date"]).dt.strftime("%Y-%m-%d")
-    df["aqi"] = df["aqi"].astype("Int64")
-    return df
-
-
 def _city_days(args) -> int:
+    from envq.air.tables import city_days_table
+
     city_days, _, _ = _city_pipeline(args)
     _write(city_days_table(city_days), args.output)
     return 0

@@ -9,24 +9,26 @@ Definitions (reference/standards.md §2.4):
 - the provincial figure is the arithmetic mean of the city ratios, as the provincial plan and
   MEE releases report it; the pooled ratio (all good city-days / all valid city-days) is offered.
 
-Targets: a target per scope, name and year (default 83% for every city and the province, from
-the Hunan provincial plan). The *budget* of a period that starts on 1 January is how many more
-non-good days the rest of the year can take while still meeting the target, assuming every
-remaining day is valid: floor(g + r - T (v + r)) with g good and v valid days so far and r
-calendar days left (negative: the target can no longer be met). For the province (a mean of
-ratios) the budget is computed on the pooled days of its cities (column ``budget_basis``).
-A target is judged on the ratio as published, to one decimal: 82.95% is shown and met as 83.0%.
+Periods are :class:`envq.periods.Period` (any text of its grammar); a year to date ends on the
+last day with data. Targets come from :mod:`envq.targets` (83% for every city and the province by
+default) and are judged by its one rule, on the ratio as published (one decimal): 82.95% is shown
+and met as 83.0%. The *budget* of a period that starts on 1 January is how many more non-good
+days the rest of the year can take while still meeting the target, assuming every remaining day
+is valid: floor(g + r - T (v + r)) with g good and v valid days so far and r calendar days left
+(negative: the target can no longer be met). For the province (a mean of ratios) the budget is
+computed on the pooled days of its cities (column ``budget_basis``).
+
+:func:`good_day_rates` is three small steps: :func:`count_days` (compute: days per unit),
+:func:`ratios` (compute: the ratios and the provincial row), :func:`judge_rates` (judge: target,
+``target_met``, budget); the labels (scope, name, period, through) are set between them.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import functools
 import math
-import re
 import warnings
-from collections.abc import Mapping
 from fractions import Fraction
 
 import numpy as np
@@ -35,20 +37,20 @@ import xarray as xr
 
 from envq import standards
 from envq._rounding import round_gbt8170
+from envq.errors import NoDataError
+from envq.periods import Period, parse_period
+from envq.targets import AIR, Targets, is_met, judge
 
 __all__ = [
-    "DEFAULT_TARGET",
-    "Period",
-    "Targets",
-    "parse_period",
+    "days_with_data",
+    "resolve_period",
+    "count_days",
+    "ratios",
+    "judge_rates",
     "good_day_rates",
     "monthly_rates",
     "period_air_statistics",
 ]
-
-#: Hunan provincial plan: good-air-day ratio of each of the 14 cities and the province >= 83%.
-DEFAULT_TARGET = 83.0
-
 
 
 @functools.cache
@@ -65,108 +67,6 @@ def _primary_names() -> tuple[str, ...]:
     return tuple(names)
 
 
-@dataclasses.dataclass(frozen=True)
-class Period:
-    """A closed range of natural days with its label, e.g. ``2019-Q2`` = 2019-04-01..2019-06-30."""
-
-    label: str
-    start: dt.date
-    end: dt.date
-
-    @property
-    def year(self) -> int:
-        return self.start.year
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-
-def parse_period(text: str, *, data_end: dt.date | None = None) -> Period:
-    """Parse ``2019``, ``2019-H1``, ``2019-Q2``, ``2019-04``, ``2019-YTD`` or ``A..B``.
-
-    ``YYYY-YTD`` runs from 1 January to *data_end* (the last day with data), or to 31 December.
-
-    Examples
-    --------
-    >>> parse_period("2019-Q2")
-    Period(label='2019-Q2', start=datetime.date(2019, 4, 1), end=datetime.date(2019, 6, 30))
-    >>> parse_period("2019-02").end
-    datetime.date(2019, 2, 28)
-    """
-    s = text.strip()
-    try:
-        if m := re.fullmatch(r"(\d{4})", s):
-            y = int(m[1])
-            return Period(s, dt.date(y, 1, 1), dt.date(y, 12, 31))
-        if m := re.fullmatch(r"(\d{4})-[Hh]([12])", s):
-            y, h = int(m[1]), int(m[2])
-            return Period(f"{y}-H{h}", dt.date(y, 1 + 6 * (h - 1), 1), dt.date(y, 6, 30) if h == 1 else dt.date(y, 12, 31))
-        if m := re.fullmatch(r"(\d{4})-[Qq]([1-4])", s):
-            y, q = int(m[1]), int(m[2])
-            start = dt.date(y, 3 * q - 2, 1)
-            end = (pd.Timestamp(start) + pd.offsets.QuarterEnd(0)).date()
-            return Period(f"{y}-Q{q}", start, end)
-        if m := re.fullmatch(r"(\d{4})-(\d{2})", s):
-            start = dt.date(int(m[1]), int(m[2]), 1)
-            return Period(s, start, (pd.Timestamp(start) + pd.offsets.MonthEnd(0)).date())
-        if m := re.fullmatch(r"(\d{4})-[Yy][Tt][Dd]", s):
-            y = int(m[1])
-            end = min(data_end, dt.date(y, 12, 31)) if data_end else dt.date(y, 12, 31)
-            return Period(f"{y}-YTD", dt.date(y, 1, 1), end)
-        if m := re.fullmatch(r"(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})", s):
-            a, b = dt.date.fromisoformat(m[1]), dt.date.fromisoformat(m[2])
-            if b < a:
-                raise ValueError(f"period {text!r} ends before it starts")
-            return Period(s, a, b)
-    except ValueError as exc:
-        if "ends before" in str(exc):
-            raise
-        raise ValueError(f"period {text!r}: {exc}") from None
-    raise ValueError(
-        f"period {text!r} not understood; use 2019, 2019-H1, 2019-Q2, 2019-04, 2019-YTD "
-        "or 2019-01-01..2019-06-30"
-    )
-
-
-@dataclasses.dataclass
-class Targets:
-    """Good-air-day targets [%] per (scope, name, year); ``default`` where none is set.
-
-    Read from a CSV with columns ``scope,name,year,target`` (scope ``city`` or ``province``; name
-    ``*`` for every name; year empty for every year) with :meth:`from_csv`.
-    """
-
-    default: float = DEFAULT_TARGET
-    table: Mapping[tuple[str, str, int | None], float] = dataclasses.field(default_factory=dict)
-
-    def get(self, scope: str, name: str, year: int) -> float:
-        for key in ((scope, name, year), (scope, name, None), (scope, "*", year), (scope, "*", None)):
-            if key in self.table:
-                return float(self.table[key])
-        return float(self.default)
-
-    @classmethod
-    def from_csv(cls, path, default: float = DEFAULT_TARGET) -> "Targets":
-        from envq.errors import InputError
-
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-        missing = {"scope", "name", "year", "target"} - set(df.columns)
-        if missing:
-            raise InputError(path, 1, None, list(df.columns), f"lacks columns {sorted(missing)}")
-        table = {}
-        for i, row in enumerate(df.itertuples(index=False), start=2):
-            try:
-                target = float(row.target)
-                year = int(row.year) if row.year.strip() else None
-            except ValueError:
-                raise InputError(path, i, "target/year", f"{row.target}/{row.year}", "is not a number") from None
-            if not 0 < target <= 100:
-                raise InputError(path, i, "target", row.target, "is not a percentage in (0, 100]")
-            table[(row.scope.strip(), row.name.strip(), year)] = target
-        return cls(default, table)
-
-
 def _pct(num, den) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(np.asarray(den) > 0, 100.0 * np.asarray(num, float) / np.asarray(den, float), np.nan)
@@ -181,124 +81,114 @@ def _budget(good: int, valid: int, remaining: int, target_pct: float) -> int:
     t = Fraction(str(target_pct)) / 100
     x = math.floor(good + remaining - t * (valid + remaining))
     total = valid + remaining
-    while total and x + 1 <= remaining and round_gbt8170(
-            100.0 * (good + remaining - (x + 1)) / total, 1) >= target_pct:
+    while total and x + 1 <= remaining and is_met(100.0 * (good + remaining - (x + 1)) / total, target_pct):
         x += 1
     return x
 
 
-def good_day_rates(city_days: xr.Dataset, period: Period | str, *, by: str = "city",
-                   province_method: str = "mean_of_cities", targets: Targets | None = None,
-                   province_name: str = "湖南省") -> pd.DataFrame:
-    """Good-air-day ratio and day counts per city (and for the province) over *period*.
+def days_with_data(city_days: xr.Dataset) -> np.ndarray:
+    """Boolean per date: some unit has a daily value (a lone hour-24 label makes an empty day
+    before the data starts, which is not a day with data)."""
+    n = city_days.sizes.get("date", 0)
+    if "aqi_computed" in city_days:
+        return np.isfinite(city_days["aqi_computed"].values).any(axis=0)
+    return np.ones(n, bool)
 
-    Parameters
-    ----------
-    city_days : xarray.Dataset
-        Output of :func:`envq.air.city.city_daily_aqi`: dims (city, date) with ``aqi``, ``level``,
-        ``valid``, ``valid_all_six``, ``primary_pollutant``.
-    period : Period or str
-        See :func:`parse_period`.
-    by : {"city", "province", "both"}
-    province_method : {"mean_of_cities", "pooled"}
-        The provincial ratio: the mean of the city ratios (official) or pooled city-days.
-    targets : Targets, optional
-        Default: 83% everywhere.
 
-    Returns
-    -------
-    pandas.DataFrame with columns ``scope, name, period, start, end, calendar_days, valid_days,
-    valid_days_all_six, good_days, good_day_ratio`` [% to 1 decimal], ``good_day_ratio_all_six``,
-    one ``days_<category>`` per category (优 .. 严重污染), one ``primary_<name>`` per primary
-    pollutant (a tied day counts for each), ``target``, ``target_met`` and (periods starting on
-    1 January) ``budget_non_good_days``.
-    """
-    if by not in ("city", "province", "both"):
-        raise ValueError(f"by must be 'city', 'province' or 'both', not {by!r}")
-    if province_method not in ("mean_of_cities", "pooled"):
-        raise ValueError(f"province_method must be 'mean_of_cities' or 'pooled', not {province_method!r}")
+def resolve_period(city_days: xr.Dataset, period: Period | str) -> tuple[Period, np.ndarray, dt.date]:
+    """The period (a year to date ended on the data's last day), the mask of its dates with data,
+    and the last such day. Raises :class:`envq.errors.NoDataError` when it holds none."""
     dates = pd.DatetimeIndex(city_days["date"].values)
-    if isinstance(period, str):
-        period = parse_period(period, data_end=dates.max().date() if len(dates) else None)
-    targets = targets or Targets()
-    in_period = (dates >= pd.Timestamp(period.start)) & (dates <= pd.Timestamp(period.end))
-    # Days with any daily value (a lone hour-24 label makes an empty day before the data starts).
-    has_data = np.isfinite(city_days["aqi_computed"].values).any(axis=0) if "aqi_computed" in city_days \
-        else np.ones(len(dates), bool)
-    if not (in_period & has_data).any():
-        d = dates[has_data]
-        span = f"{d.min().date()}..{d.max().date()}" if len(d) else "nothing"
-        raise ValueError(f"period {period.label} ({period.start}..{period.end}) has no data; the data covers {span}")
-    sel = city_days.isel(date=np.flatnonzero(in_period))
+    has = days_with_data(city_days)
+    last = dates[has].max().date() if has.any() else None
+    p = parse_period(period).until(last)
+    sel = p.contains(dates.values) & has
+    if not sel.any():
+        d = dates[has]
+        raise NoDataError(p, f"{d.min().date()}..{d.max().date()}" if len(d) else None, what="air city days")
+    return p, sel, dates[sel].max().date()
+
+
+def count_days(sel: xr.Dataset, edition_day: dt.date) -> pd.DataFrame:
+    """Compute: valid, good, per-category and per-primary-pollutant day counts of each unit
+    (``city``) over the dates of *sel* (a tied primary day counts for each pollutant).
+
+    *edition_day* picks the HJ 633 edition whose categories name the ``days_<category>`` columns.
+    """
+    from envq.air.aqi import category_table
+
     valid = sel["valid"].values.astype(bool)
-    aqi = sel["aqi"].values
-    good = valid & (aqi <= 100)
+    good = valid & (sel["aqi"].values <= 100)
     level = sel["level"].values
     strict = sel["valid_all_six"].values.astype(bool)
-    cities = sel["city"].values.astype(str)
-
     df = pd.DataFrame({
-        "scope": "city",
-        "name": cities,
-        "period": period.label,
-        "start": period.start.isoformat(),
-        "end": period.end.isoformat(),
-        "calendar_days": period.days,
+        "name": sel["city"].values.astype(str),
         "valid_days": valid.sum(axis=1),
         "valid_days_all_six": strict.sum(axis=1),
         "good_days": good.sum(axis=1),
         "good_days_all_six": (strict & good).sum(axis=1),
     })
-    from envq.air.aqi import category_table
-
-    categories = category_table(standards.edition_for("hj633", period.start))["category_zh"]
+    categories = category_table(standards.edition_for("hj633", edition_day))["category_zh"]
     for k, cat in categories.items():
         df[f"days_{cat}"] = ((level == k) & valid).sum(axis=1)
-    prim = sel["primary_pollutant"].values.astype(str) if "primary_pollutant" in sel else None
-    for name in _primary_names():
-        if prim is not None:
-            hit = np.char.find(np.char.add(np.char.add(",", prim), ","), f",{name},") >= 0
-            df[f"primary_{name}"] = (hit & valid).sum(axis=1)
+    if "primary_pollutant" in sel:
+        prim = np.char.add(np.char.add(",", sel["primary_pollutant"].values.astype(str)), ",")
+        for name in _primary_names():
+            df[f"primary_{name}"] = ((np.char.find(prim, f",{name},") >= 0) & valid).sum(axis=1)
+    return df
 
+
+def ratios(counts: pd.DataFrame, *, by: str = "city", province_method: str = "mean_of_cities",
+           province_name: str = "湖南省") -> pd.DataFrame:
+    """Compute: the good-air-day ratios [%, published to one decimal] of each unit and, for
+    ``by`` in ``province``/``both``, the provincial row (mean of the city ratios or pooled
+    city-days, with ``province_method`` and ``n_cities``). Column ``scope``: ``unit`` / ``province``.
+    """
+    df = counts.copy()
     ratio = _pct(df["good_days"], df["valid_days"])
     ratio_strict = _pct(df["good_days_all_six"], df["valid_days_all_six"])
     df["good_day_ratio"] = round_gbt8170(ratio, 1)
     df["good_day_ratio_all_six"] = round_gbt8170(ratio_strict, 1)
-
+    df.insert(0, "scope", "unit")
     rows = [df]
     if by in ("province", "both") and len(df):
-        num = df.drop(columns=["scope", "name", "period", "start", "end", "calendar_days",
-                               "good_day_ratio", "good_day_ratio_all_six"]).sum()
-        prov = {"scope": "province", "name": province_name, "period": period.label,
-                "start": period.start.isoformat(), "end": period.end.isoformat(),
-                "calendar_days": period.days, **num.to_dict()}
-        pooled = _pct(num["good_days"], num["valid_days"])
+        num = counts.drop(columns=["name"]).sum()
+        prov = {"scope": "province", "name": province_name, **num.to_dict()}
         mean = np.nanmean(ratio) if np.isfinite(ratio).any() else np.nan
         mean_strict = np.nanmean(ratio_strict) if np.isfinite(ratio_strict).any() else np.nan
-        chosen = mean if province_method == "mean_of_cities" else pooled
-        prov["good_day_ratio"] = float(round_gbt8170(chosen, 1))
+        pooled = province_method == "pooled"
+        prov["good_day_ratio"] = float(round_gbt8170(_pct(num["good_days"], num["valid_days"]) if pooled else mean, 1))
         prov["good_day_ratio_all_six"] = float(round_gbt8170(
-            mean_strict if province_method == "mean_of_cities" else _pct(num["good_days_all_six"], num["valid_days_all_six"]), 1))
+            _pct(num["good_days_all_six"], num["valid_days_all_six"]) if pooled else mean_strict, 1))
         prov["province_method"] = province_method
         prov["n_cities"] = int(np.isfinite(ratio).sum())  # cities with a ratio (>= 1 valid day)
         if province_name == "湖南省" and prov["n_cities"] != 14:
-            warnings.warn(f"the 湖南省 figure averages {prov['n_cities']} cities, not 14", stacklevel=2)
+            warnings.warn(f"the 湖南省 figure averages {prov['n_cities']} cities, not 14", stacklevel=3)
         rows.append(pd.DataFrame([prov]))
-        ratio = np.append(ratio, chosen)
     out = pd.concat(rows, ignore_index=True)
     if by == "province":
         out = out[out["scope"] == "province"].reset_index(drop=True)
-        ratio = ratio[-1:]
+    return out
 
-    out["target"] = [targets.get(s, n, period.year) for s, n in zip(out["scope"], out["name"])]
-    # Judged on the ratio as published (one decimal): 82.95% is reported, and met, as 83.0%.
-    shown = out["good_day_ratio"].to_numpy(float)
-    out["target_met"] = np.where(np.isfinite(shown), shown >= out["target"].to_numpy(), pd.NA)
+
+def judge_rates(rates: pd.DataFrame, period: Period, *, targets: Targets | None = None,
+                target_scope=None) -> pd.DataFrame:
+    """Judge: ``target`` (:mod:`envq.targets`, indicator ``air_good_day_ratio``, by ``scope`` and
+    ``name``, or by *target_scope* / the ``target_name`` column where given) and ``target_met``
+    (the one rule, on the published ratio), then the budget of non-good days for periods starting
+    on 1 January."""
+    targets = targets or Targets()
+    out = rates.copy()
+    scope = out["scope"] if target_scope is None else target_scope
+    names = out["target_name"] if "target_name" in out else out["name"]
+    out["target"] = targets.lookup(AIR, scope, names, period.year)
+    out["target_met"] = judge(out["good_day_ratio"].to_numpy(float), out["target"].to_numpy(float))
+    out = out.drop(columns=[c for c in ("target_name",) if c in out])
     if period.start == dt.date(period.year, 1, 1) and period.end <= dt.date(period.year, 12, 31):
         remaining = (dt.date(period.year, 12, 31) - period.end).days
         n = out["n_cities"].fillna(1).astype(int) if "n_cities" in out else pd.Series(1, index=out.index)
         out["budget_non_good_days"] = [
-            _budget(int(g), int(v), remaining * int(k), t)
+            _budget(int(g), int(v), remaining * int(k), t) if np.isfinite(t) else np.nan
             for g, v, k, t in zip(out["good_days"], out["valid_days"], n, out["target"])
         ]
         out["budget_basis"] = np.where(out["scope"] == "province", "pooled city-days of its cities",
@@ -306,11 +196,66 @@ def good_day_rates(city_days: xr.Dataset, period: Period | str, *, by: str = "ci
     return out
 
 
+def good_day_rates(city_days: xr.Dataset, period: Period | str, *, by: str = "city",
+                   province_method: str = "mean_of_cities", targets: Targets | None = None,
+                   province_name: str = "湖南省", scope: str = "city") -> pd.DataFrame:
+    """Good-air-day ratio and day counts per unit (city) and for the province over *period*.
+
+    Parameters
+    ----------
+    city_days : xarray.Dataset
+        Output of :func:`envq.air.city.city_daily_aqi`: dims (city, date) with ``aqi``, ``level``,
+        ``valid``, ``valid_all_six``, ``primary_pollutant``.
+    period : Period or str
+        Any period of :mod:`envq.periods`; a year to date ends on the last day with data.
+    by : {"city", "province", "both"}
+    province_method : {"mean_of_cities", "pooled"}
+        The provincial ratio: the mean of the city ratios (official) or pooled city-days.
+    targets : envq.targets.Targets, optional
+        Default: the built-in table (83% for every city and the province).
+    scope : str
+        The ``scope`` of the unit rows (``city``; ``station`` or ``basin`` when the units are
+        stations or areas), which also picks their targets.
+
+    Returns
+    -------
+    pandas.DataFrame with columns ``scope, name, period, through`` (last day with data),
+    ``start, end, calendar_days, valid_days, valid_days_all_six, good_days, good_day_ratio`` [% to
+    1 decimal], ``good_day_ratio_all_six``, one ``days_<category>`` per category (优 .. 严重污染),
+    one ``primary_<name>`` per primary pollutant (a tied day counts for each), ``target``,
+    ``target_met`` and (periods starting on 1 January) ``budget_non_good_days``.
+
+    Raises
+    ------
+    envq.errors.NoDataError
+        The period holds no day with data (the message gives the span the data covers).
+    envq.errors.PeriodError
+        A period the grammar does not know.
+    """
+    if by not in ("city", "province", "both"):
+        raise ValueError(f"by must be 'city', 'province' or 'both', not {by!r}")
+    if province_method not in ("mean_of_cities", "pooled"):
+        raise ValueError(f"province_method must be 'mean_of_cities' or 'pooled', not {province_method!r}")
+    p, sel, through = resolve_period(city_days, period)
+    dates = pd.DatetimeIndex(city_days["date"].values)
+    inside = city_days.isel(date=np.flatnonzero(p.contains(dates.values)))
+    counts = count_days(inside, p.start)
+    out = ratios(counts, by=by, province_method=province_method, province_name=province_name)
+    out["scope"] = out["scope"].replace("unit", scope)
+    for i, (col, value) in enumerate((("period", p.label), ("through", through.isoformat()),
+                                      ("start", p.start.isoformat()), ("end", p.end.isoformat()),
+                                      ("calendar_days", p.days))):
+        out.insert(2 + i, col, value)
+    cols = [c for c in out.columns if c not in ("province_method", "n_cities")]
+    tail = [c for c in ("province_method", "n_cities") if c in out]
+    return judge_rates(out[cols + tail], p, targets=targets)
+
+
 def monthly_rates(city_days: xr.Dataset, year: int, **kwargs) -> pd.DataFrame:
     """:func:`good_day_rates` for each month of *year* that has data, stacked."""
     dates = pd.DatetimeIndex(city_days["date"].values)
     months = sorted({d.month for d in dates if d.year == year})
-    return pd.concat([good_day_rates(city_days, f"{year}-{m:02d}", **kwargs) for m in months],
+    return pd.concat([good_day_rates(city_days, Period.month_of(year, m), **kwargs) for m in months],
                      ignore_index=True)
 
 
@@ -319,22 +264,18 @@ def period_air_statistics(city_days: xr.Dataset, period: Period | str, *,
     """HJ 663 statistics of each city over *period*: means, percentiles, composite index.
 
     Concentrations are rounded per GB/T 8170 as published (integers; CO 0.1 mg/m3); the composite
-    index follows :func:`envq.air.stats.composite_index` (2012 Grade II basis, unweighted).
+    index follows :func:`envq.air.stats.composite_index` (2012 Grade II basis, unweighted). The
+    statistics are taken over the whole period, so that GB 3095 Table 4 counts the days the data
+    lacks too (:func:`envq.air.stats.period_statistics` with ``period=``).
     """
-    from envq import standards
     from envq.air.stats import composite_index, period_statistics
 
-    dates = pd.DatetimeIndex(city_days["date"].values)
-    if isinstance(period, str):
-        period = parse_period(period, data_end=dates.max().date() if len(dates) else None)
-    assessment = assessment or standards.edition_for("hj663", period.start)
-    sel = city_days.isel(date=np.flatnonzero((dates >= pd.Timestamp(period.start)) & (dates <= pd.Timestamp(period.end))))
-    keep = [v for v in ("so2_24h", "no2_24h", "pm10_24h", "pm25_24h", "co_24h", "o3_mda8") if v in sel]
-    # On the whole requested period, so that GB 3095 Table 4 counts the days the data lacks too.
-    sel = sel[keep].reindex(date=pd.date_range(period.start, period.end, freq="D"))
-    stats = period_statistics(sel, freq=None, assessment=assessment, rounded=True)
+    p, _, _ = resolve_period(city_days, period)
+    assessment = assessment or standards.edition_for("hj663", p.start)
+    keep = [v for v in ("so2_24h", "no2_24h", "pm10_24h", "pm25_24h", "co_24h", "o3_mda8") if v in city_days]
+    stats = period_statistics(city_days[keep], period=p, assessment=assessment, rounded=True)
     ci = composite_index(stats, assessment=assessment)
     df = xr.merge([stats, ci], compat="override").squeeze("period", drop=True).to_dataframe().reset_index()
-    df = df.drop(columns=[c for c in ("period_end",) if c in df])
-    df.insert(1, "period", period.label)
+    df = df.drop(columns=[c for c in ("period_end", "period_label") if c in df])
+    df.insert(1, "period", p.label)
     return df

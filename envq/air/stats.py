@@ -155,13 +155,28 @@ def _stat_name(daily_var: str, percentile: int) -> str:
 # period statistics
 
 
-def _period_bounds(dates: pd.DatetimeIndex, freq: str | None) -> tuple[pd.Timestamp, pd.Timestamp]:
-    if freq is None:
-        return dates.min(), dates.max()
-    offset = pd.tseries.frequencies.to_offset(freq)
-    start = offset.rollback(dates.min().normalize())
-    end = offset.rollforward(dates.max().normalize() + pd.Timedelta(days=1)) - pd.Timedelta(days=1)
-    return start, end
+#: Months in each calendar kind of period (envq.periods) the statistics can be split into.
+_MONTHS_PER = {"month": 1, "quarter": 3, "half": 6, "year": 12}
+
+
+def _periods_of(dates: pd.DatetimeIndex, every: str | None, period) -> list:
+    """The periods the statistics are taken over: *period*, the calendar periods of kind *every*
+    the dates touch, or the whole record (a range of days)."""
+    from envq.periods import Period, calendar_periods, parse_period
+
+    if period is not None:
+        return [parse_period(period)]
+    if every is None:
+        return [Period.range_of(dates.min().date(), dates.max().date())]
+    if every not in _MONTHS_PER:
+        raise ValueError(f"every must be one of {', '.join(_MONTHS_PER)} or None, got {every!r}")
+    return calendar_periods(dates.min().date(), dates.max().date(), every)
+
+
+def _codes(dates: pd.DatetimeIndex, periods: list) -> np.ndarray:
+    """Index of the period holding each date (the periods are consecutive and cover the dates)."""
+    starts = np.array([np.datetime64(p.start, "D") for p in periods])
+    return np.searchsorted(starts, dates.values.astype("datetime64[D]"), side="right") - 1
 
 
 def _percentile_over(da: xr.DataArray, p: float, dim: str) -> xr.DataArray:
@@ -176,29 +191,28 @@ def _percentile_over(da: xr.DataArray, p: float, dim: str) -> xr.DataArray:
     )
 
 
-def _reduce(da: xr.DataArray, freq: str | None, dim: str, how: str, **kw) -> xr.DataArray:
-    """Reduce *da* over each period (or the whole record when *freq* is None).
+def _reduce(da: xr.DataArray, codes: np.ndarray, n: int, dim: str, how: str, **kw) -> xr.DataArray:
+    """Reduce *da* over each period (dates labelled by *codes* 0..n-1).
 
-    *how* is a reduction method name (``"mean"``, ``"sum"``) or ``"percentile"`` (with ``p=``).
+    *how* is a reduction method name (``"mean"``, ``"sum"``, ``"min"``) or ``"percentile"`` (with
+    ``p=``).
     """
-    if freq is None:
-        if how == "percentile":
-            out = _percentile_over(da, kw["p"], dim)
-        else:
-            out = getattr(da, how)(dim, **kw)
+    if n == 1:
+        out = _percentile_over(da, kw["p"], dim) if how == "percentile" else getattr(da, how)(dim, **kw)
         return out.expand_dims(period=1)
-    grouped = da.resample({dim: freq})
+    grouped = da.groupby(xr.DataArray(codes, dims=dim, name="period"))
     if how == "percentile":  # one call per period, each vectorised over the other dims
         out = grouped.map(_percentile_over, p=kw["p"], dim=dim)
     else:
         out = getattr(grouped, how)(**kw)
-    return out.rename({dim: "period"})
+    return out.drop_vars("period").transpose(..., "period")
 
 
 def period_statistics(
     daily: xr.Dataset,
     *,
-    freq: str | None = "YS",
+    every: str | None = "year",
+    period=None,
     dim: str = "date",
     assessment: str = "hj663_2013",
     rounded: bool = False,
@@ -213,9 +227,12 @@ def period_statistics(
         any of ``so2_24h no2_24h pm10_24h pm25_24h co_24h`` [ug/m3; CO mg/m3] and ``o3_mda8``
         [ug/m3], NaN where a day is not valid; e.g. the output of
         :func:`envq.air.daily.station_daily` or a city mean of it.
-    freq : str or None
-        Pandas offset alias of the periods, anchored at their start: ``"YS"`` (calendar years),
-        ``"QS"``, ``"MS"``. ``None`` takes the whole record as one period.
+    every : {"year", "half", "quarter", "month"} or None
+        Split the record into the calendar periods of this kind (:mod:`envq.periods`); ``None``
+        takes the whole record as one period.
+    period : envq.periods.Period or str, optional
+        Take exactly this period (its every day, those the data lacks included, as GB 3095 Table 4
+        counts them); *every* is then ignored.
     dim : str
         Name of the daily time dimension.
     assessment : {"hj663_2013", "hj663_2026"}
@@ -231,8 +248,9 @@ def period_statistics(
     Returns
     -------
     xarray.Dataset
-        Dims ``(…, period)`` (``period`` = first day of the period; coordinate ``period_end`` =
-        its last day), with, for the pollutants present:
+        Dims ``(…, period)`` (``period`` = first day of the period; coordinates ``period_end`` =
+        its last day and ``period_label`` = its :class:`envq.periods.Period` label), with, for the
+        pollutants present:
 
         - ``<p>_mean`` (SO2, NO2, PM10, PM2.5) [ug/m3]: mean of the valid daily means;
         - ``so2_p98 no2_p98 pm10_p95 pm25_p95 co_p95`` and ``o3_mda8_p90`` (percentiles per the
@@ -263,10 +281,10 @@ def period_statistics(
     >>> dates = pd.date_range("2019-01-01", periods=10, freq="D")
     >>> daily = xr.Dataset({"co_24h": ("date", [0.6, 0.8, 0.7, 1.1, 0.9, 1.3, 0.5, 1.0, 1.2, 0.8])},
     ...                    coords={"date": dates})
-    >>> s = period_statistics(daily, freq=None)
-    >>> round(float(s.co_p95[0]), 6), int(s.n_days_co[0])
-    (1.255, 10)
-    >>> float(period_statistics(daily, freq=None, rounded=True).co_p95[0])
+    >>> s = period_statistics(daily, every=None)
+    >>> round(float(s.co_p95[0]), 6), int(s.n_days_co[0]), str(s.period_label.values[0])
+    (1.255, 10, '2019-01-01..2019-01-10')
+    >>> float(period_statistics(daily, every=None, rounded=True).co_p95[0])
     1.3
     """
     if not isinstance(daily, xr.Dataset):
@@ -282,41 +300,37 @@ def period_statistics(
     dates = pd.DatetimeIndex(daily[dim].values)
     if dates.has_duplicates:
         raise ValueError(f"daily.{dim} has duplicate dates, first {dates[dates.duplicated()][0]}")
-    if freq is not None and not isinstance(freq, str):
-        raise TypeError(f"freq must be a pandas offset alias such as 'YS', 'QS', 'MS', or None; got {freq!r}")
-
+    periods = _periods_of(dates, every, period)
     # a complete daily axis over whole periods, so that counts per month and period are right
-    start, end = _period_bounds(dates, freq)
+    start, end = pd.Timestamp(periods[0].start), pd.Timestamp(periods[-1].end)
     full = pd.date_range(start, end, freq="D", unit=dates.unit)
     daily = daily.reindex({dim: full})
+    codes = _codes(full, periods)
+    n = len(periods)
 
     out: dict[str, xr.DataArray] = {}
     for p, v in mean_vars:
-        out[f"{p}_mean"] = _reduce(daily[v], freq, dim, "mean", skipna=True).assign_attrs(
+        out[f"{p}_mean"] = _reduce(daily[v], codes, n, dim, "mean", skipna=True).assign_attrs(
             units=_UNITS[p], long_name=f"{p.upper()} mean of the valid 24-hour means",
         )
     for p, v, q in pct_vars:
-        out[_stat_name(v, q)] = _reduce(daily[v], freq, dim, "percentile", p=q / 100).assign_attrs(
+        out[_stat_name(v, q)] = _reduce(daily[v], codes, n, dim, "percentile", p=q / 100).assign_attrs(
             units=_UNITS[p],
             long_name=f"{q}th percentile of the {'MDA8' if v.endswith('mda8') else '24-hour mean'} values",
             formula=rules["percentile_clause"],
         )
     for p, v in dict(mean_vars + [(p, v) for p, v, _ in pct_vars]).items():
         out[f"n_days_{p}"] = (
-            _reduce(daily[v].notnull(), freq, dim, "sum")
+            _reduce(daily[v].notnull(), codes, n, dim, "sum")
             .astype(np.int32)
             .assign_attrs(long_name=f"valid daily {v} values in the period")
         )
 
-    if freq is None:
-        period_index = pd.DatetimeIndex([start])
-    else:
-        period_index = pd.DatetimeIndex(next(iter(out.values()))["period"].values)
-    period_end = _period_ends(period_index, freq, end)
-
+    period_index = pd.DatetimeIndex([pd.Timestamp(p.start) for p in periods])
+    period_end = pd.DatetimeIndex([pd.Timestamp(p.end) for p in periods])
     for p, v in mean_vars:
         out[f"mean_valid_{p}"] = _mean_valid(
-            daily[v], freq, dim, period_index, period_end, rules, require_every_month
+            daily[v], codes, periods, dim, rules, require_every_month
         ).assign_attrs(
             long_name=f"{p}_mean is a valid period mean ({rules['validity_clause']})",
         )
@@ -325,12 +339,13 @@ def period_statistics(
     ds = ds.assign_coords(
         period=("period", period_index.as_unit("ns").values),
         period_end=("period", period_end.as_unit("ns").values),
+        period_label=("period", np.array([p.label for p in periods], dtype=object)),
     )
     ds = ds.transpose(..., "period")
     ds.attrs.update(
         assessment=assessment,
         limits_standard=rules["gb3095"],
-        freq=str(freq),
+        periods=",".join(p.label for p in periods),
         rounded=int(rounded),
         min_days_year=rules["min_days_year"],
         min_days_month=rules["min_days_month"],
@@ -340,33 +355,29 @@ def period_statistics(
     return round_statistics(ds) if rounded else ds
 
 
-def _period_ends(period_index: pd.DatetimeIndex, freq: str | None, end: pd.Timestamp) -> pd.DatetimeIndex:
-    if freq is None:
-        return pd.DatetimeIndex([end])
-    offset = pd.tseries.frequencies.to_offset(freq)
-    return pd.DatetimeIndex([ts + offset - pd.Timedelta(days=1) for ts in period_index])
-
-
-def _mean_valid(da, freq, dim, period_index, period_end, rules, require_every_month) -> xr.DataArray:
+def _mean_valid(da, codes, periods, dim, rules, require_every_month) -> xr.DataArray:
     """GB 3095 Table 4 flag: enough valid daily values for a period mean."""
+    from envq.periods import calendar_periods
+
     valid = da.notnull()
-    per_month = valid.resample({dim: "MS"}).sum()
-    month = per_month[dim].dt.month
-    need = xr.where(month == 2, rules["min_days_february"], rules["min_days_month"])
-    month_ok = (per_month >= need).astype(np.int8)
-    if freq is None:
-        months_ok = month_ok.min(dim).expand_dims(period=1)
-        n = valid.sum(dim).expand_dims(period=1)
+    dates = pd.DatetimeIndex(da[dim].values)
+    months = calendar_periods(dates[0].date(), dates[-1].date(), "month")
+    per_month = _reduce(valid, _codes(dates, months), len(months), dim, "sum")
+    need = xr.DataArray([rules["min_days_february"] if m.start.month == 2 else rules["min_days_month"]
+                         for m in months], dims="period")
+    month_ok = (per_month >= need).astype(np.int8).rename(period="month")
+    # the period of each month (a month lies in one period: the periods are whole months or more)
+    month_code = _codes(pd.DatetimeIndex([pd.Timestamp(m.start) for m in months]), periods)
+    month_code = np.maximum(month_code, 0)
+    if len(periods) == 1:
+        months_ok = month_ok.min("month").expand_dims(period=1)
     else:
-        months_ok = month_ok.resample({dim: freq}).min().rename({dim: "period"})
-        n = valid.resample({dim: freq}).sum().rename({dim: "period"})
-    months_ok = months_ok.drop_vars("period", errors="ignore").astype(bool)
-    n = n.drop_vars("period", errors="ignore")
-    one_year_later = pd.DatetimeIndex([ts + pd.DateOffset(years=1) for ts in period_index])
+        months_ok = month_ok.groupby(xr.DataArray(month_code, dims="month", name="period")).min()
+        months_ok = months_ok.drop_vars("period").transpose(..., "period")
+    n = _reduce(valid, codes, len(periods), dim, "sum")
+    months_ok = months_ok.astype(bool)
     whole_year = xr.DataArray(
-        (period_index.month == 1)
-        & (period_index.day == 1)
-        & (period_end == one_year_later - pd.Timedelta(days=1)),
+        [p.start == p.start.replace(month=1, day=1) and p.end == p.start.replace(month=12, day=31) for p in periods],
         dims="period",
     )
     year_ok = ~whole_year | (n >= rules["min_days_year"])

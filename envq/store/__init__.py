@@ -14,9 +14,9 @@ Writes are copy-on-write with an atomic switch, so a crash leaves the previous s
 the next writer removes the orphans. The library never imports Prefect.
 """
 
-from envq.store.errors import StoreError, StoreLockedError
+from envq.store.errors import NoResultError, StoreError, StoreLockedError
 from envq.store.schema import FORMAT, MIGRATIONS, SCHEMA_VERSION
 from envq.store.store import REVISION_COLUMNS, Store, default_root
 
-__all__ = ["Store", "StoreError", "StoreLockedError", "SCHEMA_VERSION", "MIGRATIONS", "FORMAT",
+__all__ = ["Store", "StoreError", "StoreLockedError", "NoResultError", "SCHEMA_VERSION", "MIGRATIONS", "FORMAT",
            "REVISION_COLUMNS", "default_root"]

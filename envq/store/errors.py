@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["StoreError", "StoreLockedError"]
+from envq.errors import PeriodError
+
+__all__ = ["StoreError", "StoreLockedError", "NoResultError"]
 
 
 class StoreError(RuntimeError):
@@ -35,3 +37,16 @@ class StoreLockedError(StoreError):
 
     def __reduce__(self):
         return (type(self), (self.root, self.holder))
+
+
+class NoResultError(PeriodError, StoreError):
+    """The store holds no result *name* for the period asked for: a usage error (ask for a period it
+    holds) that lists the periods it holds; also a :class:`StoreError`."""
+
+    def __init__(self, root, name: str, period, held):
+        self.root, self.name = str(root), str(name)
+        PeriodError.__init__(self, str(period), f"{self.root}: no result {self.name!r} for this period",
+                             held=held, grammar=False)
+
+    def __reduce__(self):
+        return (type(self), (self.root, self.name, self.text, self.held))

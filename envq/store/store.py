@@ -42,7 +42,8 @@ from envq.store import schema as _schema
 from envq.store import water as _water
 from envq.store import objects as _objects
 from envq.store._fs import TMP_SUFFIX, atomic_write_bytes, check_name, fault, json_bytes
-from envq.store.errors import StoreError, StoreLockedError
+from envq.periods import Period, parse_period
+from envq.store.errors import NoResultError, StoreError, StoreLockedError
 
 __all__ = ["Store", "default_root", "REVISION_COLUMNS"]
 
@@ -711,14 +712,18 @@ class Store:
     # ----------------------------------------------------------------------------------------
     # results and raw payloads
 
-    def write_result(self, name: str, period: str, df: pd.DataFrame) -> Path:
-        """Write *df* as ``results/<name>/<period>.parquet`` (atomic replace); the path."""
+    def write_result(self, name: str, period, df: pd.DataFrame) -> Path:
+        """Write *df* as ``results/<name>/<period label>.parquet`` (atomic replace); the path.
+
+        *period* is a :class:`envq.periods.Period` or a text of its grammar: results are keyed by
+        (name, Period)."""
         self._require_lock("write_result")
         check_name("result name", name)
-        check_name("period", period)
+        label = parse_period(period).label
+        check_name("period", label)
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"write_result takes a pandas.DataFrame, not {type(df).__name__}")
-        return self._put(f"results/{name}/{period}.parquet", _parquet_bytes(df, index=None))
+        return self._put(f"results/{name}/{label}.parquet", _parquet_bytes(df, index=None))
 
     def write_results(self, results: dict[str, pd.DataFrame], year) -> list[Path]:
         """Write a run's result tables: a table with a ``period`` column as one file per period,
@@ -731,7 +736,7 @@ class Store:
                 for period, sub in df.groupby("period", sort=True):
                     written.append(self.write_result(name, str(period), sub.reset_index(drop=True)))
             else:
-                written.append(self.write_result(name, str(year), df))
+                written.append(self.write_result(name, Period.year_of(int(year)), df))
         return written
 
     def write_report(self, name: str, text: str) -> Path:
@@ -748,19 +753,33 @@ class Store:
             raise StoreError(f"{self.root}: no report {name!r} (no run has published one)")
         return raw.decode("utf-8")
 
-    def read_result(self, name: str, period: str | None = None) -> pd.DataFrame:
-        """The result *name* of *period*; with ``period=None`` every period, concatenated in
-        period order (a ``period`` column is added first when the frames have none; a default
-        RangeIndex is renumbered, any other index kept).
+    def result_names(self) -> list[str]:
+        """The names of the results stored, sorted."""
+        return sorted({k.split("/")[1] for k in self._obj.list("results/")
+                       if k.endswith(".parquet") and k.count("/") == 2})
 
-        What Parquet stores is what comes back: object columns holding one type (e.g. bools)
-        return with that type."""
+    def result_periods(self, name: str) -> list[Period]:
+        """The periods result *name* is held for, in time order (months before their quarter)."""
+        check_name("result name", name)
+        keys = [k for k in self._obj.list(f"results/{name}/") if k.endswith(".parquet") and k.count("/") == 2]
+        return sorted(parse_period(k.split("/")[-1][: -len(".parquet")]) for k in keys)
+
+    def read_result(self, name: str, period=None) -> pd.DataFrame:
+        """The result *name* of *period* (a Period or a text of its grammar); with
+        ``period=None`` every period, concatenated in the order of their labels (a ``period``
+        column is added first when the frames have none; a default RangeIndex is renumbered, any
+        other index kept).
+
+        A period not held raises :class:`envq.store.errors.NoResultError` (a usage error and a
+        StoreError) listing the periods held. What Parquet stores is what comes back: object
+        columns holding one type (e.g. bools) return with that type."""
         check_name("result name", name)
         if period is not None:
-            check_name("period", period)
-            df = self._read_parquet(f"results/{name}/{period}.parquet")
+            label = parse_period(period).label
+            check_name("period", label)
+            df = self._read_parquet(f"results/{name}/{label}.parquet")
             if df is None:
-                raise StoreError(f"{self.root}: no result {name!r} for period {period!r}")
+                raise NoResultError(self.root, name, label, self.result_periods(name))
             return df
         files = [k for k in self._obj.list(f"results/{name}/") if k.endswith(".parquet") and k.count("/") == 2]
         if not files:

@@ -4,7 +4,8 @@ The numbers live in ``envq/standards/gb3838_2002.yaml``; these modules apply the
 
 * :mod:`envq.water.classify` -- item classes, section class, exceedance multiples, main
   pollutants (vectorised, exact at the limits);
-* :mod:`envq.water.periods` -- daily, monthly, quarterly, annual and date-range values
+* :mod:`envq.water.periods` -- daily, monthly, quarterly, half-year, annual, year-to-date and
+  date-range values of any :class:`envq.periods.Period`
   (2020 statistics rule: pH via [H+] on request, GB/T 8170 rounding, non-detects);
 * :mod:`envq.water.groups` -- Class III compliance rate, class shares, status, main pollutants,
   targets and change (ΔG−ΔD) for systems, rivers, cities, counties, the province, custom groups;
@@ -28,13 +29,12 @@ from envq.water.classify import (
 )
 from envq.water.groups import compare_periods, evaluate, group_rates, section_table
 from envq.water.lakes import lake_assessment, tli, trophic_state
-from envq.water.periods import Period, parse_period, period_values
+from envq.water.periods import period_values
 from envq.water.registry import load_registry, match_sections
 from envq.water.screen import screen
 from envq.water.warning import early_warning, latest_values
 
 __all__ = [
-    "Period",
     "class_table",
     "classification_items",
     "classify",
@@ -49,7 +49,6 @@ __all__ = [
     "load_registry",
     "main_pollutants",
     "match_sections",
-    "parse_period",
     "period_values",
     "screen",
     "section_class",

@@ -149,44 +149,44 @@ def _cmd_classify(args) -> int:
 
 
 def _cmd_rates(args) -> int:
-    from envq.water.groups import evaluate, load_custom_groups, load_targets
+    from envq.cli import period_from_args
+    from envq.errors import NoDataError, UsageError
+    from envq.targets import WATER, Targets
+    from envq.water.groups import evaluate, load_custom_groups
 
+    period = period_from_args(args)  # a wrong period fails before any data is read
     reg = registry_of(args)
     long, screened, _ = load_inputs(args.input, spike_factor=args.screen_spikes, encoding=args.encoding, report=True)
     report_screened(screened)
     custom = load_custom_groups(args.groups) if args.groups else None
     by = "custom" if (custom and args.by is None) else (args.by or "system")
-    targets = load_targets(args.targets) if args.targets else None
-    reaches = None
+    targets = Targets.from_csv(args.targets, indicator=WATER) if args.targets else None
+    reaches, scope = None, None
     if by == "reach":  # river-chief reaches: custom groups named by reach id, reported as group "reach"
         from envq.water.reaches import load_reaches, reach_groups
 
         if custom:
-            _err("--by reach and --groups exclude each other (--groups defines custom groups)")
-            return 2
+            raise UsageError("--by reach and --groups exclude each other (--groups defines custom groups)")
         reaches = load_reaches(args.reaches, registry=reg)
-        custom, by = reach_groups(reaches), "custom"
-        if targets is not None:
-            targets = targets.assign(group=targets["group"].replace("reach", "custom"))
+        custom, by, scope = reach_groups(reaches), "custom", "reach"
     elif args.reaches:
-        _err("--reaches is only used with --by reach")
-        return 2
+        raise UsageError("--reaches is only used with --by reach")
     prev = None
     if args.previous:
         prev = True if args.previous == "auto" else args.previous
-    ev = evaluate(long, args.period, by=by, registry=reg, source=args.source, ph_mean=args.ph_mean, custom=custom,
-                  targets=targets, previous=prev, province_name=args.province_name)
+    ev = evaluate(long, period, by=by, registry=reg, source=args.source, ph_mean=args.ph_mean, custom=custom,
+                  targets=targets, previous=prev, province_name=args.province_name, scope=scope)
     _report_unknown(ev.unknown_sections)
     rates = ev.rates.copy()
-    if by in _UNASSIGNED_GROUPS and len(rates):
+    if not len(rates) or not len(ev.values):
+        times = long["time"] if len(long) else pd.Series([], dtype="datetime64[ns]")
+        span = f"{times.min():%Y-%m-%d}..{times.max():%Y-%m-%d}" if len(times) else None
+        raise NoDataError(ev.period, span, what="water readings")
+    if by in _UNASSIGNED_GROUPS:
         _report_unassigned(ev.sections, by)
         rates["name"] = rates["name"].replace("unknown", UNASSIGNED)
-    if reaches is not None and len(rates):
-        rates["group"] = "reach"
+    if reaches is not None:
         rates["reach_name"] = rates["name"].map({k: r.name for k, r in reaches.items()})
-    if not len(rates):
-        _err(f"no data in period {ev.period.label}")
-        return 1
     for c in ("i_iii_share", "worse_v_share", "target_compliance_share", "delta_g", "delta_d", "change_index",
               "previous_i_iii_share", "previous_worse_v_share"):
         if c in rates:
@@ -200,13 +200,14 @@ def _cmd_rates(args) -> int:
 
 
 def _cmd_lake(args) -> int:
+    from envq.cli import period_from_args
     from envq.water.lakes import lake_assessment
     from envq.water.periods import period_values
 
     reg = registry_of(args)
     long, screened, _ = load_inputs(args.input, encoding=args.encoding, report=True)
     report_screened(screened)
-    pv = period_values(long, args.period, source=args.source, ph_mean=args.ph_mean)
+    pv = period_values(long, period_from_args(args), source=args.source, ph_mean=args.ph_mean)
     res = lake_assessment(pv, reg, lake=args.lake, points=args.points.split(",") if args.points else None,
                           ph_mean=args.ph_mean)
     write_table(res.round({"tli": 2}), args.output)
@@ -214,6 +215,7 @@ def _cmd_lake(args) -> int:
 
 
 def _cmd_warn(args) -> int:
+    from envq.cli import period_from_args
     from envq.water.groups import section_table
     from envq.water.periods import period_values
     from envq.water.warning import early_warning, latest_values
@@ -222,7 +224,7 @@ def _cmd_warn(args) -> int:
     long, screened, _ = load_inputs(args.input, encoding=args.encoding, report=True)
     report_screened(screened)
     if args.period:
-        cur, unknown = section_table(period_values(long, args.period, source=args.source), reg)
+        cur, unknown = section_table(period_values(long, period_from_args(args), source=args.source), reg)
         _report_unknown(unknown)
     else:
         cur = latest_values(long, window_hours=args.window_hours)
@@ -263,6 +265,7 @@ _SOURCE_HELP = ("which data to use where a section's item has both automatic and
 
 def register(subparsers) -> argparse.ArgumentParser:
     """Add the ``water`` command group to the ``envq`` parser."""
+    from envq.cli import add_period_options
     from envq.sources.files import add_encoding_option as encoding_option
 
     water = subparsers.add_parser("water", help="surface water: GB 3838-2002 classes, Class III compliance rates",
@@ -298,7 +301,7 @@ def register(subparsers) -> argparse.ArgumentParser:
 
     p = sub.add_parser("rates", help="Class III compliance rate, class shares and status per group and period")
     common(p)
-    p.add_argument("--period", required=True, help="2026-07, 2026-Q3, 2026, 2026-07-15 or 2026-07-01..2026-07-31")
+    add_period_options(p)
     p.add_argument("--by", choices=["system", "river", "city", "county", "section", "province", "custom", "reach"],
                    default=None, help="group the sections by river system (default), river, city, county, section, "
                    "the whole province, the --groups CSV (custom) or the river-chief reaches (reach)")
@@ -306,7 +309,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--reaches", default=None, metavar="FILE",
                    help="river-chief reaches YAML for --by reach (default $ENVQ_REACHES or the bundled example)")
     p.add_argument("--previous", default=None, metavar="PERIOD|auto", help="compare with a previous period (ΔG−ΔD)")
-    p.add_argument("--targets", default=None, help="CSV group,name,year,i_iii_target (default: province 95%%)")
+    p.add_argument("--targets", default=None, help="CSV indicator,scope,name,year,target or group,name,year,"
+                   "i_iii_target added over the built-in targets (envq.targets: province and basins 95%%)")
     p.add_argument("--source", choices=["automatic", "manual", "prefer_automatic"], default=None, help=_SOURCE_HELP)
     p.add_argument("--ph-mean", choices=["arithmetic", "hydrogen"], default="arithmetic", help=_PH_HELP)
     p.add_argument("--province-name", default="湖南省",
@@ -317,7 +321,7 @@ def register(subparsers) -> argparse.ArgumentParser:
 
     p = sub.add_parser("lake", help="lake-wide class (lake limits) and trophic-state index TLI")
     common(p)
-    p.add_argument("--period", required=True, help="2026-07, 2026-Q3, 2026, 2026-07-15 or 2026-07-01..2026-07-31")
+    add_period_options(p)
     p.add_argument("--lake", default="洞庭湖", help="the lake, as the registry's system or river names it (default 洞庭湖)")
     p.add_argument("--points", default=None, help="comma-separated points (default: from the registry)")
     p.add_argument("--source", choices=["automatic", "manual", "prefer_automatic"], default=None, help=_SOURCE_HELP)
@@ -328,7 +332,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--margin", type=float, default=0.1, help="relative margin to the limit (default 0.1)")
     p.add_argument("--ph-margin", type=float, default=0.5, help="pH units from 6 or 9 that count as near the limit (default 0.5)")
-    p.add_argument("--period", default=None, help="use period values instead of the latest readings")
+    add_period_options(p, required=False, help="use the values of this period instead of the latest readings")
     p.add_argument("--window-hours", type=float, default=24.0,
                    help="without --period: per item the latest reading within this many hours of the section's "
                         "latest reading (default 24)")

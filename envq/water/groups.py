@@ -20,32 +20,34 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from envq.periods import Period, parse_period
+from envq.targets import WATER, Targets, judge
 from envq.water._table import gb3838
 from envq.water.classify import classify
-from envq.water.periods import Period, parse_period, period_values, round_assessment, wide_values
+from envq.water.periods import period_values, round_assessment, wide_values
 from envq.water.registry import load_registry, match_sections
 
 __all__ = [
     "GROUP_FIELDS",
-    "DEFAULT_TARGETS",
+    "STATUS_ORDER",
     "section_table",
     "proportion_status",
+    "i_iii_count",
     "group_rates",
+    "status_change",
     "compare_periods",
-    "load_targets",
     "load_custom_groups",
     "Evaluation",
     "evaluate",
+    "period_sections",
 ]
 
 #: ``by`` -> registry column naming the group.
 GROUP_FIELDS = {"system": "system_name", "river": "river_name", "city": "city_name", "county": "county_name",
                 "section": "section", "province": None, "custom": None}
 
-#: Compliance targets (Class III share, %) when none are configured: the province, 95% [envq default].
-DEFAULT_TARGETS = pd.DataFrame([{"group": "province", "name": "*", "year": pd.NA, "i_iii_target": 95.0}])
-
-_STATUS_ORDER = {"优": 0, "良好": 1, "轻度污染": 2, "中度污染": 3, "重度污染": 4}
+#: 水质状况 levels, best first (环办〔2011〕22号; the trend compares levels).
+STATUS_ORDER = {"优": 0, "良好": 1, "轻度污染": 2, "中度污染": 3, "重度污染": 4}
 
 
 # --------------------------------------------------------------------------------------------
@@ -62,7 +64,8 @@ def section_table(values: pd.DataFrame, registry: pd.DataFrame | None = None, *,
         status, limiting_items, over_iii, main_pollutants, tn_class, target_class, meets_target,
         over_target``, the registry fields (``system_name, river_name, city_name, county_name,
         is_lake, has_coordinates, location_confidence, in_registry``), ``source_kind``
-        (``automatic``, ``manual`` or ``automatic+manual``), ``n_readings``, then one column per
+        (``automatic``, ``manual`` or ``automatic+manual``), ``n_readings``, ``n_days`` (the most of
+        any item), then one column per
         item value and ``<item>_bdl`` flags. And the section names not in the registry.
     """
     registry = load_registry() if registry is None else registry
@@ -85,6 +88,8 @@ def section_table(values: pd.DataFrame, registry: pd.DataFrame | None = None, *,
     out["source_kind"] = kinds.to_numpy() if len(kinds) else ""
     nread = values.groupby("section")["n_readings"].max()
     out["n_readings"] = out["section"].map(nread).to_numpy()
+    if "n_days" in values:
+        out["n_days"] = out["section"].map(values.groupby("section")["n_days"].max()).to_numpy()
     for c in v.columns:
         out[c] = v[c].to_numpy()
     for c in v.columns:
@@ -158,27 +163,6 @@ def _average_indicators(sub: pd.DataFrame, items: list[str], *, ph_mean: str, fr
     return classify(table, lake=lake, below_detection=flags).iloc[0], vals
 
 
-def load_targets(path) -> pd.DataFrame:
-    """Compliance targets from a CSV ``group,name,year,i_iii_target`` (``name`` ``*`` = any;
-    empty ``year`` = every year; ``i_iii_target`` in %)."""
-    from envq.errors import InputError
-    from envq.sources.csvfile import read_csv_table
-
-    df, rows = read_csv_table(path)
-    need = ["group", "name", "i_iii_target"]
-    miss = [c for c in need if c not in df]
-    if miss:
-        raise InputError(path, 1, ", ".join(miss), ",".join(df.columns), "is the header, which lacks group,name,i_iii_target")
-    t = pd.to_numeric(df["i_iii_target"], errors="coerce")
-    bad = t.isna() | (t < 0) | (t > 100)
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(path, int(rows[i]), "i_iii_target", df["i_iii_target"].iloc[i], "is not a percentage 0..100")
-    year = pd.to_numeric(df.get("year", pd.Series([""] * len(df))).replace("", None), errors="coerce")
-    return pd.DataFrame({"group": df["group"].str.strip(), "name": df["name"].str.strip(),
-                         "year": year.astype("Int64"), "i_iii_target": t.astype(float)})
-
-
 def load_custom_groups(path) -> dict[str, list[str]]:
     """Custom groups (e.g. river-chief reaches) from a CSV ``group,section``."""
     from envq.errors import InputError
@@ -190,18 +174,21 @@ def load_custom_groups(path) -> dict[str, list[str]]:
     return {g: list(s["section"].str.strip()) for g, s in df.groupby("group", sort=False)}
 
 
-def _target(targets: pd.DataFrame, group: str, name: str, year: int) -> float:
-    t = targets[(targets["group"] == group) & targets["name"].isin([name, "*"])]
-    t = t[t["year"].isna() | (t["year"] == year)]
-    if not len(t):
-        return np.nan
-    rank = (t["name"] == name).astype(int) * 2 + t["year"].notna().astype(int)
-    return float(t.loc[rank.idxmax(), "i_iii_target"])
+def i_iii_count(classes) -> np.ndarray | int:
+    """Sections in Class I, II or III (Ⅰ~Ⅲ类) among section classes (1..6; NA/0 = no class):
+    the numerator of the Class III compliance rate, counted in one place.
+
+    >>> i_iii_count([1, 3, 4, 6, None])
+    2
+    """
+    c = pd.array(np.asarray(classes, dtype=object), dtype="Int64").fillna(0).to_numpy(np.int64)
+    return int(((c >= 1) & (c <= 3)).sum())
 
 
 def group_rates(sections: pd.DataFrame, *, by: str = "system", custom: Mapping[str, list] | None = None,
-                province_name: str = "湖南省", targets: pd.DataFrame | None = None, ph_mean: str = "arithmetic",
-                nondetect_fraction: float | None = None) -> pd.DataFrame:
+                province_name: str = "湖南省", targets: Targets | None = None, ph_mean: str = "arithmetic",
+                nondetect_fraction: float | None = None, scope: str | None = None,
+                period: Period | str | None = None) -> pd.DataFrame:
     """Class shares, compliance rate and status of each group of sections.
 
     Parameters
@@ -213,20 +200,26 @@ def group_rates(sections: pd.DataFrame, *, by: str = "system", custom: Mapping[s
         Group name -> section names (``by="custom"``), e.g. a river-chief reach.
     province_name : str
         Name of the ``province`` group.
-    targets : pandas.DataFrame, optional
-        From :func:`load_targets`; default :data:`DEFAULT_TARGETS` (province 95%).
+    targets : envq.targets.Targets, optional
+        Default: the built-in table (province and basins 95%; :mod:`envq.targets`).
     ph_mean : {"arithmetic", "hydrogen"}
         pH averaging over sections for groups of fewer than 5 sections.
+    scope : str, optional
+        The ``group`` label of the rows (default *by*; ``reach``, ``basin``, ``area`` for custom
+        groups), which also picks their targets.
+    period : Period or str, optional
+        The period of *sections* (default their ``period`` column).
 
     Returns
     -------
     pandas.DataFrame
         One row per group: ``group, name, period, sections`` (evaluated), ``sections_listed``,
-        ``class_1 .. class_6`` (counts), ``i_iii_share, worse_v_share`` (% of sections
-        evaluated), ``method`` (``average_indicators`` below 5 sections, else
+        ``class_1 .. class_6`` (counts), ``sections_i_iii`` (:func:`i_iii_count`),
+        ``i_iii_share, worse_v_share`` (% of sections evaluated), ``method`` (``average_indicators`` below 5 sections, else
         ``class_proportion``), ``average_class`` (small groups), ``status``,
         ``main_pollutants``, ``sections_meeting_target`` and ``target_compliance_share`` (each
-        section against its own target class), ``i_iii_target``, ``target_met``,
+        section against its own target class), ``i_iii_target`` and ``target_met`` (the one rule of
+        :mod:`envq.targets`: the published share >= the target),
         ``sections_without_coordinates``, ``sections_not_in_registry``, ``missing_sections``
         (custom groups: listed sections without data).
 
@@ -241,9 +234,12 @@ def group_rates(sections: pd.DataFrame, *, by: str = "system", custom: Mapping[s
     threshold = rating["section_count_threshold"]
     gmp = g.evaluation["group_main_pollutants"]
     frac = g.nondetect["average_fraction"] if nondetect_fraction is None else nondetect_fraction
-    targets = DEFAULT_TARGETS if targets is None else targets
-    period = sections["period"].iloc[0] if len(sections) else ""
-    year = parse_period(period).year if period else None
+    targets = Targets() if targets is None else targets
+    scope = scope or by
+    if period is None and len(sections):
+        period = sections["period"].iloc[0]
+    period = parse_period(period) if period is not None and period != "" else None
+    label, year = (period.label, period.year) if period is not None else ("", None)
 
     if by == "custom":
         if not custom:
@@ -263,10 +259,10 @@ def group_rates(sections: pd.DataFrame, *, by: str = "system", custom: Mapping[s
         ev = sub[c > 0]
         n = int((c > 0).sum())
         counts = {f"class_{k}": int((c == k).sum()) for k in range(1, 7)}
-        good = counts["class_1"] + counts["class_2"] + counts["class_3"]
+        good = i_iii_count(c)
         bad = counts["class_6"]
-        row = {"group": by, "name": name, "period": period, "sections": n, "sections_listed": len(sub) + len(missing),
-               **counts,
+        row = {"group": scope, "name": name, "period": label, "sections": n,
+               "sections_listed": len(sub) + len(missing), **counts, "sections_i_iii": good,
                "i_iii_share": 100.0 * good / n if n else np.nan,
                "worse_v_share": 100.0 * bad / n if n else np.nan}
         if n == 0:
@@ -291,10 +287,7 @@ def group_rates(sections: pd.DataFrame, *, by: str = "system", custom: Mapping[s
         meets = ev["meets_target"].astype("boolean").fillna(False).to_numpy(bool) if n else np.zeros(0, bool)
         row["sections_meeting_target"] = int(meets.sum())
         row["target_compliance_share"] = 100.0 * meets.sum() / n if n else np.nan
-        tgt = _target(targets, by, str(name), year) if year else np.nan
-        row["i_iii_target"] = tgt
-        row["target_met"] = (pd.NA if (np.isnan(tgt) or n == 0)
-                             else bool(100 * good * 1000 >= round(tgt * 1000) * n))
+        row["i_iii_target"] = targets.get(WATER, scope, str(name), year) if year else np.nan
         row["sections_without_coordinates"] = int((~sub["has_coordinates"].astype(bool)).sum())
         row["sections_not_in_registry"] = ";".join(sub.loc[~sub["in_registry"].astype(bool), "section"])
         row["missing_sections"] = ";".join(missing)
@@ -302,7 +295,35 @@ def group_rates(sections: pd.DataFrame, *, by: str = "system", custom: Mapping[s
     out = pd.DataFrame(rows)
     if len(out):
         out["average_class"] = out["average_class"].astype("Int8")
-        out["target_met"] = out["target_met"].astype("boolean")
+        out.insert(out.columns.get_loc("i_iii_target") + 1, "target_met",
+                   judge(out["i_iii_share"].to_numpy(float), out["i_iii_target"].to_numpy(float)))
+    return out
+
+
+def status_change(current, previous, *, none: str = "") -> np.ndarray:
+    """Change of 水质状况 between two periods, by level (:data:`STATUS_ORDER`): the same level
+    无明显变化; one level better 有所好转, two or more 明显好转; worse alike (labels of
+    ``gb3838_2002.yaml`` ``evaluation.trend.labels``). *none* where either status is missing.
+
+    References
+    ----------
+    环办〔2011〕22号 水质变化趋势分析, comparison of 水质状况 levels (reference/standards.md §5.6).
+
+    >>> status_change(["优", "良好", "优", "轻度污染", "重度污染", "优"],
+    ...               ["优", "轻度污染", "中度污染", "良好", "轻度污染", ""], none="无数据").tolist()
+    ['无明显变化', '有所好转', '明显好转', '有所变差', '明显变差', '无数据']
+    """
+    lab = gb3838().evaluation["trend"]["labels"]
+    cur = pd.Series(np.asarray(current, dtype=object)).map(STATUS_ORDER).to_numpy(np.float64)
+    prev = pd.Series(np.asarray(previous, dtype=object)).map(STATUS_ORDER).to_numpy(np.float64)
+    if cur.shape != prev.shape:
+        raise ValueError(f"current and previous differ in length ({cur.size} and {prev.size})")
+    d = prev - cur  # positive = better now (lower level)
+    ad = np.abs(np.nan_to_num(d))
+    out = np.where(ad == 0, lab["no_change"],
+                   np.where(d > 0, np.where(ad == 1, lab["some_better"], lab["clearly_better"]),
+                            np.where(ad == 1, lab["some_worse"], lab["clearly_worse"]))).astype(object)
+    out[np.isnan(d)] = none
     return out
 
 
@@ -327,10 +348,7 @@ def compare_periods(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFra
     lab = tr["labels"]
     thr = g.evaluation["group_rating"]["section_count_threshold"]
     def counts(t):
-        t = t.copy()
-        t["_good"] = t["class_1"] + t["class_2"] + t["class_3"]
-        t["_bad"] = t["class_6"]
-        return t
+        return t.assign(_good=t["sections_i_iii"], _bad=t["class_6"])
 
     prev = counts(previous)[["group", "name", "period", "sections", "i_iii_share", "worse_v_share", "status",
                              "_good", "_bad"]]
@@ -351,13 +369,7 @@ def compare_periods(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFra
     by_share = np.where(level == 0, lab["no_change"],
                         np.where(sign > 0, np.where(level == 1, lab["some_better"], lab["clearly_better"]),
                                  np.where(level == 1, lab["some_worse"], lab["clearly_worse"])))
-    s1 = m["status"].map(_STATUS_ORDER)
-    s0 = m["status_prev"].map(_STATUS_ORDER)
-    d = (s0 - s1).to_numpy(np.float64)  # positive = better now
-    ad = np.abs(np.nan_to_num(d))
-    by_status = np.where(ad == 0, lab["no_change"],
-                         np.where(d > 0, np.where(ad == 1, lab["some_better"], lab["clearly_better"]),
-                                  np.where(ad == 1, lab["some_worse"], lab["clearly_worse"])))
+    by_status = status_change(m["status"], m["status_prev"], none=lab["no_change"])
     small = (n1 < thr) | (n0 < thr)
     out = current.copy()
     out["previous_period"] = m["period_prev"].to_numpy()
@@ -388,31 +400,56 @@ class Evaluation:
 
 def evaluate(long: pd.DataFrame, period, *, by: str = "system", registry: pd.DataFrame | None = None,
              source: str | None = None, ph_mean: str = "arithmetic", custom=None, targets=None,
-             previous=None, province_name: str = "湖南省", nondetect=None) -> Evaluation:
+             previous=None, province_name: str = "湖南省", nondetect=None, scope: str | None = None) -> Evaluation:
     """Evaluate a period from the canonical long table: values -> section classes -> group rates.
 
     Parameters
     ----------
     long : pandas.DataFrame
         Canonical long table (screened readings).
-    period : str or Period
-    by, custom, targets, province_name : see :func:`group_rates`
+    period : str or envq.periods.Period
+        Any period of the grammar; a year to date ends on the last reading.
+    by, custom, targets, province_name, scope : see :func:`group_rates`
     registry : pandas.DataFrame, optional
         Default :func:`envq.water.registry.load_registry` (configuration honoured).
     source, ph_mean : see :func:`envq.water.periods.period_values`
     previous : str, Period or True, optional
-        Also compare with this period (``True``: the period just before) by ΔG−ΔD.
+        Also compare with this period (``True``: the period just before, :meth:`Period.previous`;
+        a year to date has none) by ΔG−ΔD.
     """
     registry = load_registry() if registry is None else registry
-    p = parse_period(period)
+    kw = {"by": by, "custom": custom, "province_name": province_name, "targets": targets, "ph_mean": ph_mean,
+          "scope": scope}
+    p, values, sections, unknown = _evaluated_sections(long, period, registry, source, ph_mean, nondetect)
+    rates = group_rates(sections, period=p, **kw)
+    pp = None if previous is None or previous is False else (p.previous() if previous is True else parse_period(previous))
+    if pp is not None:
+        _, pv, ps, _ = _evaluated_sections(long, pp, registry, source, ph_mean, nondetect)
+        if len(pv):
+            rates = compare_periods(rates, group_rates(ps, period=pp, **kw))
+    return Evaluation(p, values, sections, rates, unknown)
+
+
+def period_sections(long: pd.DataFrame, period, *, registry: pd.DataFrame | None = None, source: str | None = None,
+                    ph_mean: str = "arithmetic", nondetect=None) -> tuple[Period, pd.DataFrame, list]:
+    """The first half of :func:`evaluate`: the period (a year to date ended on the last reading),
+    the class of every section with data (:func:`section_table` of :func:`period_values`), and
+    the section names the registry does not know."""
+    registry = load_registry() if registry is None else registry
+    p, _, sections, unknown = _evaluated_sections(long, period, registry, source, ph_mean, nondetect)
+    return p, sections, unknown
+
+
+def _evaluated_sections(long, period, registry, source, ph_mean, nondetect):
+    p = _resolved(long, period)
     values = period_values(long, p, source=source, ph_mean=ph_mean)
     sections, unknown = section_table(values, registry, nondetect=nondetect)
-    rates = group_rates(sections, by=by, custom=custom, province_name=province_name, targets=targets, ph_mean=ph_mean)
-    if previous is not None and previous is not False:
-        pp = p.previous() if previous is True else parse_period(previous)
-        pv = period_values(long, pp, source=source, ph_mean=ph_mean)
-        if len(pv):
-            ps, _ = section_table(pv, registry, nondetect=nondetect)
-            prates = group_rates(ps, by=by, custom=custom, province_name=province_name, targets=targets, ph_mean=ph_mean)
-            rates = compare_periods(rates, prates)
-    return Evaluation(p, values, sections, rates, unknown)
+    return p, values, sections, unknown
+
+
+def _resolved(long: pd.DataFrame, period) -> Period:
+    """*period* as a Period; a year to date ends on the last reading."""
+    p = parse_period(period)
+    if p.kind == "ytd" and len(long):
+        p = p.until(pd.Timestamp(long["time"].max()).date())
+    return p

@@ -5,7 +5,8 @@ Per the 2011 method and the 2020 statistics rule:
 * a day's value is the arithmetic mean of the day's readings (calendar day of the reading time,
   Beijing time);
 * a month's value (and any date range's) is the arithmetic mean of its daily values;
-* a quarter's or year's value is the arithmetic mean of its monthly values;
+* a quarter's, half-year's, year's or year-to-date's value is the arithmetic mean of its monthly
+  values;
 * the class of a period is the single-factor class of those means (never the worst or most
   frequent class of shorter periods).
 
@@ -23,20 +24,18 @@ value records its ``source_kind`` and how many readings, days and months it rest
 
 from __future__ import annotations
 
-import dataclasses
-import re
-
 import numpy as np
 import pandas as pd
 
 from envq._rounding import round_gbt8170
+from envq.errors import UsageError
+from envq.periods import parse_period
 from envq.water._table import gb3838
 
 __all__ = [
-    "Period",
     "PH_MEANS",
     "SOURCES",
-    "parse_period",
+    "MONTHLY_MEAN_KINDS",
     "daily_values",
     "period_values",
     "wide_values",
@@ -45,97 +44,10 @@ __all__ = [
 
 PH_MEANS = ("arithmetic", "hydrogen")
 SOURCES = ("automatic", "manual", "prefer_automatic")
-
-
-@dataclasses.dataclass(frozen=True)
-class Period:
-    """A calendar period ``[start, end)`` with its label (``2026-07``, ``2026-Q3``, ...)."""
-
-    label: str
-    kind: str  # day | month | quarter | year | range
-    start: pd.Timestamp
-    end: pd.Timestamp  # exclusive
-
-    @property
-    def year(self) -> int:
-        return self.start.year
-
-    def contains(self, times) -> np.ndarray:
-        t = pd.to_datetime(np.asarray(times))
-        return np.asarray((t >= self.start) & (t < self.end))
-
-    def previous(self) -> "Period":
-        """The period of the same kind just before (a range: the same length, just before)."""
-        if self.kind == "day":
-            return parse_period((self.start - pd.Timedelta(days=1)).strftime("%Y-%m-%d"))
-        if self.kind == "month":
-            return parse_period((self.start - pd.DateOffset(months=1)).strftime("%Y-%m"))
-        if self.kind == "quarter":
-            s = self.start - pd.DateOffset(months=3)
-            return parse_period(f"{s.year}-Q{(s.month - 1) // 3 + 1}")
-        if self.kind == "year":
-            return parse_period(str(self.start.year - 1))
-        length = self.end - self.start
-        s, e = self.start - length, self.start - pd.Timedelta(days=1)
-        return parse_period(f"{s:%Y-%m-%d}..{e:%Y-%m-%d}")
-
-    def same_period_last_year(self) -> "Period":
-        """The same period one year earlier (同比)."""
-        s = self.start - pd.DateOffset(years=1)
-        if self.kind == "day":
-            return parse_period(f"{s:%Y-%m-%d}")
-        if self.kind == "month":
-            return parse_period(f"{s:%Y-%m}")
-        if self.kind == "quarter":
-            return parse_period(f"{s.year}-Q{(s.month - 1) // 3 + 1}")
-        if self.kind == "year":
-            return parse_period(str(s.year))
-        e = self.end - pd.DateOffset(years=1) - pd.Timedelta(days=1)
-        return parse_period(f"{s:%Y-%m-%d}..{e:%Y-%m-%d}")
-
-
-def parse_period(text) -> Period:
-    """Parse ``2026-07-15`` (day), ``2026-07`` (month), ``2026-Q3`` (quarter), ``2026`` (year) or
-    ``2026-07-01..2026-07-31`` (a date range, both ends included).
-
-    Examples
-    --------
-    >>> p = parse_period("2026-Q3")
-    >>> p.kind, str(p.start.date()), str(p.end.date())
-    ('quarter', '2026-07-01', '2026-10-01')
-    >>> parse_period("2026-07").previous().label
-    '2026-06'
-    >>> parse_period("2026-07-01..2026-07-31").end
-    Timestamp('2026-08-01 00:00:00')
-    """
-    if isinstance(text, Period):
-        return text
-    s = str(text).strip()
-    try:
-        if m := re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})\.\.(\d{4})-(\d{2})-(\d{2})", s):
-            a = pd.Timestamp(f"{m[1]}-{m[2]}-{m[3]}")
-            b = pd.Timestamp(f"{m[4]}-{m[5]}-{m[6]}")
-            if b < a:
-                raise ValueError("the range ends before it starts")
-            return Period(s, "range", a, b + pd.Timedelta(days=1))
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
-            a = pd.Timestamp(s)
-            return Period(s, "day", a, a + pd.Timedelta(days=1))
-        if m := re.fullmatch(r"(\d{4})-[Qq]([1-4])", s):
-            a = pd.Timestamp(year=int(m[1]), month=3 * int(m[2]) - 2, day=1)
-            return Period(f"{m[1]}-Q{m[2]}", "quarter", a, a + pd.DateOffset(months=3))
-        if re.fullmatch(r"\d{4}-\d{2}", s):
-            a = pd.Timestamp(s + "-01")
-            return Period(s, "month", a, a + pd.DateOffset(months=1))
-        if re.fullmatch(r"\d{4}", s):
-            a = pd.Timestamp(year=int(s), month=1, day=1)
-            return Period(s, "year", a, a + pd.DateOffset(years=1))
-    except ValueError as exc:
-        raise ValueError(f"period {s!r}: {exc}") from None
-    raise ValueError(
-        f"period {s!r} is not understood: use 2026-07-15 (day), 2026-07 (month), 2026-Q3 (quarter), "
-        "2026 (year) or 2026-07-01..2026-07-31 (range)"
-    )
+#: Kinds of period (envq.periods) whose value is the mean of monthly values (2011 method: a
+#: quarter's or year's value; a half-year and a year to date (1-M月) by the same rule); a month, a
+#: day and a range of days take the mean of daily values.
+MONTHLY_MEAN_KINDS = ("quarter", "half", "year", "ytd")
 
 
 # --------------------------------------------------------------------------------------------
@@ -229,9 +141,9 @@ def _choose_source(df: pd.DataFrame, source: str | None) -> pd.DataFrame:
     if source is None:
         if len(mixed):
             ex = ", ".join(f"{s}/{i}" for s, i in list(mixed.index)[:5])
-            raise ValueError(
+            raise UsageError(
                 f"both automatic and manual data for {len(mixed)} section item(s) (e.g. {ex}); "
-                "choose source='automatic', 'manual' or 'prefer_automatic' (2020 rule)"
+                "choose source='automatic', 'manual' or 'prefer_automatic' (2020 rule; --source)"
             )
         return df
     if source not in SOURCES:
@@ -256,8 +168,8 @@ def period_values(long: pd.DataFrame, period, *, source: str | None = None, ph_m
     ----------
     long : pandas.DataFrame
         Canonical long table (readings in canonical units).
-    period : str or Period
-        See :func:`parse_period`.
+    period : str or envq.periods.Period
+        Any period of :mod:`envq.periods` (a year to date ends on the last reading).
     source : {"automatic", "manual", "prefer_automatic"}, optional
         Which data to use where a section item has both kinds (required then).
     ph_mean : {"arithmetic", "hydrogen"}
@@ -280,14 +192,16 @@ def period_values(long: pd.DataFrame, period, *, source: str | None = None, ph_m
     ----------
     环办〔2011〕22号 (reference/standards.md §5.6); 2020 statistics rule (§6) [S1].
     """
-    p = parse_period(period)
     df = _check(long)
+    p = parse_period(period)
+    if p.kind == "ytd" and len(df):
+        p = p.until(df["time"].max())
     df = df[p.contains(df["time"].to_numpy())]
     df = _choose_source(df, source)
     frac = gb3838().nondetect["average_fraction"] if nondetect_fraction is None else nondetect_fraction
     day = daily_values(df, ph_mean=ph_mean, nondetect_fraction=frac, min_readings=min_readings_per_day)
     keys = ["source_kind", "section", "item"]
-    if p.kind in ("quarter", "year"):
+    if p.kind in MONTHLY_MEAN_KINDS:
         day = day.assign(month=day["date"].dt.to_period("M").dt.start_time)
         mon = _mean(day, keys + ["month"], ph_mean=ph_mean, fraction=frac)
         mon = mon[mon["n"] >= min_days].rename(columns={"n": "n_days"})

@@ -6,7 +6,11 @@
   [--output CSV]`` -- the reach's Class III compliance rate (Ⅰ~Ⅲ类比例) and its sections from
   upstream to downstream: class, status, compliance with the reach's target class, limiting items
   and the change of status against the previous period. INPUT defaults to the bundled automatic-
-  station extract (``data/water/hunan_water_auto_20260709_20260823.csv.gz``, as ``make demo``).
+  station extract (``data/water/hunan_water_auto_20260709_20260823.csv.gz``, as ``make demo``),
+  computed as the nightly flow computes it (:func:`envq.water.reaches.reach_report`).
+* ``envq reach show REACH_ID --period PERIOD --store DIR`` -- the same report read from the
+  results the nightly flow stored (``water_reach_rates``, ``water_reach_sections``): what the
+  maps' reach page shows.
 
 The reaches are the bundled example (``envq/data/water/reaches_example.yaml``) unless
 ``--reaches FILE`` or ``$ENVQ_REACHES`` names another file (format in ``docs/water.md``).
@@ -50,7 +54,9 @@ def _default_inputs() -> list[str]:
 
 
 def _pct(x) -> str:
-    return "—" if x is None or not np.isfinite(x) else f"{x:.1f}%"
+    from envq.targets import published
+
+    return "—" if x is None or not np.isfinite(x) else f"{published(x):.1f}%"
 
 
 def _format(rep) -> str:
@@ -90,31 +96,59 @@ def _format(rep) -> str:
 
 
 def _cmd_show(args) -> int:
-    from envq.water.cli import load_inputs, registry_of, report_screened, write_table
-    from envq.water.reaches import reach_report
+    from envq.cli import period_from_args
+    from envq.errors import NoDataError, UsageError
+    from envq.water.cli import write_table
 
-    reg = registry_of(args)
-    reaches = _load(args, registry=reg)
-    if args.reach_id not in reaches:
-        _err(f"unknown reach {args.reach_id!r}; known reaches: {', '.join(reaches)}")
-        return 2
-    inputs = args.input or _default_inputs()
-    long, screened, _ = load_inputs(inputs, spike_factor=args.screen_spikes, encoding=args.encoding)
-    report_screened(screened)
-    prev = {"auto": True, "none": False}.get(args.previous, args.previous)
-    rep = reach_report(long, reaches[args.reach_id], args.period, registry=reg, previous=prev, source=args.source,
-                       ph_mean=args.ph_mean)
+    period = period_from_args(args)
+    if args.store:
+        if args.input:
+            raise UsageError("INPUT files and --store exclude each other (--store reads the stored results)")
+        rep = _stored_report(args, period)
+    else:
+        rep = _computed_report(args, period)
     print(_format(rep))
     if args.output:
         write_table(rep.sections, args.output)
     if rep.sections_evaluated == 0:
-        _err(f"no data for reach {args.reach_id!r} in period {rep.period.label}")
-        return 1
+        raise NoDataError(rep.period, None, what=f"reach {args.reach_id!r}")
     return 0
+
+
+def _known(reaches, rid):
+    from envq.errors import UsageError
+
+    if rid not in reaches:
+        raise UsageError(f"unknown reach {rid!r}; known reaches: {', '.join(reaches)}")
+    return reaches[rid]
+
+
+def _computed_report(args, period):
+    from envq.water.cli import load_inputs, registry_of, report_screened
+    from envq.water.reaches import reach_report
+
+    reg = registry_of(args)
+    reach = _known(_load(args, registry=reg), args.reach_id)
+    long, screened, _ = load_inputs(args.input or _default_inputs(), spike_factor=args.screen_spikes,
+                                    encoding=args.encoding)
+    report_screened(screened)
+    prev = {"auto": True, "none": False}.get(args.previous, args.previous)
+    return reach_report(long, reach, period, registry=reg, previous=prev, source=args.source, ph_mean=args.ph_mean)
+
+
+def _stored_report(args, period):
+    from envq.store import Store
+    from envq.water.reaches import reports_from_tables
+
+    store = Store(args.store, create=False)
+    rates = store.read_result("water_reach_rates", period)
+    sections = store.read_result("water_reach_sections", period)
+    return _known(reports_from_tables(rates, sections), args.reach_id)
 
 
 def register(subparsers) -> argparse.ArgumentParser:
     """Add the ``reach`` command group to the ``envq`` parser."""
+    from envq.cli import add_period_options
     from envq.sources.files import add_encoding_option as encoding_option
 
     reach = subparsers.add_parser("reach", help="river-chief reaches (河长制): list them, report one for a period",
@@ -133,7 +167,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("input", nargs="*", help="CNEMC automatic-station CSV(s) and/or manual CSV/XLSX files "
                    "(default: the bundled 2026-07-09..08-23 Hunan extract)")
     encoding_option(p)
-    p.add_argument("--period", required=True, help="2026-07, 2026-Q3, 2026, 2026-07-15 or 2026-07-01..2026-07-31")
+    add_period_options(p)
+    p.add_argument("--store", default=None, metavar="DIR",
+                   help="read the report the nightly flow stored (what the maps show) instead of computing it")
     p.add_argument("--previous", default="auto", metavar="PERIOD|auto|none",
                    help="period to compare each section's status with (default auto: the period just before)")
     p.add_argument("--registry", default=None, help="section registry CSV replacing the bundled one")

@@ -12,10 +12,13 @@ Dongting Lake, built from the section registry), which ``$ENVQ_REACHES`` or a pa
 * :func:`reach_groups` turns reaches into ``custom=`` groups for
   :func:`envq.water.groups.group_rates` / :func:`~envq.water.groups.evaluate` (a section may
   belong to several reaches).
-* :func:`reach_report` evaluates one reach for a period with the engine (period values ->
-  section classes -> group rates): each section in order with its class, status, compliance
-  with the reach's target class, limiting items and the change of its status against the previous
-  period (:func:`status_trend`), plus the reach's Class III compliance rate.
+* :func:`reach_reports` rates every reach for a period from the section tables the engine
+  computed (the nightly flow calls it and stores the result, :func:`report_tables`):
+  each section in order with its class, status, compliance with the reach's target class,
+  limiting items and the change of its status against the previous period
+  (:func:`status_trend`), plus the reach's Class III compliance rate; :func:`reach_report` does
+  the same for one reach from readings (``envq reach show``); :func:`reports_from_tables` reads
+  the stored results back (the maps, ``envq reach show --store``).
 
 Nothing is read at import time; the only file this module reads is the reaches YAML.
 """
@@ -33,20 +36,25 @@ import numpy as np
 import pandas as pd
 
 from envq.errors import InputError, UnknownStationWarning
+from envq.periods import Period, parse_period
 from envq.water._table import gb3838
-from envq.water.periods import Period, parse_period, period_values
 
 __all__ = [
     "ENV_REACHES",
     "LEVELS",
     "NO_DATA",
+    "REACH_COLUMNS",
     "Reach",
     "ReachReport",
     "bundled_reaches_path",
     "load_reaches",
     "reach_groups",
     "reach_report",
+    "reach_reports",
+    "report_tables",
+    "reports_from_tables",
     "status_trend",
+    "target_class_met",
 ]
 
 #: Environment variable naming a reaches YAML that replaces the bundled example.
@@ -327,20 +335,9 @@ def status_trend(current, previous) -> np.ndarray:
     ...              ["优", "轻度污染", "中度污染", "良好", "轻度污染", ""]).tolist()
     ['无明显变化', '有所好转', '明显好转', '有所变差', '明显变差', '无数据']
     """
-    from envq.water.groups import _STATUS_ORDER
+    from envq.water.groups import status_change
 
-    lab = gb3838().evaluation["trend"]["labels"]
-    cur = pd.Series(np.asarray(current, dtype=object)).map(_STATUS_ORDER).to_numpy(np.float64)
-    prev = pd.Series(np.asarray(previous, dtype=object)).map(_STATUS_ORDER).to_numpy(np.float64)
-    if cur.shape != prev.shape:
-        raise ValueError(f"current and previous differ in length ({cur.size} and {prev.size})")
-    d = prev - cur  # positive = better now (lower level)
-    ad = np.abs(np.nan_to_num(d))
-    out = np.where(ad == 0, lab["no_change"],
-                   np.where(d > 0, np.where(ad == 1, lab["some_better"], lab["clearly_better"]),
-                            np.where(ad == 1, lab["some_worse"], lab["clearly_worse"]))).astype(object)
-    out[np.isnan(d)] = NO_DATA
-    return out
+    return status_change(current, previous, none=NO_DATA)
 
 
 # --------------------------------------------------------------------------------------------
@@ -349,7 +346,8 @@ def status_trend(current, previous) -> np.ndarray:
 
 @dataclasses.dataclass(frozen=True)
 class ReachReport:
-    """Result of :func:`reach_report`.
+    """One reach for one period (:func:`reach_report`, :func:`reach_reports`; read back from the
+    store with :func:`reports_from_tables`).
 
     ``sections``: one row per listed section in the reach's order (columns in
     :func:`reach_report`); ``rates``: the reach's row of :func:`envq.water.groups.group_rates`
@@ -375,7 +373,7 @@ class ReachReport:
 
     @property
     def sections_i_iii(self) -> int:
-        return int(self.rates["class_1"] + self.rates["class_2"] + self.rates["class_3"])
+        return int(self.rates["sections_i_iii"])
 
     @property
     def i_iii_share(self) -> float:
@@ -391,13 +389,20 @@ class ReachReport:
         return float(self.rates["target_compliance_share"])
 
     @property
+    def target_class_met(self):
+        """The reach's verdict on its own target class: every section evaluated meets it (True),
+        some do not (False), no data (NA); :func:`target_class_met`."""
+        return self.rates["target_class_met"]
+
+    @property
     def status(self) -> str:
         return str(self.rates["status"])
 
     @property
     def change(self) -> str:
         """Change of the reach against the previous period (``compare_periods``), "" if none."""
-        return str(self.rates.get("change", "") or "")
+        v = self.rates.get("change", "")
+        return "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
 
     def summary(self) -> dict:
         """The reach-level numbers as a flat dict."""
@@ -409,30 +414,37 @@ class ReachReport:
             "sections_listed": self.sections_listed, "sections_evaluated": self.sections_evaluated,
             "sections_i_iii": self.sections_i_iii, "i_iii_share": self.i_iii_share,
             "target_class": r.target_class, "sections_meeting_target": self.sections_meeting_target,
-            "target_compliance_share": self.target_compliance_share, "status": self.status,
-            "method": str(self.rates["method"]), "change": self.change,
+            "target_compliance_share": self.target_compliance_share, "target_class_met": self.target_class_met,
+            "status": self.status, "method": str(self.rates["method"]), "change": self.change,
         }
 
 
-_BASE_COLUMNS = ["section", "period", "class", "meets_target", "has_coordinates", "in_registry"]
+#: Columns of a reach's stored rates row that describe the reach (the rest is its rates row).
+REACH_COLUMNS = ["reach_name", "river", "from", "to", "level", "chief_title", "target_class", "water_body",
+                 "example", "previous_period"]
 
 
-def _reach_sections(long, reach: Reach, period: Period, registry, *, source, ph_mean, nondetect) -> pd.DataFrame:
-    """Section table of the reach's sections with data, compliance against the reach's target."""
+def target_class_met(meeting, evaluated):
+    """A reach judged on its own target class: met when every section evaluated meets it, not met
+    when one does not, NA without data (counts, exact; envq's rule for the river-chief pages).
+
+    >>> [target_class_met(m, n) for m, n in ((4, 4), (3, 4), (0, 0))]
+    [True, False, <NA>]
+    """
+    return pd.NA if not evaluated else bool(meeting == evaluated)
+
+
+def _judged_on_reach_target(table: pd.DataFrame, reach: Reach, nondetect) -> pd.DataFrame:
+    """The reach's rows of a section table, judged against the reach's target class (the
+    class and the limiting items of each section are the section table's)."""
     from envq.water.classify import classify
-    from envq.water.groups import section_table
 
-    sub = long[long["section"].isin(reach.sections)]
-    pv = period_values(sub, period, source=source, ph_mean=ph_mean) if len(sub) else sub.iloc[0:0]
-    if not len(pv):
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in _BASE_COLUMNS})
-    table, _ = section_table(pv, registry, nondetect=nondetect)
-    table["n_days"] = table["section"].map(pv.groupby("section")["n_days"].max()).to_numpy()
     g = gb3838()
     items = [c for c in table.columns if c in g.items]
     bdl = table[[f"{c}_bdl" for c in items]].set_axis(items, axis=1).astype(bool)
     cls = classify(table[items], lake=table["is_lake"].to_numpy(bool), target_class=reach.target_class,
                    below_detection=bdl, nondetect=nondetect)
+    table = table.copy()
     table["section_target_class"] = table["target_class"].to_numpy()
     table["target_class"] = reach.target_class
     table["meets_target"] = cls["meets_target"].array
@@ -440,24 +452,111 @@ def _reach_sections(long, reach: Reach, period: Period, registry, *, source, ph_
     return table
 
 
-def _rates(table: pd.DataFrame, reach: Reach, period: Period, ph_mean: str) -> pd.DataFrame:
+def _reach_table(sections: pd.DataFrame | None, reach: Reach, nondetect) -> pd.DataFrame:
+    if sections is None or not len(sections):
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in _BASE_COLUMNS})
+    sub = sections[sections["section"].isin(reach.sections)].reset_index(drop=True)
+    if not len(sub):
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in _BASE_COLUMNS})
+    return _judged_on_reach_target(sub, reach, nondetect)
+
+
+def _reach_rates(table: pd.DataFrame, reach: Reach, period: Period, ph_mean: str, targets) -> pd.DataFrame:
     from envq.water.groups import group_rates
 
-    rates = group_rates(table, by="custom", custom=reach_groups(reach), ph_mean=ph_mean)
-    rates["group"] = "reach"
-    rates["period"] = period.label
+    rates = group_rates(table, by="custom", custom=reach_groups(reach), ph_mean=ph_mean, scope="reach",
+                        period=period, targets=targets)
+    rates["target_class_met"] = pd.array([target_class_met(m, n) for m, n in
+                                          zip(rates["sections_meeting_target"], rates["sections"])], dtype="boolean")
     return rates
+
+
+def reach_reports(reaches, period, sections: pd.DataFrame | None, *, previous_sections: pd.DataFrame | None = None,
+                  previous_period=None, registry: pd.DataFrame | None = None, ph_mean: str = "arithmetic",
+                  nondetect=None, targets=None) -> dict[str, ReachReport]:
+    """Every reach for a period, from the section tables the engine computed.
+
+    Parameters
+    ----------
+    reaches : mapping of id to Reach, iterable of Reach, or a Reach
+    period : Period or str
+    sections : pandas.DataFrame
+        The period's section table (:func:`envq.water.groups.section_table`, e.g.
+        ``Evaluation.sections`` or the stored ``water_sections`` rows of the period).
+    previous_sections, previous_period : optional
+        The same for the period to compare with (each section's status trend and the reach's
+        ΔG−ΔD change); without *previous_period* there is no comparison.
+    registry : pandas.DataFrame, optional
+        For the river of listed sections without data (default :func:`load_registry`).
+
+    Returns
+    -------
+    dict of reach id to :class:`ReachReport`
+    """
+    from envq.water.classify import class_table
+    from envq.water.groups import compare_periods
+    from envq.water.registry import load_registry, match_sections
+
+    registry = load_registry() if registry is None else registry
+    p = parse_period(period)
+    pp = None if previous_period is None else parse_period(previous_period)
+    cname = class_table()["name_zh"].to_dict()
+    out = {}
+    for reach in _as_list(reaches):  # one iteration per reach (a handful), vectorised inside
+        cur_t = _reach_table(sections, reach, nondetect)
+        rates = _reach_rates(cur_t, reach, p, ph_mean, targets)
+        prev_t = None
+        if pp is not None:
+            prev_t = _reach_table(previous_sections, reach, nondetect)
+            rates = compare_periods(rates, _reach_rates(prev_t, reach, pp, ph_mean, targets))
+        names = pd.Series(list(reach.sections), dtype=object)
+        meta, unknown = match_sections(names.to_numpy(), registry)
+        cur = cur_t.set_index("section").reindex(names)
+        cls = pd.array(cur["class"].to_numpy(), dtype="Int8")
+        tab = pd.DataFrame({
+            "order": np.arange(1, len(names) + 1),
+            "section": names.to_numpy(),
+            "river": meta["river_name"].to_numpy(),
+            "class": cls,
+            "class_name": pd.Series(cls).map(cname).fillna("").to_numpy(object),
+            "status": cur["status"].fillna("").to_numpy(object) if "status" in cur else "",
+            "target_class": reach.target_class,
+            "section_target_class": meta["target_class"].to_numpy(np.int64),
+            "meets_target": pd.array(cur["meets_target"].to_numpy(), dtype="boolean"),
+        })
+        over = cur["over_target"].fillna("").to_numpy(object) if "over_target" in cur else np.full(len(names), "", object)
+        mp = cur["main_pollutants"].fillna("").to_numpy(object) if "main_pollutants" in cur else over
+        tab["limiting_items"] = np.where(over != "", over, mp)
+        if pp is not None:
+            prev = prev_t.set_index("section").reindex(names)
+            tab["previous_class"] = pd.array(prev["class"].to_numpy(), dtype="Int8")
+            tab["previous_status"] = prev["status"].fillna("").to_numpy(object) if "status" in prev else ""
+            tab["trend"] = status_trend(tab["status"], tab["previous_status"])
+        else:
+            tab["previous_class"] = pd.array([pd.NA] * len(names), dtype="Int8")
+            tab["previous_status"] = ""
+            tab["trend"] = ""
+        tab["n"] = pd.array(cur["n_readings"].to_numpy() if "n_readings" in cur else [pd.NA] * len(names), dtype="Int64")
+        tab["n_days"] = pd.array(cur["n_days"].to_numpy() if "n_days" in cur else [pd.NA] * len(names), dtype="Int64")
+        tab["in_registry"] = meta["in_registry"].to_numpy(bool)
+        out[reach.id] = ReachReport(reach=reach, period=p, previous_period=pp, sections=tab, rates=rates.iloc[0],
+                                    unknown_sections=tuple(unknown))
+    return out
+
+
+_BASE_COLUMNS = ["section", "period", "class", "meets_target", "has_coordinates", "in_registry"]
 
 
 def reach_report(long: pd.DataFrame, reach: Reach, period, *, registry: pd.DataFrame | None = None,
                  previous=True, source: str | None = None, ph_mean: str = "arithmetic",
-                 nondetect=None) -> ReachReport:
+                 nondetect=None, targets=None) -> ReachReport:
     """Evaluate one reach for a period: its sections in order and its Class III compliance rate.
 
-    Uses the engine throughout: :func:`envq.water.periods.period_values` (means of daily means,
-    rounded to the assessment decimals), :func:`envq.water.groups.section_table` (single-factor
-    class per GB 3838-2002, lake limits for lake points) and
-    :func:`envq.water.groups.group_rates` with the reach as a custom group (Ⅰ~Ⅲ类比例 of the
+    The engine's path, as the nightly flow takes it: :func:`envq.water.groups.period_sections`
+    (period values, means of daily means rounded to the assessment decimals, then the section
+    classes per GB 3838-2002, lake limits for lake points) of the period and of the one to compare
+    with, then :func:`reach_reports` (each section judged against the reach's target class; the
+    reach rated by :func:`envq.water.groups.group_rates` as a custom group: Ⅰ~Ⅲ类比例 of the
     sections evaluated; status by averaged indicators below 5 sections, else by class
     proportions).
 
@@ -466,13 +565,13 @@ def reach_report(long: pd.DataFrame, reach: Reach, period, *, registry: pd.DataF
     long : pandas.DataFrame
         Canonical long table of screened readings (``envq.water.cli.load_inputs``).
     reach : Reach
-    period : str or Period
-        See :func:`envq.water.periods.parse_period`.
+    period : str or envq.periods.Period
     registry : pandas.DataFrame, optional
         Default :func:`envq.water.registry.load_registry`.
     previous : True, str, Period, False or None
         The period to compare with: True (default) = ``Period.previous()`` (the month before a
-        month, ...); False/None = no comparison (``previous_class`` NA, ``trend`` "").
+        month, ...; a year to date has none); False/None = no comparison (``previous_class`` NA,
+        ``trend`` "").
     source, ph_mean : see :func:`envq.water.periods.period_values`
     nondetect : see :func:`envq.water.classify.classify`
 
@@ -493,53 +592,67 @@ def reach_report(long: pd.DataFrame, reach: Reach, period, *, registry: pd.DataF
     ----------
     环办〔2011〕22号 (reference/standards.md §5.2, §5.3, §5.5; §5.6 last bullet for ``trend``).
     """
-    from envq.water.classify import class_table
-    from envq.water.groups import compare_periods
-    from envq.water.registry import load_registry, match_sections
+    from envq.water.groups import period_sections
+    from envq.water.registry import load_registry
 
     registry = load_registry() if registry is None else registry
-    p = parse_period(period)
-    kw = {"source": source, "ph_mean": ph_mean, "nondetect": nondetect}
-    cur_t = _reach_sections(long, reach, p, registry, **kw)
-    rates = _rates(cur_t, reach, p, ph_mean)
-    pp = None
-    if previous is not None and previous is not False:
-        pp = p.previous() if previous is True else parse_period(previous)
-        prev_t = _reach_sections(long, reach, pp, registry, **kw)
-        prates = _rates(prev_t, reach, pp, ph_mean)
-        rates = compare_periods(rates, prates)
+    sub = long[long["section"].isin(reach.sections)]
+    kw = {"registry": registry, "source": source, "ph_mean": ph_mean, "nondetect": nondetect}
+    p, sections, _ = period_sections(sub, period, **kw)
+    pp = None if previous is None or previous is False else (p.previous() if previous is True else parse_period(previous))
+    prev = period_sections(sub, pp, **kw)[1] if pp is not None else None
+    return reach_reports(reach, p, sections, previous_sections=prev, previous_period=pp, registry=registry,
+                         ph_mean=ph_mean, nondetect=nondetect, targets=targets)[reach.id]
 
-    names = pd.Series(list(reach.sections), dtype=object)
-    meta, unknown = match_sections(names.to_numpy(), registry)
-    cur = cur_t.set_index("section").reindex(names)
-    cname = class_table()["name_zh"].to_dict()
-    cls = pd.array(cur["class"].to_numpy(), dtype="Int8")
-    out = pd.DataFrame({
-        "order": np.arange(1, len(names) + 1),
-        "section": names.to_numpy(),
-        "river": meta["river_name"].to_numpy(),
-        "class": cls,
-        "class_name": pd.Series(cls).map(cname).fillna("").to_numpy(object),
-        "status": cur["status"].fillna("").to_numpy(object) if "status" in cur else "",
-        "target_class": reach.target_class,
-        "section_target_class": meta["target_class"].to_numpy(np.int64),
-        "meets_target": pd.array(cur["meets_target"].to_numpy(), dtype="boolean"),
-    })
-    over = cur["over_target"].fillna("").to_numpy(object) if "over_target" in cur else np.full(len(names), "", object)
-    mp = cur["main_pollutants"].fillna("").to_numpy(object) if "main_pollutants" in cur else over
-    out["limiting_items"] = np.where(over != "", over, mp)
-    if pp is not None:
-        prev = prev_t.set_index("section").reindex(names)
-        pcls = pd.array(prev["class"].to_numpy(), dtype="Int8")
-        out["previous_class"] = pcls
-        out["previous_status"] = prev["status"].fillna("").to_numpy(object) if "status" in prev else ""
-        out["trend"] = status_trend(out["status"], out["previous_status"])
-    else:
-        out["previous_class"] = pd.array([pd.NA] * len(names), dtype="Int8")
-        out["previous_status"] = ""
-        out["trend"] = ""
-    out["n"] = pd.array(cur["n_readings"].to_numpy() if "n_readings" in cur else [pd.NA] * len(names), dtype="Int64")
-    out["n_days"] = pd.array(cur["n_days"].to_numpy() if "n_days" in cur else [pd.NA] * len(names), dtype="Int64")
-    out["in_registry"] = meta["in_registry"].to_numpy(bool)
-    return ReachReport(reach=reach, period=p, previous_period=pp, sections=out, rates=rates.iloc[0],
-                       unknown_sections=tuple(unknown))
+
+# --------------------------------------------------------------------------------------------
+# results: what the flow stores, and reading them back
+
+
+def report_tables(reports) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Reach reports as the two stored tables: ``water_reach_rates`` (one row per reach: the
+    reach's description, :data:`REACH_COLUMNS`, then its rates row) and
+    ``water_reach_sections`` (one row per listed section: ``reach, period`` then the report's
+    sections columns)."""
+    rates, secs = [], []
+    for rep in (reports.values() if isinstance(reports, Mapping) else reports):
+        r = rep.reach
+        row = rep.rates.to_dict()
+        desc = {"reach_name": r.name, "river": r.river, "from": r.from_, "to": r.to, "level": r.level,
+                "chief_title": r.chief_title, "target_class": r.target_class, "water_body": r.water_body,
+                "example": r.example,
+                "previous_period": rep.previous_period.label if rep.previous_period else ""}
+        lead = {k: row.pop(k) for k in ("group", "name", "period")}
+        row.pop("target_class", None)
+        rates.append({**lead, **desc, **row})
+        t = rep.sections.copy()
+        t.insert(0, "period", rep.period.label)
+        t.insert(0, "reach", r.id)
+        secs.append(t)
+    if not rates:
+        return pd.DataFrame(), pd.DataFrame()
+    out = pd.DataFrame(rates)
+    for c in ("target_met", "target_class_met"):
+        if c in out:
+            out[c] = out[c].astype("boolean")
+    return out, pd.concat(secs, ignore_index=True)
+
+
+def reports_from_tables(rates: pd.DataFrame, sections: pd.DataFrame) -> dict[str, ReachReport]:
+    """The reach reports of one period from the stored ``water_reach_rates`` and
+    ``water_reach_sections`` rows (:func:`report_tables`), in the stored order."""
+    out = {}
+    for _, row in rates.iterrows():  # one per reach
+        rid = str(row["name"])
+        t = sections[sections["reach"].astype(str) == rid].sort_values("order").reset_index(drop=True)
+        reach = Reach(id=rid, name=str(row["reach_name"]), river=str(row["river"]), from_=str(row["from"]),
+                      to=str(row["to"]), level=str(row["level"]), chief_title=str(row["chief_title"]),
+                      sections=tuple(t["section"].astype(str)), target_class=int(row["target_class"]),
+                      water_body=str(row["water_body"]), example=bool(row["example"]))
+        prev = str(row.get("previous_period", "") or "")
+        rrow = row.drop(labels=[c for c in REACH_COLUMNS if c in row.index])
+        unknown = tuple(t.loc[~t["in_registry"].astype(bool), "section"].astype(str))
+        out[rid] = ReachReport(reach=reach, period=parse_period(row["period"]),
+                               previous_period=parse_period(prev) if prev else None,
+                               sections=t.drop(columns=["reach", "period"]), rates=rrow, unknown_sections=unknown)
+    return out
