@@ -74,7 +74,7 @@ def test_water_share_below_target_reads_the_stored_verdict(water_store):
 
 @pytest.fixture(scope="module")
 def city_year(data_dir):
-    from envq.air.cli import city_days_table
+    from envq.air.tables import city_days_table
     from envq.air.pipeline import city_days_from_hourly, read_air
 
     days, _, _ = city_days_from_hourly(read_air(data_dir / "air/hunan_sites_2019_wide.csv.gz"))

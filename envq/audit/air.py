@@ -248,7 +248,9 @@ def audit_air(hourly: xr.Dataset, *, edition: str = "auto", missing_rule: str | 
 
     if "aqi_cnemc" not in hourly.data_vars:
         src = hourly.attrs.get("source", "")
-        raise ValueError(f"{src or 'the data'}: no published AQI (the feed's 'aqi' column) to audit against")
+        from envq.errors import UsageError  # nothing to audit against: the user's file to fix
+
+        raise UsageError(f"{src or 'the data'}: no published AQI (the feed's 'aqi' column) to audit against")
     src = source if source is not None else hourly.attrs.get("source", "")
     src = src if isinstance(src, str) else ";".join(map(str, src))
     ds = hourly

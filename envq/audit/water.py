@@ -100,7 +100,9 @@ def audit_water(readings: pd.DataFrame, *, registry=None, below_detection: pd.Da
     from envq.water.screen import screen_readings
 
     if "official_class" not in readings.columns:
-        raise ValueError(f"{source or 'the readings'}: no published class (水质类别) to audit against")
+        from envq.errors import UsageError  # nothing to audit against: the user's file to fix
+
+        raise UsageError(f"{source or 'the readings'}: no published class (水质类别) to audit against")
     reg = load_registry() if registry is None else registry
     items = _items(readings)
     kept, screened = screen_readings(readings, items)
