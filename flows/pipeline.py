@@ -10,7 +10,7 @@ Run shape, for each part (``air``, ``water``):
 2. the flow keeps the raw http payloads and upserts into the store (revisions recorded);
 3. ``compute`` (task, one per part and year touched): the year's data to date from the store ->
    ``envq.report.air_results`` / ``water_results`` for the periods touched
-   (:func:`envq.periods.periods_touched`: month, quarter and year), the river-chief reaches
+   (:func:`envq.periods.periods_touched`: month, quarter, half-year and year), the river-chief reaches
    included;
 4. ``basin_rates`` (task): the same periods by river basin (``geo.areas``);
 5. the flow writes the results, then renders the maps (``maps`` task: ``maps.render.render_maps``
