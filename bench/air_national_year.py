@@ -274,9 +274,9 @@ def run_envq(hourly: xr.Dataset, *, repeat: int = 3, profile: bool = False) -> d
         out["station_daily"] = sd = stage("hourly_to_daily", lambda: station_daily(hourly))
         out["station_aqi"] = stage("station_daily_aqi", lambda: daily_aqi(sd, labels=True))
         out["city_daily"] = cd = stage("city_daily", lambda: city_daily(sd))
-        out["city_days"] = caqi = stage("city_daily_aqi", lambda: city_daily_aqi(cd))
+        out["city_days"] = caqi = stage("city_daily_aqi", lambda: city_daily_aqi(cd))  # noqa: F821 (run at once by stage(); deleted below)
         out["rates"] = stage("rates", lambda: good_day_rates(
-            xr.merge([cd, caqi], compat="override"), str(YEAR), by="both"))
+            xr.merge([cd, caqi], compat="override"), str(YEAR), by="both"))  # noqa: F821
         del sd, cd, caqi
         runs.append(times)
         log(f"  run {rep + 1}{' (cold)' if rep == 0 else ''}: "

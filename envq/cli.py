@@ -13,7 +13,8 @@ read); 1 anything else: an internal error of envq, printed as such, its tracebac
 ``--verbose``. Commands with their own codes (``envq run``) document them.
 
 Every command that takes a period takes the same grammar (:mod:`envq.periods`), through
-:func:`add_period_options` (``--period``, ``--through``) and :func:`period_from_args`.
+:func:`envq.cliargs.add_period_options` (``--period``, ``--through``) and
+:func:`envq.cliargs.period_from_args`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import importlib
 import sys
 from importlib.metadata import entry_points
 
-__all__ = ["main", "build_parser", "add_period_options", "period_from_args", "EXIT_USER", "EXIT_INTERNAL"]
+__all__ = ["main", "build_parser", "EXIT_USER", "EXIT_INTERNAL"]
 
 EXIT_USER, EXIT_INTERNAL = 2, 1
 #: OS errors about a path the user named: an input problem, not a defect.
@@ -45,35 +46,6 @@ def _registrars():
         yield module.register
     for ep in sorted(entry_points(group=_ENTRY_POINT_GROUP), key=lambda e: e.name):
         yield ep.load()
-
-
-def add_period_options(parser: argparse.ArgumentParser, *, required: bool = True, help: str | None = None) -> None:
-    """``--period`` (the grammar of :mod:`envq.periods`) and ``--through`` (the last day of a year
-    to date), the same in every command."""
-    from envq.periods import GRAMMAR
-
-    parser.add_argument("--period", required=required, metavar="PERIOD",
-                        help=(help + "; " if help else "") + GRAMMAR)
-    parser.add_argument("--through", default=None, metavar="YYYY-MM-DD", type=_day,
-                        help="last day of a year to date (PERIOD 2019-YTD); default the data's last day")
-
-
-def period_from_args(args):
-    """The :class:`envq.periods.Period` of ``--period`` / ``--through`` (None without a period);
-    a wrong one is a usage error (:class:`envq.errors.PeriodError`), raised before any data is read."""
-    from envq.periods import parse_period
-
-    text = getattr(args, "period", None)
-    return None if text is None else parse_period(text, through=getattr(args, "through", None))
-
-
-def _day(text: str):
-    import datetime as dt
-
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def build_parser() -> argparse.ArgumentParser:

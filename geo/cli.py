@@ -87,7 +87,7 @@ def _join_sections(args) -> int:
 
 
 def _rates(args) -> int:
-    from envq.cli import period_from_args
+    from envq.cliargs import period_from_args
     from envq.errors import UsageError
     from geo.areas import air_rates_by_area, water_rates_by_area
 
@@ -122,7 +122,7 @@ def _rates(args) -> int:
 
 def register(sub) -> argparse.ArgumentParser:
     """Add the ``geo`` command group to the ``envq`` parser."""
-    from envq.cli import add_period_options
+    from envq.cliargs import add_period_options
 
     geo = sub.add_parser("geo", help="geometry pack (cities, counties, basins, rivers, lakes) and spatial joins")
     cmds = geo.add_subparsers(dest="geo_command", metavar="COMMAND", required=True)

@@ -61,7 +61,7 @@ def run(out: Path, data_dir: Path) -> str:
     return (
         f"Geometry joins: {int(stations['agrees'].sum())} of {len(stations)} air stations lie in the city the "
         f"station list names; water sections: " + ", ".join(f"{k} {v}" for k, v in checks.items()) + "\n"
-        f"Sections to look at (registry kept): " + ", ".join(look["section"]) + "\n"
+        "Sections to look at (registry kept): " + ", ".join(look["section"]) + "\n"
         "Rates by river basin (county-union basins, geo/data/county_systems.csv):\n" + text
     )
 

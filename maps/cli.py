@@ -24,7 +24,7 @@ def _date(text: str) -> str:
 
 def register(sub) -> argparse.ArgumentParser:
     """Add the ``maps`` command to the ``envq`` parser."""
-    from envq.cli import add_period_options
+    from envq.cliargs import add_period_options
 
     p = sub.add_parser("maps", help="render the interactive maps (air, water, river-chief reaches, index) from the store",
                        description="Render index.html, air.html, water.html and reaches/<id>.html of a period "
@@ -42,7 +42,7 @@ def register(sub) -> argparse.ArgumentParser:
 
 
 def _maps(args) -> int:
-    from envq.cli import period_from_args
+    from envq.cliargs import period_from_args
     from envq.store import Store, StoreError
     from maps.assets import ExternalReferenceError
     from maps.render import render_maps

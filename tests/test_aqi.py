@@ -4,7 +4,6 @@ Each expected value is derived in the comment beside it from the standard's Tabl
 """
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

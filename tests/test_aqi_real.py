@@ -9,8 +9,6 @@
 """
 
 import csv
-import gzip
-import json
 import subprocess
 import sys
 

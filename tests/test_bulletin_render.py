@@ -4,12 +4,10 @@ external), Markdown (inert), xlsx (= the CSV tables, formulas neutralised), the 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from _browser import assert_clean, chromium, open_page  # noqa: F401  (chromium: fixture)
 

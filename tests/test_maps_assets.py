@@ -9,7 +9,6 @@ folium = pytest.importorskip("folium")
 from branca.element import JavascriptLink  # noqa: E402
 from folium.plugins import TimeSliderChoropleth, TimestampedGeoJson  # noqa: E402
 
-from maps import assets  # noqa: E402
 from maps.assets import (  # noqa: E402
     CDN_ASSETS, CDN_BY_URL, VENDOR, VENDOR_REVIEWED, ExternalReferenceError, external_urls,
     inline_assets, offline_map, save_offline, vendored_text,
@@ -64,7 +63,6 @@ def test_vendored_files_match_provenance():
     assert used <= set(recorded), used - set(recorded)
     for name, sha in recorded.items():
         assert hashlib.sha256((VENDOR / name).read_bytes()).hexdigest() == sha, name
-    licences = VENDOR / "licenses"
     for ref in re.findall(r"`(licenses/[^`]+)`", (VENDOR / "PROVENANCE.md").read_text(encoding="utf-8")):
         assert (VENDOR / ref).is_file(), ref
 

@@ -5,7 +5,6 @@ the page's folder blocked; counted, clicked, stepped through; a screenshot of ea
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 
 import pandas as pd

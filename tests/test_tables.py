@@ -54,7 +54,7 @@ def test_formula_injection_neutralised_in_csv_numbers_untouched(tmp_path):
     raw = p.read_text(encoding="utf-8-sig")
     for line in raw.splitlines()[1:]:
         for field in line.split(","):
-            assert not field.lstrip('"')[:1] in ("=", "+", "@") or field.startswith("'")
+            assert field.lstrip('"')[:1] not in ("=", "+", "@") or field.startswith("'")
 
 
 def test_carriage_return_and_tab_are_triggers_too():

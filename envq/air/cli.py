@@ -28,7 +28,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub) -> None:
-    from envq.cli import add_period_options
+    from envq.cliargs import add_period_options
 
     air = sub.add_parser("air", help="air quality: AQI (HJ 633), daily values (HJ 663), good-air-day rates")
     cmds = air.add_subparsers(dest="air_command", metavar="COMMAND", required=True)
@@ -155,7 +155,7 @@ def _write(df: pd.DataFrame, output) -> None:
 
 def _rates(args) -> int:
     from envq.air.rates import good_day_rates
-    from envq.cli import period_from_args
+    from envq.cliargs import period_from_args
     from envq.targets import AIR, Targets
 
     period = period_from_args(args)  # a bad period fails before any data is read
@@ -169,7 +169,7 @@ def _rates(args) -> int:
 
 def _stats(args) -> int:
     from envq.air.rates import period_air_statistics
-    from envq.cli import period_from_args
+    from envq.cliargs import period_from_args
 
     period = period_from_args(args)
     city_days, _, _ = _city_pipeline(args)

@@ -63,7 +63,7 @@ def editions_of(days) -> list[str]:
     return out
 
 
-def _change_days(p: Period) -> list[dt.date]:
+def change_days(p: Period) -> list[dt.date]:
     """The days of *p* where the edition may change: its ends and each edition's first day."""
     days = [p.start, p.end]
     for ed in standards.FAMILIES["hj633"]:
@@ -84,7 +84,7 @@ def basis_editions(q: Period, later: Period) -> list[str]:
     ['hj633_2012']
     """
     shifted = [d.replace(year=d.year + (later.year - q.year)) if not (d.month == 2 and d.day == 29)
-               else d.replace(year=d.year + (later.year - q.year), day=28) for d in _change_days(q)]
+               else d.replace(year=d.year + (later.year - q.year), day=28) for d in change_days(q)]
     return editions_of(shifted)
 
 
@@ -127,7 +127,7 @@ def _comparison(results: StoredResults, name: str, period: Period, base: Period 
     """
     if base is None:
         return None, f"{kind}：累计时段不作{kind} cumulative periods have no {'year-on-year' if kind == '同比' else 'previous-period'} comparison", ""
-    own = editions_of(_change_days(base))
+    own = editions_of(change_days(base))
     wanted = basis_editions(base, period) if same_basis else own
     if name == "air_rates" and wanted != own:
         df = results.get("air_rates_same_basis", base)
@@ -169,7 +169,7 @@ def air_tables(results: StoredResults, period: Period, *, suffix: str = "", edit
     mom_p = period.previous()
     yoy, yoy_note, yoy_ed = _comparison(results, "air_rates", period, yoy_p, same_basis=True, kind="同比")
     mom, mom_note, mom_ed = _comparison(results, "air_rates", period, mom_p, same_basis=True, kind="环比")
-    own_ed = edition_label(editions_of(_change_days(period)))
+    own_ed = edition_label(editions_of(change_days(period)))
 
     t = pd.DataFrame({"name": rates["display"]})
     t["valid_days"] = rates["valid_days"].astype("Int64")
@@ -330,7 +330,7 @@ def _air_paragraphs(period: Period, t: pd.DataFrame, is_city, facts: dict, stat_
                 parts.append(f"{head.replace('-8h第90百分位', '').replace('第95百分位', '')}为{num(p[code], d)}{unit}"
                              + (f"，{words}" if words else ""))
             out.append(f"{label}，全省{n}个市州城市" + "；".join(parts) + "（O₃为日最大8小时平均第90百分位浓度，"
-                       "CO为日均值第95百分位浓度）。" + ("" if s[f"pm25_yoy"].notna().any() else "同比：" + _why(facts["yoy_note"]) + "。"))
+                       "CO为日均值第95百分位浓度）。" + ("" if s["pm25_yoy"].notna().any() else "同比：" + _why(facts["yoy_note"]) + "。"))
         if facts.get("ranking"):
             out.append(f"按照城市环境空气质量综合指数评价，{label}环境空气质量排名从好到差依次为：{facts['ranking']}。"
                        f"综合指数最好的3个城市为{'、'.join(facts['best'])}，最差的3个城市为{'、'.join(facts['worst'])}。")

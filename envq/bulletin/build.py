@@ -11,7 +11,7 @@ import datetime as dt
 import pandas as pd
 
 from envq import standards
-from envq.bulletin.air import air_tables, calendar_data, edition_label, editions_of, monthly_ratio_data, _change_days
+from envq.bulletin.air import air_tables, calendar_data, change_days, edition_label, editions_of, monthly_ratio_data
 from envq.bulletin.model import Bulletin, Section, Table
 from envq.bulletin.results import StoredResults, store_key
 from envq.bulletin.water import class_distribution, water_tables
@@ -133,7 +133,7 @@ def _editions_table(results: StoredResults, period: Period) -> Table:
     decimals = {}
     notes = []
     t["official"] = official["good_day_ratio"].astype(float).to_numpy() if official is not None else []
-    headers["official"] = f"优良天数比例(%)（{edition_label(editions_of(_change_days(period)))}，按日执行版本）"
+    headers["official"] = f"优良天数比例(%)（{edition_label(editions_of(change_days(period)))}，按日执行版本）"
     decimals["official"] = 1
     if df is None:
         notes.append(f"各版本分别计算的结果不在存储中 figures under each edition are not in the store for {period.label}")
@@ -151,7 +151,7 @@ def _editions_table(results: StoredResults, period: Period) -> Table:
 
 def _about(results: StoredResults, period: Period, ytd: Period | None, parts, generated: str,
            tables: dict[str, Table]) -> list[tuple[str, str]]:
-    eds = edition_label(editions_of(_change_days(period)))
+    eds = edition_label(editions_of(change_days(period)))
     rows = [
         ("标题 title", f"湖南省{period_zh(period)}环境质量状况 (envq bulletin {period.label})"),
         ("时段 period", f"{period.label}: {period.start.isoformat()} .. {period.end.isoformat()}"

@@ -7,7 +7,6 @@ calls); this module only reads them, caches them for the build, and says why one
 
 from __future__ import annotations
 
-import datetime as dt
 
 import pandas as pd
 

@@ -149,7 +149,7 @@ def _cmd_classify(args) -> int:
 
 
 def _cmd_rates(args) -> int:
-    from envq.cli import period_from_args
+    from envq.cliargs import period_from_args
     from envq.errors import NoDataError, UsageError
     from envq.targets import WATER, Targets
     from envq.water.groups import evaluate, load_custom_groups
@@ -200,7 +200,7 @@ def _cmd_rates(args) -> int:
 
 
 def _cmd_lake(args) -> int:
-    from envq.cli import period_from_args
+    from envq.cliargs import period_from_args
     from envq.water.lakes import lake_assessment
     from envq.water.periods import period_values
 
@@ -215,7 +215,7 @@ def _cmd_lake(args) -> int:
 
 
 def _cmd_warn(args) -> int:
-    from envq.cli import period_from_args
+    from envq.cliargs import period_from_args
     from envq.water.groups import section_table
     from envq.water.periods import period_values
     from envq.water.warning import early_warning, latest_values
@@ -265,7 +265,7 @@ _SOURCE_HELP = ("which data to use where a section's item has both automatic and
 
 def register(subparsers) -> argparse.ArgumentParser:
     """Add the ``water`` command group to the ``envq`` parser."""
-    from envq.cli import add_period_options
+    from envq.cliargs import add_period_options
     from envq.sources.files import add_encoding_option as encoding_option
 
     water = subparsers.add_parser("water", help="surface water: GB 3838-2002 classes, Class III compliance rates",

@@ -96,7 +96,7 @@ def _format(rep) -> str:
 
 
 def _cmd_show(args) -> int:
-    from envq.cli import period_from_args
+    from envq.cliargs import period_from_args
     from envq.errors import NoDataError, UsageError
     from envq.water.cli import write_table
 
@@ -148,7 +148,7 @@ def _stored_report(args, period):
 
 def register(subparsers) -> argparse.ArgumentParser:
     """Add the ``reach`` command group to the ``envq`` parser."""
-    from envq.cli import add_period_options
+    from envq.cliargs import add_period_options
     from envq.sources.files import add_encoding_option as encoding_option
 
     reach = subparsers.add_parser("reach", help="river-chief reaches (河长制): list them, report one for a period",
