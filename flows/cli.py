@@ -67,8 +67,6 @@ def _finish(state) -> int:
         data = exc
     if isinstance(data, StoreLockedError):
         print(f"envq: {data}", file=sys.stderr)
-        print("envq: the run waited its turn and gave up: wait longer with --wait MINUTES or [store] wait_minutes "
-              "in envq.toml", file=sys.stderr)
         return EXIT_LOCKED
     if isinstance(data, BaseException):
         print(f"envq: run failed: {type(data).__name__}: {data}", file=sys.stderr)

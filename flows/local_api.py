@@ -23,9 +23,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["local_api", "configured_api_url"]
+__all__ = ["local_api", "configured_api_url", "is_temporary"]
 
 _PR_SET_PDEATHSIG = 1
+#: The URLs of the temporary servers this process started (and still runs).
+_TEMPORARY: set[str] = set()
+
+
+def is_temporary(url) -> bool:
+    """Whether *url* is a temporary server started by :func:`local_api` in this process (the run
+    queue, :mod:`flows.queue`, must not rely on such a server's concurrency limits)."""
+    return str(url) in _TEMPORARY
 
 
 def configured_api_url() -> str | None:
@@ -100,7 +108,9 @@ def local_api(timeout_s: float = 120.0):
     url = f"http://127.0.0.1:{port}/api"
     try:
         wait_for_server(url, timeout_s, proc=proc)
+        _TEMPORARY.add(url)
         with temporary_settings({PREFECT_API_URL: url}):
             yield url
     finally:
+        _TEMPORARY.discard(url)
         _stop(proc)

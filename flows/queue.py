@@ -12,7 +12,8 @@ Two mechanisms, because Prefect's global concurrency limits bind only the runs o
   store's path>`` (limit 1, created when missing), so a queued run is visible in Prefect as
   waiting on that limit. The slot is a lease the server reclaims
   :data:`LEASE_SECONDS` after its holder dies.
-- **Serverless** (no ``PREFECT_API_URL``: each process starts its own temporary API): the limit
+- **Serverless** (no ``PREFECT_API_URL``: each process starts its own temporary API, Prefect's or
+  :func:`flows.local_api.local_api`'s): the limit
   cannot queue reliably. Each temporary server stores limits in the SQLite database of its
   process's ``PREFECT_HOME``: runs started from different folders (cron, a shell) do not see
   each other's limit at all; runs sharing a ``PREFECT_HOME`` do queue, but the lease lives in the
@@ -57,11 +58,14 @@ def limit_name(root) -> str:
 
 
 def served() -> bool:
-    """True when Prefect talks to a configured server (``PREFECT_API_URL``), False when each
-    process would start its own temporary API."""
+    """True when Prefect talks to a configured server (``PREFECT_API_URL``), False when the run
+    has its own temporary API (Prefect's, or the one :func:`flows.local_api.local_api` started)."""
     from prefect.settings import get_current_settings
 
-    return bool(get_current_settings().api.url)
+    from flows.local_api import is_temporary
+
+    url = get_current_settings().api.url
+    return bool(url) and not is_temporary(url)
 
 
 def wait_seconds(minutes: float | None = None, config: dict | None = None) -> float:
