@@ -556,9 +556,22 @@ def national_child(n_stations: int, store_dir: Path, save: Path | None = None, p
     res["peak_mb"] = round(max(res["peak_mb_after_generation"], nat.peak_rss_mb(),
                                *(res[k] or 0 for k in ("upsert_peak_mb", "upsert_rerun_peak_mb", "compute_peak_mb"))), 1)
     res["peak_mb_library"] = max(res[k] or 0 for k in ("upsert_peak_mb", "upsert_rerun_peak_mb", "compute_peak_mb"))
-    del hourly, ds
-    res["results"] = check_results("national" if n_stations == 2000 else f"national_{n_stations}", out, save)
+    del hourly
+    group = "national" if n_stations == 2000 else f"national_{n_stations}"
+    res["results"] = check_results(group, out, save)
     del out
+    # the compute step reading a month at a time (dask-backed, one chunk per month cube, as the
+    # compute task reads with --dask): the year is never in memory at once
+    gc.collect()
+    stage_hwm()
+    t0 = time.perf_counter()
+    with Profiled(profile, "national_compute_by_month"):
+        out = report.air_results(store.read_air(a, b, chunks={"time": 24 * 31}), periods, province=None)
+    res["compute_by_month_s"] = round(time.perf_counter() - t0, 2)
+    res["compute_by_month_peak_mb"] = stage_hwm()
+    res["results_by_month"] = check_results(group, out, None)
+    log(f"  national: compute a month at a time {res['compute_by_month_s']} s, peak {res['compute_by_month_peak_mb']} MiB")
+    del out, ds
     years = 1.0
     res["store"] = store_sizes(store_dir, n_stations, years)
     return res
@@ -604,7 +617,8 @@ GOALS = {
     "upsert_again_unchanged_s": (("national", "upsert_rerun_s"), 1.0, "s"),
     "read_air_year_s": (("national", "read_air_s"), 1.5, "s"),
     "air_results_17_periods_s": (("national", "air_results_s"), 4.0, "s"),
-    "compute_peak_gib": (("national", "compute_peak_mb"), 2.0, "GiB"),
+    "compute_peak_gib": (("national", "compute_by_month_peak_mb"), 2.0, "GiB"),
+    "compute_peak_gib_year_in_memory": (("national", "compute_peak_mb"), 2.0, "GiB"),
     "hunan_basin_rates_17_periods_s": (("hunan_year_library", "basin_rates_s"), 0.5, "s"),
     "hunan_nightly_in_flow_s": (("nightly", "first", "in_flow_s"), 2.0, "s"),
 }
@@ -630,10 +644,10 @@ def figures(res: dict) -> dict:
             r = res.get(group, {}).get(label, {}).get("results")
             if r is not None:
                 checks.append((f"{group}.{label}", r))
-    for group in ("hunan_year_library", "national"):
-        r = res.get(group, {}).get("results")
+    for group, key in (("hunan_year_library", "results"), ("national", "results"), ("national", "results_by_month")):
+        r = res.get(group, {}).get(key)
         if r is not None:
-            checks.append((group, r))
+            checks.append((group if key == "results" else f"{group}.{key}", r))
     flags = {name: r["equal"] for name, r in checks}
     out["results_equal_by_group"] = flags
     known = [f for f in flags.values() if f is not None]

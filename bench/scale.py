@@ -12,7 +12,8 @@ What is run (everything in a temporary folder, removed unless ``--keep``):
    the other (a store has one writer). Generating a year is not timed.
 2. ``compute``: the backfill's ``compute`` tasks on a ``dask.distributed.LocalCluster`` of 1, then
    2 worker processes (1 thread each, ``--memory-limit`` each): one task per year, each reads its
-   year from the store lazily (``Store.read_air(..., chunks={})``: a natural day per chunk) and
+   year from the store lazily (``Store.read_air(..., chunks={"time": 744})``: a month cube per
+   chunk) and
    runs ``envq.report.air_results`` for its 17 periods (screening and station daily values a
    month at a time); the tables come back to the client, which writes them into the store as
    the flow does (timed apart: ``write_s``).
@@ -57,7 +58,7 @@ def compute_year(root: str, year: int) -> dict:
     t0 = time.perf_counter()
     a, b = dt.date(year, 1, 1), dt.date(year, 12, 31)
     periods = report.periods_touched([a + dt.timedelta(days=i) for i in range((b - a).days + 1)])
-    hourly = Store(root, create=False).read_air(a, b, chunks={})
+    hourly = Store(root, create=False).read_air(a, b, chunks={"time": 24 * 31})   # a month cube per chunk
     out = report.air_results(hourly, periods, province=None)
     return {"year": year, "seconds": round(time.perf_counter() - t0, 2), "tables": out,
             "rows": {k: len(v) for k, v in out.items()}}

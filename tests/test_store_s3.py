@@ -230,3 +230,36 @@ def test_backfill_on_a_dask_local_cluster_reading_from_s3(s3env, tmp_path):
     objs = S3Objects(bucket, prefix)
     remote = {k: hashlib.sha256(objs.get(k)).hexdigest() for k in objs.list("results/")}
     assert len(local) >= 5 and remote == local
+
+
+@pytest.mark.parametrize("where", ["local", "s3"])
+def test_the_same_input_again_is_recognised_without_reading_the_cube(where, tmp_path, days, request, monkeypatch):
+    """An upsert of the very input that made a month's version is skipped by its content hash
+    (issue 16: nothing decompressed); its revision rows are those a full comparison gives."""
+    from envq.store import air as store_air
+
+    root = request.getfixturevalue("url") if where == "s3" else tmp_path / "store"
+    first, last = days
+    other = Store(tmp_path / "other")   # compared in full: its pointer holds the hash of another input
+    with other.lock():
+        other.upsert_air(first, source="air")
+        other.upsert_air(last, source="air")
+        full = other.upsert_air(first, source="air")
+    store = Store(root)
+    with store.lock():
+        store.upsert_air(first, source="air")   # the pointer records this input's hash
+    reads = []
+    monkeypatch.setattr(store_air, "read_cube", lambda *a, **k: reads.append(a) or pytest.fail("cube read"))
+    with store.lock():
+        skipped = store.upsert_air(first, source="air")
+    assert reads == []
+    cols = ["day", "stations", "values_new", "values_changed", "values_removed", "values_unchanged"]
+    pd.testing.assert_frame_equal(skipped[cols], full[cols])
+    assert full["values_unchanged"].sum() > 10_000 and (full["values_changed"] == 0).all()
+    # a changed value is not skipped
+    monkeypatch.undo()
+    changed = first.copy(deep=True)
+    changed["so2"][0, 5] = 999.0
+    with store.lock():
+        rev = store.upsert_air(changed, source="air")
+    assert rev["values_changed"].sum() == 1
