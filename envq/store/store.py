@@ -634,7 +634,23 @@ class Store:
         union = np.unique(np.concatenate([t.index.to_numpy(dtype=str) for t in tables])) if tables \
             else np.array([], dtype=str)
         union = union.astype(str)
-        if pieces:
+        if pieces and chunks is None:
+            # in memory: each month decoded straight into its place (no concat: one copy of the
+            # year, not two)
+            data = {v: np.full((union.size, labels.size), np.nan) for v in _air.POLLUTANTS}
+            for piece in pieces:
+                rows = np.searchsorted(union, piece["station"].values.astype(str))
+                cols = np.searchsorted(labels, piece["time"].values.astype("datetime64[ns]"))
+                whole = rows.size == union.size and (cols.size == 0 or cols[-1] - cols[0] + 1 == cols.size)
+                for v in _air.POLLUTANTS:
+                    values = piece[v].transpose("station", "time").values
+                    if whole and cols.size:
+                        data[v][:, cols[0]: cols[-1] + 1] = values
+                    else:
+                        data[v][rows[:, None], cols[None, :]] = values
+            out = xr.Dataset({v: (("station", "time"), data.pop(v)) for v in _air.POLLUTANTS},
+                             coords={"station": union, "time": labels})
+        elif pieces:
             pieces = [p if np.array_equal(p["station"].values, union) else p.reindex(station=union) for p in pieces]
             out = xr.concat(pieces, dim="time", data_vars="all", coords="minimal", join="exact",
                             combine_attrs="drop") if len(pieces) > 1 else pieces[0]
