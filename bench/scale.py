@@ -7,7 +7,7 @@
 What is run (everything in a temporary folder, removed unless ``--keep``):
 
 1. ``upsert``: the flow's writer: ten synthetic national years (``bench/air_national_year.py``:
-   one network of ``--stations`` stations in 370 cities, each year its own weather, 2010..2019,
+   one network of ``--stations`` stations in 370 cities, each year its own weather, 2014..2023,
    leap years included) upserted month by month into a local store under its lock, one after
    the other (a store has one writer). Generating a year is not timed.
 2. ``compute``: the backfill's ``compute`` tasks on a ``dask.distributed.LocalCluster`` of 1, then
@@ -144,7 +144,7 @@ def main(argv=None) -> int:
     ap.add_argument("--cores", type=int, default=32, help="cores of the projected cluster (default 32)")
     args = ap.parse_args(argv)
 
-    years = list(range(2020 - args.years, 2020))
+    years = list(range(2024 - args.years, 2024))   # 2014..2023: HJ 633-2012 and HJ 663-2013 in force
     tmp = Path(args.tmp) if args.tmp else Path(tempfile.mkdtemp(prefix="envq-bench-scale-"))
     tmp.mkdir(parents=True, exist_ok=True)
     root = tmp / "store"
