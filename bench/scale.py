@@ -57,7 +57,9 @@ def compute_year(root: str, year: int) -> dict:
     warnings.filterwarnings("ignore", message=r"the 湖南省 figure averages")
     t0 = time.perf_counter()
     a, b = dt.date(year, 1, 1), dt.date(year, 12, 31)
-    periods = report.periods_touched([a + dt.timedelta(days=i) for i in range((b - a).days + 1)])
+    from envq.periods import periods_touched
+
+    periods = periods_touched([a + dt.timedelta(days=i) for i in range((b - a).days + 1)])
     hourly = Store(root, create=False).read_air(a, b, chunks={"time": 24 * 31})   # a month cube per chunk
     out = report.air_results(hourly, periods, province=None)
     return {"year": year, "seconds": round(time.perf_counter() - t0, 2), "tables": out,
