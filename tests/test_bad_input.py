@@ -572,3 +572,18 @@ def test_hostile_json(tmp_path, capsys, body, says):
     path.write_text(body, encoding="utf-8")
     code, _, err = run(["air", "hourly-aqi", path, "-o", tmp_path / "o.csv"], capsys)
     assert code == 2 and says in err and str(path) in err
+
+
+def test_a_workbook_formula_without_its_value(tmp_path, capsys):
+    """openpyxl and other programs write formulas without the value Excel would compute: read as
+    empty cells ("not measured"), they vanished silently."""
+    import openpyxl
+
+    path = tmp_path / "m.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["section", "time", "nh3n(mg/L)"])
+    ws.append(["昭山", "2026-07-15", "=0.1*3"])
+    wb.save(path)
+    code, _, err = run(["water", "rates", path, "--period", "2026-07"], capsys)
+    assert code == 2 and "row 2, field 'nh3n(mg/L)': value '=0.1*3' is a formula without a computed value" in err

@@ -176,16 +176,23 @@ def _xlsx_strings(path, sheet) -> tuple[pd.DataFrame, np.ndarray]:
     raw = read_bytes(path)  # size bound; a gzip file is refused by openpyxl below
     try:
         wb = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+        formulas = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=False)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
         raise InputError(path, None, None, None, f"is not a readable .xlsx workbook ({type(exc).__name__}: "
                          f"{exc}); save it again from Excel or WPS as .xlsx, or as CSV (UTF-8)") from None
     try:
         ws = wb[sheet] if sheet is not None else wb.worksheets[0]
+        fws = formulas[sheet] if sheet is not None else formulas.worksheets[0]
     except KeyError:
         raise InputError(path, None, None, sheet, f"is not a sheet of the workbook (sheets: {', '.join(wb.sheetnames)})") from None
     rows, numbers = [], []
     header = None
-    for i, row in enumerate(ws.iter_rows(values_only=True), start=1):
+    for i, (row, frow) in enumerate(zip(ws.iter_rows(values_only=True), fws.iter_rows(values_only=True)), start=1):
+        for j, (v, f) in enumerate(zip(row, frow)):
+            if v is None and isinstance(f, str) and f.startswith("="):  # a formula nobody computed
+                raise InputError(path, i, header[j] if header and j < len(header) else None, f,
+                                 "is a formula without a computed value (the workbook was written by a program, "
+                                 "not saved by Excel or WPS): open and save it in Excel or WPS, or type the value")
         cells = ["" if v is None else _cell_text(v) for v in row]
         if header is None:
             if not any(cells):
@@ -202,6 +209,7 @@ def _xlsx_strings(path, sheet) -> tuple[pd.DataFrame, np.ndarray]:
         rows.append((cells + [""] * len(header))[: len(header)])
         numbers.append(i)
     wb.close()
+    formulas.close()
     if header is None:
         raise InputError(path, None, None, "", "is empty: the sheet has no header")
     while header and header[-1] == "":
