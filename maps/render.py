@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +28,7 @@ import pandas as pd
 
 from envq.periods import Period, parse_period, periods_of
 
-__all__ = ["Rendered", "render_maps", "tiles_from_config"]
+__all__ = ["Rendered", "render_maps", "tiles_from_config", "check_output", "MANIFEST_FORMAT"]
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
@@ -44,12 +45,76 @@ class Rendered:
         return {k: p.stat().st_size for k, p in self.pages.items()}
 
 
-def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(text.encode("utf-8"))
-    os.replace(tmp, path)
-    return path
+#: ``format`` of the ``maps.json`` envq writes: a folder holding it is envq's to rewrite.
+MANIFEST_FORMAT = "envq-maps"
+_TMP = re.compile(r"^\.(?P<name>.+)\.tmp(?P<pid>\d+)$")
+
+
+def check_output(out: Path) -> None:
+    """Refuse to write into a non-empty folder envq did not create (as the store does): a folder
+    is envq's when it holds envq's ``maps.json``. Raises :class:`envq.errors.UsageError`."""
+    from envq.errors import UsageError
+
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"maps: {out} exists and is not a folder; give a folder for the pages")
+    if not out.is_dir() or not any(out.iterdir()) or _ours(out / "maps.json"):
+        return
+    shown = sorted(p.name for p in out.iterdir())
+    listed = ", ".join(shown[:5]) + (f" ... ({len(shown)} entries)" if len(shown) > 5 else "")
+    raise UsageError(f"maps: {out} is a folder envq did not create (it holds {listed} and no envq maps.json); "
+                     "refusing to write into it, which would replace its index.html: give an empty or new folder")
+
+
+def _ours(manifest: Path) -> bool:
+    """A ``maps.json`` envq wrote (its format, or, before the format was written, its layout)."""
+    try:
+        doc = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and (doc.get("format") == MANIFEST_FORMAT or (
+        "format" not in doc and isinstance(doc.get("pages"), dict) and "period" in doc and "generated" in doc))
+
+
+def _remove_orphans(out: Path) -> None:
+    """Temporaries (``.<page>.tmp<pid>``) of a writer that died, and this process's own."""
+    for p in [out, *(d for d in out.iterdir() if d.is_dir())]:
+        for f in p.iterdir():
+            m = _TMP.match(f.name)
+            if m and f.is_file() and (int(m["pid"]) == os.getpid() or not _alive(int(m["pid"]))):
+                f.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _write_all(out: Path, files: dict[str, bytes]) -> dict[str, Path]:
+    """Write every file as a temporary first, then move them all into place: a full disk leaves the
+    previous files whole and no temporary, and the error names the file it could not write."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for rel, data in files.items():
+            path = out / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+            staged.append((tmp, path))
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+    except OSError as exc:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror or str(exc), str(staged[-1][1]) if staged else str(out)) from None
+    for tmp, path in staged:  # renames need no space
+        os.replace(tmp, path)
+    return {rel: path for rel, (_, path) in zip(files, staged)}
 
 
 def _page(m, allow) -> str:
@@ -108,7 +173,10 @@ def render_maps(store, output, *, period, day: str | None = None, water_period=N
     ----------
     store : envq.store.Store
     output : path
-        Folder for the pages (created).
+        Folder for the pages (created): new, empty, or one envq rendered into before (it holds envq's
+        ``maps.json``); any other non-empty folder is refused (:func:`check_output`). All pages are
+        written as temporaries first and then moved into place: a failure (a full disk) leaves the
+        previous pages whole and no temporary, and names the file.
     period : envq.periods.Period or str
         The air period (``2019``, ``2019-07``, ``2019-Q3``, ``2019-H1``): cities by their ratio
         over it and the day control over its days.
@@ -124,6 +192,7 @@ def render_maps(store, output, *, period, day: str | None = None, water_period=N
     from maps.base import tiles_setting
 
     out = Path(output)
+    check_output(out)  # before any work: a foreign folder is refused
     tiles = tiles_setting(tiles)
     allow = tiles.allow
     ap, wp = _periods(store, period, water_period if water_period is not None else period)
@@ -230,8 +299,10 @@ def _page_key(rel: str) -> str:
 
 
 def _publish(out: Path, html: dict[str, str], notes, meta) -> Rendered:
-    """Write every page, then ``maps.json``; remove the previous render's pages not written now."""
+    """Write every page and ``maps.json`` (all or none, :func:`_write_all`); remove the previous
+    render's pages not written now."""
     out.mkdir(parents=True, exist_ok=True)
+    _remove_orphans(out)
     old = out / "maps.json"
     before: set[str] = set()
     if old.is_file():
@@ -239,10 +310,12 @@ def _publish(out: Path, html: dict[str, str], notes, meta) -> Rendered:
             before = {v["path"] for v in json.loads(old.read_text(encoding="utf-8")).get("pages", {}).values()}
         except (ValueError, AttributeError, KeyError, TypeError):
             before = set()
-    pages = {_page_key(rel): _write(out / rel, text) for rel, text in html.items()}
-    manifest = {**meta, "pages": {k: {"path": str(v.relative_to(out)), "bytes": v.stat().st_size}
-                                  for k, v in pages.items() if k != "index"}, "notes": notes}
-    _write(out / "maps.json", json.dumps(manifest, ensure_ascii=False, indent=1))
+    data = {rel: text.encode("utf-8") for rel, text in html.items()}
+    manifest = {"format": MANIFEST_FORMAT, **meta,
+                "pages": {_page_key(rel): {"path": rel, "bytes": len(b)} for rel, b in data.items() if rel != "index.html"},
+                "notes": notes}
+    written = _write_all(out, {**data, "maps.json": json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")})
+    pages = {_page_key(rel): written[rel] for rel in html}
     for rel in sorted(before - set(html)):
         stale = (out / rel).resolve()
         if stale.is_relative_to(out.resolve()) and stale.suffix == ".html" and stale.is_file():

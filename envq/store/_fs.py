@@ -18,7 +18,7 @@ import signal
 from pathlib import Path
 
 __all__ = ["FAULT_ENV", "FAULT_POINTS", "TMP_SUFFIX", "fault", "atomic_write_bytes", "json_bytes",
-           "fsync_dir", "fsync_tree", "check_name"]
+           "fsync_dir", "fsync_tree", "check_name", "walk"]
 
 FAULT_ENV = "ENVQ_STORE_FAULT"
 
@@ -51,9 +51,22 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def walk(path):
+    """:func:`os.walk` that follows symbolic links to folders (a store's folder may live on another
+    disk), each real folder once (a link loop ends)."""
+    seen: set[tuple[int, int]] = set()
+    for dirpath, dirnames, filenames in os.walk(path, followlinks=True):
+        st = os.stat(dirpath)
+        if (st.st_dev, st.st_ino) in seen:
+            dirnames[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        yield dirpath, dirnames, filenames
+
+
 def fsync_tree(path: Path) -> None:
     """fsync every file and directory under *path* (a new zarr version before its switch)."""
-    for dirpath, _, filenames in os.walk(path):
+    for dirpath, _, filenames in walk(path):
         for name in filenames:
             fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
             try:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from envq.store._fs import TMP_SUFFIX, atomic_write_bytes, fsync_dir
+from envq.store._fs import TMP_SUFFIX, atomic_write_bytes, fsync_dir, walk
 
 __all__ = ["Objects", "LocalObjects", "S3Objects", "open_objects", "is_url"]
 
@@ -167,7 +167,7 @@ class LocalObjects(Objects):
         out = []
         if not base.is_dir():
             return out
-        for dirpath, _, names in os.walk(base):
+        for dirpath, _, names in walk(base):  # folder links followed
             for n in names:
                 out.append(Path(dirpath, n).relative_to(self.root).as_posix())
         return sorted(out)

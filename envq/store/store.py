@@ -41,7 +41,7 @@ from envq.store import air as _air
 from envq.store import schema as _schema
 from envq.store import water as _water
 from envq.store import objects as _objects
-from envq.store._fs import TMP_SUFFIX, atomic_write_bytes, check_name, fault, json_bytes
+from envq.store._fs import TMP_SUFFIX, atomic_write_bytes, check_name, fault, json_bytes, walk
 from envq.periods import Period, parse_period
 from envq.store.errors import NoResultError, StoreError, StoreLockedError
 
@@ -424,7 +424,7 @@ class Store:
                 m = _VERSION_DIR.match(d.name)
                 if m and d.name not in current and m.group(1) not in unreadable:
                     shutil.rmtree(d, ignore_errors=True)
-        for dirpath, dirnames, filenames in os.walk(self.root):
+        for dirpath, dirnames, filenames in walk(self.root):  # folder links followed
             for name in dirnames + filenames:
                 if name.endswith(TMP_SUFFIX):
                     p = Path(dirpath) / name
