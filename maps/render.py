@@ -55,8 +55,6 @@ def check_output(out: Path) -> None:
     is envq's when it holds envq's ``maps.json``. Raises :class:`envq.errors.UsageError`."""
     from envq.errors import UsageError
 
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"maps: {out} exists and is not a folder; give a folder for the pages")
     if not out.is_dir() or not any(out.iterdir()) or _ours(out / "maps.json"):
         return
     shown = sorted(p.name for p in out.iterdir())

@@ -14,7 +14,6 @@ import pytest
 from _maps_store import AIR_PERIOD, WATER_PERIOD
 from _tinyfs import fill, tiny_filesystem
 from envq.cli import main
-from envq.errors import UsageError
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +56,7 @@ def test_envq_rewrites_its_own_folder_and_an_empty_one(rendered, tmp_path):
     del manifest["format"]  # a folder written before the format was recorded is still envq's
     (tmp_path / "new" / "maps.json").write_text(json.dumps(manifest), encoding="utf-8")
     render_maps(store, tmp_path / "new", period=AIR_PERIOD, water_period=WATER_PERIOD)
-    with pytest.raises(UsageError, match="exists and is not a folder"):
+    with pytest.raises(FileExistsError):  # a file where the folder should be: the OS error names it
         (tmp_path / "file").write_text("x")
         render_maps(store, tmp_path / "file", period=AIR_PERIOD, water_period=WATER_PERIOD)
 
