@@ -7,6 +7,7 @@ calls); this module only reads them, caches them for the build, and says why one
 
 from __future__ import annotations
 
+import datetime as dt  # noqa: F401  (the doctests use it)
 
 import pandas as pd
 
