@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from envq.alerts import Thresholds, day_warnings
+from envq.periods import parse_period
 from envq.alerts.rules import air_run_warnings, air_target_warnings, budget_exhausted_days
 from envq.errors import InputError
 from envq.store import Store
@@ -24,9 +25,14 @@ def water_store(tmp_path_factory, data_dir):
 
     store = Store(tmp_path_factory.mktemp("water-store") / "s")
     long = to_long(read_cnemc_water(data_dir / "water/hunan_water_auto_20260709_20260823.csv.gz"))
+    from flows.parts import PARTS
+
     with store.lock(run_id="test"):
         store.upsert_water(long, source="water")
-        res = report.water_results(store.read_water(dt.date(2026, 8, 1), dt.date(2026, 8, 23)), ["2026-08"])
+        # as the run: the month before too (the reaches compare with it), the basins by geometry
+        data = store.read_water(dt.date(2026, 7, 1), dt.date(2026, 8, 23))
+        res = report.water_results(data, ["2026-08"])
+        res["water_basin_rates"] = PARTS["water"].basin_rates(data, [parse_period("2026-08")])
         store.write_results(res, 2026)
     return store
 
@@ -59,6 +65,15 @@ def test_water_sections_near_or_over_their_targets_in_2026_08(water_store):
     assert set(sec.index) < set(wide.loc[wide["scope"] == "section", "name"])
     # every section reported that day: no silence, no empty source
     assert not w["rule"].str.startswith("data.").any()
+    # the stored verdicts: the 洞庭湖区 basin below the provincial 95%, the Dongting Lake reach with a
+    # section missing the reach's target class (its chief is told, the reach page linked)
+    share = w[w["rule"] == "water.share_below_target"].set_index("name")
+    assert list(share.index) == ["dongting-lake", "洞庭湖区"]
+    assert share.loc["洞庭湖区", "message"] == "洞庭湖区 2026-08 Ⅰ~Ⅲ类水质断面比例 88.9%（8/9），低于目标 95%"
+    assert share.loc["dongting-lake", "message"] == ("洞庭湖省级湖区 2026-08（截至 2026-08-23） 仅 3/4 个断面达到河段目标"
+                                                     "Ⅲ类；Ⅰ~Ⅲ类水质断面比例 75.0%（3/4）")
+    assert share.loc["dongting-lake", "audience"] == "洞庭湖省级湖区 省级湖长"
+    assert share.loc["dongting-lake", "link"] == "reaches/dongting-lake.html"
 
 
 def test_water_share_below_target_reads_the_stored_verdict(water_store):

@@ -31,7 +31,8 @@ OPERATORS = "运维人员 (operators)"
 RULES: dict[str, tuple[str, str]] = {
     "water.over_target": ("断面超标", "a section's item is worse than its target class (latest readings or month to date)"),
     "water.near_target": ("断面临近超标", "a section's item is within the margin of its target-class limit"),
-    "water.share_below_target": ("Ⅰ~Ⅲ类比例未达标", "a reach, basin, river system or the province below its Ⅰ~Ⅲ target"),
+    "water.share_below_target": ("Ⅰ~Ⅲ类比例未达标", "a reach, basin, river system or the province below its Ⅰ~Ⅲ target "
+                                 "(a reach without one: sections missing the reach's target class)"),
     "air.ratio_below_target": ("优良天数比例未达标", "a city's (or the province's) year-to-date ratio below its target"),
     "air.budget_low": ("非优良天数额度告急", "the non-good days the rest of the year can take is at or below the threshold"),
     "air.budget_exhausted": ("全年目标已无法完成", "the target can no longer be met this year, even if every day left is good"),

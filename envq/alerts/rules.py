@@ -185,29 +185,43 @@ _SCOPE_OF_GROUP = {"province": "province", "system": "system", "area": "basin", 
 
 
 def water_share_warnings(rates: pd.DataFrame, *, day: dt.date, reaches=None) -> pd.DataFrame:
-    """Rows of stored Ⅰ~Ⅲ rates whose ``target_met`` is False (the water engine's verdict)."""
+    """Rows of stored Ⅰ~Ⅲ rates whose stored verdict is "not met": ``target_met`` False (a Ⅰ~Ⅲ
+    share below its target: province, basin, system, a reach given one), or, for a river-chief
+    reach without a share target, ``target_class_met`` False (sections missing the reach's
+    target class)."""
     if rates is None or not len(rates) or "target_met" not in rates:
         return empty_warnings()
     met = pd.array(rates["target_met"], dtype="boolean")
-    bad = rates[(met == False).fillna(False).to_numpy(bool)]  # noqa: E712 (NA is no verdict)
+    cls_met = pd.array(rates["target_class_met"], dtype="boolean") if "target_class_met" in rates \
+        else pd.array([pd.NA] * len(rates), dtype="boolean")
+    lost = (met == False).fillna(False).to_numpy(bool)  # noqa: E712 (NA is no verdict)
+    lost_class = (met.isna() & (cls_met == False)).fillna(False).to_numpy(bool)  # noqa: E712
     rows = []
     names = {rid: r.name for rid, r in (reaches or {}).items()}
     chiefs = {rid: f"{r.name} {r.chief_title}" for rid, r in (reaches or {}).items()}
-    for r in bad.to_dict("records"):
+    for r, by_class in zip(rates[lost | lost_class].to_dict("records"), lost_class[lost | lost_class]):
         scope = _SCOPE_OF_GROUP.get(str(r.get("group")), str(r.get("group")))
         name = str(r["name"])
         good = int(r["class_1"] + r["class_2"] + r["class_3"])
-        target = float(r["i_iii_target"])
-        label = names.get(name, name)
+        label = str(r.get("reach_name") or names.get(name, name))
         through = f"（截至 {r['through']}）" if r.get("through") else ""
-        audience = [chiefs[name]] if scope == "reach" and name in chiefs else [PROVINCE_AUDIENCE]
+        audience = [chiefs.get(name, f"{label} {r.get('chief_title', '')}".strip())] if scope == "reach" \
+            else [PROVINCE_AUDIENCE]
+        share = f"Ⅰ~Ⅲ类水质断面比例 {_pct(r['i_iii_share'])}（{good}/{int(r['sections'])}）"
+        figures = {"period": r["period"], "i_iii_share": float(r["i_iii_share"]), "sections": int(r["sections"]),
+                   "i_iii_sections": good}
+        if by_class:
+            meeting, tc = int(r["sections_meeting_target"]), int(r["target_class"])
+            message = (f"{label} {r['period']}{through} 仅 {meeting}/{int(r['sections'])} 个断面达到河段目标"
+                       f"{_class_zh(tc)}；{share}")
+            figures.update(target_class=tc, sections_meeting_target=meeting)
+        else:
+            target = float(r["i_iii_target"])
+            message = f"{label} {r['period']}{through} {share}，低于目标 {target:g}%"
+            figures["target"] = target
         rows.append({
             "day": day.isoformat(), "part": "water", "severity": "warning", "rule": "water.share_below_target",
-            "scope": scope, "name": name, "label": label,
-            "message": f"{label} {r['period']}{through} Ⅰ~Ⅲ类水质断面比例 {_pct(r['i_iii_share'])}"
-                       f"（{good}/{int(r['sections'])}），低于目标 {target:g}%",
-            "figures": {"period": r["period"], "i_iii_share": float(r["i_iii_share"]), "sections": int(r["sections"]),
-                        "i_iii_sections": good, "target": target},
+            "scope": scope, "name": name, "label": label, "message": message, "figures": figures,
             "audience": audience, "cities": [], "reaches": [name] if scope == "reach" else [],
             "basins": [name] if scope in ("basin", "system") else [],
             "link": f"reaches/{name}.html" if scope == "reach" else "water.html",
