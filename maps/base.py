@@ -221,22 +221,41 @@ def _geojson(gdf, props: list[str]) -> str:
     return keep.to_json(drop_id=True)
 
 
-def add_context(m, canvas: Canvas, *, cities: bool = True, water: bool = True, group_name: str | None = None):
-    """Province outline, city outlines, rivers and lakes, as in the pack (tooltips: names)."""
+def add_context(m, canvas: Canvas, *, cities: bool = True, water: bool = True, group_name: str | None = None,
+                clip=None):
+    """Province outline, city outlines, rivers and lakes, as in the pack (tooltips: names).
+
+    *clip* ``[[south, west], [north, east]]``: only what lies inside (a reach page: its
+    surroundings, not the province; a phone on a slow link loads half the bytes). Outlines are then
+    drawn as lines, so that the cut adds no edge.
+    """
     import folium
 
-    province, city_polys, rivers, lakes = context_layers()
-    folium.GeoJson(_geojson(canvas.frame(province), ["name"]), name="湖南省 province",
+    province, city_polys, rivers, lakes = (canvas.frame(g) for g in context_layers())
+    if clip is not None:
+        (y0, x0), (y1, x1) = clip
+
+        def cut(gdf, outline=False):
+            out = gdf.copy()
+            geom = out.geometry.boundary if outline else out.geometry
+            out["geometry"] = geom.clip_by_rect(x0, y0, x1, y1)
+            return out[~out.geometry.is_empty]
+
+        province, city_polys = cut(province, True), cut(city_polys, True)
+        rivers, lakes = cut(rivers), cut(lakes)
+    folium.GeoJson(_geojson(province, ["name"]), name="湖南省 province",
                    style_function=lambda f: GEO_STYLE["province"], control=False).add_to(m)
-    if cities:
-        folium.GeoJson(_geojson(canvas.frame(city_polys), ["name"]), name="市界 city borders",
+    if cities and len(city_polys):
+        folium.GeoJson(_geojson(city_polys, ["name"]), name="市界 city borders",
                        style_function=lambda f: GEO_STYLE["city_outline"], control=False).add_to(m)
     if water:
         g = folium.FeatureGroup(name=group_name or "河流湖泊 rivers and lakes", show=True)
-        folium.GeoJson(_geojson(canvas.frame(lakes), ["name"]), style_function=lambda f: GEO_STYLE["lake"],
-                       tooltip=folium.GeoJsonTooltip(["name"], labels=False)).add_to(g)
-        folium.GeoJson(_geojson(canvas.frame(rivers), ["name"]), style_function=lambda f: GEO_STYLE["river"],
-                       tooltip=folium.GeoJsonTooltip(["name"], labels=False)).add_to(g)
+        if len(lakes):
+            folium.GeoJson(_geojson(lakes, ["name"]), style_function=lambda f: GEO_STYLE["lake"],
+                           tooltip=folium.GeoJsonTooltip(["name"], labels=False)).add_to(g)
+        if len(rivers):
+            folium.GeoJson(_geojson(rivers, ["name"]), style_function=lambda f: GEO_STYLE["river"],
+                           tooltip=folium.GeoJsonTooltip(["name"], labels=False)).add_to(g)
         g.add_to(m)
 
 

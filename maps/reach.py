@@ -106,7 +106,10 @@ def reach_map(report, locations: pd.DataFrame, *, tiles: base.Tiles | None = Non
     m, canvas = base.base_map(f"河长制 {r.name}", tiles=tiles, bounds=bounds,
                               subtitle=f"{r.river} · {report.period.label}", home=home,
                               search_hint="本河段、断面、城市、区县")
-    base.add_context(m, canvas, cities=True)
+    (s0, w0), (n0, e0) = m.envq_bounds
+    margin = max(1.0, n0 - s0, e0 - w0)  # room to pan around the reach
+    clip = [[s0 - margin, w0 - margin], [n0 + margin, e0 + margin]]
+    base.add_context(m, canvas, cities=True, clip=clip)
     places = [names.Place(str(r.name), "河段 reach", action="panel", bounds=m.envq_bounds, extra=str(r.river))]
     label_rows = []
     if len(pts) > 1:
@@ -138,7 +141,9 @@ def reach_map(report, locations: pd.DataFrame, *, tiles: base.Tiles | None = Non
             f'{int(o)}. {esc(n)}' for o, n in zip(missing["order"], missing["section"])),
             css_class="envq-unplaced", summary=f"未上图断面 {len(missing)} not on the map")
     labels = names.point_labels([t for t, _ in label_rows], [p for _, p in label_rows], "section", min_zoom=0, offset=15)
-    finish_map(m, labels=labels + names.water_labels(canvas),
+    water = [lb for lb in names.water_labels(canvas)
+             if clip[0][0] <= lb["p"][0] <= clip[1][0] and clip[0][1] <= lb["p"][1] <= clip[1][1]]
+    finish_map(m, labels=labels + water,
                search=places + names.context_places(canvas) + names.county_places(canvas),
                points=".envq-reach-section")
     return m
