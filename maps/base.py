@@ -184,7 +184,7 @@ def base_map(title: str, *, tiles: Tiles | None = None, bounds=None, subtitle: s
     head = (f'<a class="envq-home" href="{esc(home)}">首页 index</a> · ' if home else "") + \
         f'<h1 class="envq-h1">{esc(title)}</h1>' + \
         (f'<div class="envq-subtitle">{esc(subtitle)}</div>' if subtitle else "")
-    m.get_root().html.add_child(folium.Element(f'<header class="envq-box envq-title">{head}</header>'))
+    m.get_root().html.add_child(folium.Element(f'<div class="envq-box envq-title">{head}</div>'))
     m.get_root().html.add_child(folium.Element(
         '<div class="envq-box envq-search" id="envq-search" role="search">'
         '<form action="#" autocomplete="off"><label for="envq-q">搜索</label>'

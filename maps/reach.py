@@ -66,7 +66,7 @@ def _panel(report) -> str:
                if r.example else "")
     change = f'；较{esc(s["previous_period"])} vs previous: {esc(s["change"])}' if s.get("change") else ""
     return (
-        f'<h3 style="margin:0 0 2px">{esc(r.name)}</h3>{example}'
+        f'<h2 style="margin:0 0 2px;font-size:17px">{esc(r.name)}</h2>{example}'
         f'<div>{esc(r.river)}：{esc(r.from_)} → {esc(r.to)}</div>'
         f'<div>{esc(r.level)}级 · {esc(r.chief_title)} · {esc(s["period"])}</div>'
         f'<div style="font-size:15px;margin-top:4px">Ⅰ~Ⅲ类断面比例 Class I–III share: '

@@ -303,6 +303,9 @@
   window.envqMapUI = function (map, opts) {
     opts = opts || {};
     var ui = buildUI(map);
+    // the map and its controls are the page's main content (one landmark holds every control)
+    map.getContainer().setAttribute('role', 'main');
+    map.getContainer().setAttribute('aria-label', document.title || '地图 map');
     var mq = window.matchMedia(PHONE);
     map.attributionControl && map.attributionControl.setPrefix(opts.prefix || 'Leaflet');
     // every box of the page: no click, drag or wheel reaches the map through it
