@@ -251,6 +251,10 @@ def test_search_finds_and_opens(chromium, maps_site, size):
         page.click(".leaflet-popup-close-button")
         assert _search(page, "yyl")[0] == "岳阳楼"
         assert _popup_text(page).startswith("岳阳楼")
+        page.click(".leaflet-popup-close-button")
+        assert _search(page, "湘江长株潭河段")[0] == "湘江长株潭河段"  # a reach: its sections, a link to its page
+        assert _popup_text(page).startswith("湘江长株潭河段")
+        assert page.get_attribute(".leaflet-popup-content a", "href") == "reaches/xiang-changzhutan-city.html"
         assert_clean(visit)
     with _open(chromium, done, "reach/xiang-changzhutan-city", size) as visit:
         page = visit.page
