@@ -54,12 +54,27 @@ def build_parser() -> argparse.ArgumentParser:
         description="Hunan environmental-quality aggregator: AQI and good-air-day rates "
         "(HJ 633, HJ 663, GB 3095) and surface-water classes (GB 3838-2002).",
     )
-    parser.add_argument("--verbose", "-v", action="store_true",
-                        help="print the traceback of an internal error (exit code 1)")
+    parser.add_argument("--version", action="version", version=f"envq {_version()}")
+    talk = parser.add_mutually_exclusive_group()
+    talk.add_argument("--verbose", "-v", action="store_true",
+                      help="print every warning, and the traceback of an internal error (exit code 1)")
+    talk.add_argument("--quiet", "-q", action="store_true",
+                      help="print nothing on stderr unless the command fails (then all of it, and the error)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for register in _registrars():
         register(sub)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("envq")
+    except PackageNotFoundError:  # a source tree that is not installed
+        from envq import __version__
+
+        return __version__
 
 
 def _plain_warning(message, category, filename, lineno, line=None) -> str:
@@ -69,11 +84,32 @@ def _plain_warning(message, category, filename, lineno, line=None) -> str:
 def main(argv: list[str] | None = None) -> int:
     import warnings
 
-    from envq.errors import InputError, NoDataError, UsageError
-
     warnings.formatwarning = _plain_warning  # users see the message, not envq's source line
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.verbose:
+        warnings.simplefilter("always")
+    if not args.quiet:
+        return _run(args)
+    # --quiet: hold stderr back (notes, warnings, Prefect's log); a failure shows all of it
+    import io
+    import os
+
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
+    held, stderr = io.StringIO(), sys.stderr
+    sys.stderr = held
+    try:
+        code = _run(args)
+    finally:
+        sys.stderr = stderr
+    if code != 0:
+        sys.stderr.write(held.getvalue())
+    return code
+
+
+def _run(args) -> int:
+    from envq.errors import InputError, NoDataError, UsageError
+
     try:
         return int(args.func(args) or 0)
     except InputError as exc:
@@ -99,7 +135,6 @@ def main(argv: list[str] | None = None) -> int:
               + ("" if getattr(args, "verbose", False) else " (run with --verbose for the traceback)"),
               file=sys.stderr)
         return EXIT_INTERNAL
-
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
