@@ -474,9 +474,10 @@ def test_migration_runs_once(tmp_path, monkeypatch):
     Store(root)
     calls = []
 
-    def to_v2(store_root):
-        calls.append(store_root)
-        (store_root / "migrated-marker").write_text("v2")
+    def to_v2(store):   # a migration is given the Store, under its writer lock
+        assert store.lease is None and store.backend.holds_lock()
+        calls.append(store.root)
+        (store.root / "migrated-marker").write_text("v2")
 
     monkeypatch.setattr(store_schema, "SCHEMA_VERSION", 2)
     monkeypatch.setitem(MIGRATIONS, 1, to_v2)

@@ -152,8 +152,8 @@ def test_a_writer_whose_lease_was_taken_over_writes_nothing_more(url, monkeypatc
     monkeypatch.setenv("ENVQ_STORE_LEASE_S", "1")
     slow, other = Store(url), Store(url)
     with slow.lock(run_id="paused"):
-        slow._lease._stop.set()          # the writer is paused: it no longer renews its lease
-        slow._lease._renewer.join()
+        slow.lease._stop.set()          # the writer is paused: it no longer renews its lease
+        slow.lease._renewer.join()
         time.sleep(1.3)                   # its lease expires
         with other.lock(run_id="successor", wait_s=5):
             with pytest.raises(StoreError, match="lost the store's lease"):
@@ -200,7 +200,7 @@ def test_a_writer_killed_mid_commit(url, s3env, days, tmp_path, point):
     # once it expired, the next writer takes over, cleans the half-written version and re-runs
     nxt = Store(url)
     with nxt.lock(run_id="next", wait_s=30):
-        assert nxt._lease.took_over["run_id"] == "killed-writer"
+        assert nxt.lease.took_over["run_id"] == "killed-writer"
         assert [k for k in _keys(url, "air/hourly/") if "2019-01.v2.zarr/" in k] == []
         nxt.upsert_air(changed, source="air")
     after = Store(url).read_air(a, b)

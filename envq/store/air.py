@@ -14,19 +14,16 @@ cube and counting the revision (:func:`merge`), and reading and writing one cube
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from envq.canonical import AIR_POLLUTANTS, AIR_UNITS
-from envq.store._fs import FAULT_ENV, fault, fsync_tree
 
-__all__ = ["POLLUTANTS", "STATION_COORDS", "Incoming", "Cube", "month_labels", "merge", "read_cube",
-           "write_cube", "open_cube"]
+__all__ = ["POLLUTANTS", "STATION_COORDS", "LONG_NAMES", "Incoming", "Cube", "natural_day", "month_labels",
+           "day_labels", "text_array", "empty_coords", "coords_of", "merge", "cube_dataset", "read_cube",
+           "write_cube", "open_cube", "is_data_chunk"]
 
 #: The variables kept by the store, in order.
 POLLUTANTS: tuple[str, ...] = AIR_POLLUTANTS
@@ -37,7 +34,7 @@ _TEXT = ("name", "city", "province")
 _HOUR = np.timedelta64(1, "h")
 _DAY = np.timedelta64(1, "D")
 _TIME_ENCODING = {"units": "hours since 2000-01-01 00:00:00", "calendar": "proleptic_gregorian", "dtype": "int64"}
-_LONG_NAMES = {"pm25": "PM2.5, 1-hour mean", "pm10": "PM10, 1-hour mean", "so2": "SO2, 1-hour mean",
+LONG_NAMES = {"pm25": "PM2.5, 1-hour mean", "pm10": "PM10, 1-hour mean", "so2": "SO2, 1-hour mean",
                "no2": "NO2, 1-hour mean", "co": "CO, 1-hour mean", "o3": "O3, 1-hour mean"}
 
 
@@ -61,7 +58,7 @@ def day_labels(start: dt.date, end: dt.date) -> np.ndarray:
     return first + np.arange(max(int(n), 0)) * _HOUR.astype("timedelta64[ns]")
 
 
-def _text(values) -> np.ndarray:
+def text_array(values) -> np.ndarray:
     """Strings (``""`` for missing) as a plain numpy str array, from any str-like array."""
     s = pd.Series(np.asarray(values, dtype=object), dtype=object)
     return np.asarray(s.where(s.notna(), "").astype(str).to_numpy(dtype=object), dtype=str)
@@ -72,26 +69,26 @@ def _norm_coords(df: pd.DataFrame) -> pd.DataFrame:
     is_background bool), index ``station`` (str)."""
     out = pd.DataFrame(index=pd.Index(np.asarray(df.index, dtype=str), name="station"))
     for c in _TEXT:
-        out[c] = pd.Series(_text(df[c].to_numpy(dtype=object)), index=out.index, dtype="str")
+        out[c] = pd.Series(text_array(df[c].to_numpy(dtype=object)), index=out.index, dtype="str")
     for c in ("lon", "lat"):
         out[c] = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
     out["is_background"] = df["is_background"].fillna(False).to_numpy(dtype=bool)
     return out
 
 
-def _empty_coords(stations) -> pd.DataFrame:
+def empty_coords(stations) -> pd.DataFrame:
     idx = pd.Index(np.asarray(stations, dtype=str), name="station")
     return _norm_coords(pd.DataFrame({"name": "", "city": "", "province": "", "lon": np.nan, "lat": np.nan,
                                       "is_background": False}, index=idx))
 
 
 def _coords_frame(stations, ds: xr.Dataset) -> pd.DataFrame:
-    out = _empty_coords(stations)
+    out = empty_coords(stations)
     for name in STATION_COORDS:
         if name in ds.coords and ds[name].dims == ("station",):
             vals = ds[name].values
             if name in _TEXT:
-                out[name] = _text(vals)
+                out[name] = text_array(vals)
             elif name == "is_background":
                 out[name] = np.asarray(vals, dtype=bool)
             else:
@@ -137,7 +134,7 @@ class Incoming:
             bad = times[np.flatnonzero(off != np.timedelta64(0, "ns"))[0]]
             raise ValueError(f"coordinate 'time'{where}: label {bad} is not on the hour (labels are hour-ending)")
         stations = np.asarray(ds["station"].values)
-        stations = _text(stations) if stations.dtype.kind not in "U" else stations.astype(str)
+        stations = text_array(stations) if stations.dtype.kind not in "U" else stations.astype(str)
         for name, arr in (("time", times), ("station", stations)):
             u, c = np.unique(arr, return_counts=True)
             if (c > 1).any():
@@ -234,7 +231,7 @@ def merge(old: Cube | None, inc: Incoming, sel: slice, month: str) -> tuple[Cube
     })
 
     # station coordinates: the latest non-empty value wins
-    coords = _norm_coords(old.coords.reindex(stations)) if old is not None else _empty_coords(stations)
+    coords = _norm_coords(old.coords.reindex(stations)) if old is not None else empty_coords(stations)
     new_c = inc.coords.reindex(stations)
     inc_here = pd.Series(False, index=coords.index)
     inc_here.loc[inc.stations] = True
@@ -266,7 +263,7 @@ def cube_dataset(cube: Cube) -> xr.Dataset:
     labels = month_labels(cube.month)
     c = cube.coords
     ds = xr.Dataset(
-        {v: (("station", "time"), cube.values[i], {"units": AIR_UNITS[v], "long_name": _LONG_NAMES[v]})
+        {v: (("station", "time"), cube.values[i], {"units": AIR_UNITS[v], "long_name": LONG_NAMES[v]})
          for i, v in enumerate(POLLUTANTS)},
         coords={
             "station": ("station", cube.stations.astype(object), {"long_name": "CNEMC station code"}),
@@ -284,61 +281,44 @@ def cube_dataset(cube: Cube) -> xr.Dataset:
     return ds
 
 
-def write_cube(path: Path, cube: Cube) -> None:
-    """Write *cube* as a new zarr (v3) version at *path* (a folder, then fsynced, or a zarr store).
+def write_cube(target, cube: Cube) -> None:
+    """Write *cube* as a new zarr (v3) version into *target* (a new folder or a zarr store; the
+    backend, :meth:`envq.store.backend.Backend.write_tree`, makes it durable).
 
     Chunks: 24 labels (one natural day) x all stations, stored as one shard per array (the
     whole month: one file per pollutant instead of one per day; a day is still read alone, and
-    dask chunks are days). The fault point ``air:mid-arrays`` kills the writer once three of the
-    six pollutant arrays are on disk.
+    dask chunks are days).
     """
     ds = cube_dataset(cube)
     n = max(cube.stations.size, 1)
     chunk = {"chunks": (n, 24), "shards": (n, cube.values.shape[2])}
     enc = {v: dict(chunk) for v in POLLUTANTS} | {"time": dict(_TIME_ENCODING)}
-    local = isinstance(path, (str, os.PathLike))   # else a zarr store (object storage: envq.store.store)
-    target = _mid_arrays_fault_store(path) if local and os.environ.get(FAULT_ENV) == "air:mid-arrays" else path
     ds.to_zarr(target, mode="w-", zarr_format=3, consolidated=False, encoding=enc)
-    if local:
-        fsync_tree(path)
 
 
-def _mid_arrays_fault_store(path: Path):
-    """A local zarr store that calls the ``air:mid-arrays`` fault once three pollutant arrays'
-    data are written (used only when ``$ENVQ_STORE_FAULT`` names that point)."""
-    from zarr.storage import LocalStore
-
-    class MidArraysFault(LocalStore):
-        written = 0
-
-        async def set(self, key, value):
-            await super().set(key, value)
-            if key.split("/", 1)[0] in POLLUTANTS and "/c/" in key:
-                type(self).written += 1
-                if type(self).written >= 3:
-                    fault("air:mid-arrays")
-
-    return MidArraysFault(str(path))
+def is_data_chunk(key: str) -> bool:
+    """Whether the zarr key *key* of a cube is a data chunk (shard) of a pollutant."""
+    return key.split("/", 1)[0] in POLLUTANTS and "/c/" in key
 
 
-def open_cube(path: Path, chunks=None) -> xr.Dataset:
+def open_cube(path, chunks=None) -> xr.Dataset:
     """The zarr version at *path* as a lazily opened dataset (dask-backed with *chunks*)."""
     return xr.open_zarr(path, consolidated=False, chunks=chunks)
 
 
 def coords_of(ds: xr.Dataset) -> pd.DataFrame:
     """The station coordinates of an opened cube as a frame indexed by station."""
-    stations = _text(ds["station"].values)
-    out = _empty_coords(stations)
+    stations = text_array(ds["station"].values)
+    out = empty_coords(stations)
     for c in _TEXT:
-        out[c] = _text(ds[c].values)
+        out[c] = text_array(ds[c].values)
     for c in ("lon", "lat"):
         out[c] = np.asarray(ds[c].values, dtype=float)
     out["is_background"] = np.asarray(ds["is_background"].values, dtype=bool)
     return _norm_coords(out)
 
 
-def read_cube(path: Path, month: str) -> Cube:
+def read_cube(path, month: str) -> Cube:
     """Load the zarr version at *path* into memory."""
     with open_cube(path) as ds:
         ds = ds.load()
@@ -346,4 +326,4 @@ def read_cube(path: Path, month: str) -> Cube:
     if ds.sizes["time"] != labels.size or not np.array_equal(ds["time"].values.astype("datetime64[ns]"), labels):
         raise ValueError(f"{path}: time axis is not the labels of the natural days of {month}")
     values = np.stack([np.asarray(ds[v].transpose("station", "time").values, dtype=np.float64) for v in POLLUTANTS])
-    return Cube(month, _text(ds["station"].values), values, coords_of(ds))
+    return Cube(month, text_array(ds["station"].values), values, coords_of(ds))

@@ -7,10 +7,15 @@ an older one is migrated step by step, under the writer lock, by :data:`MIGRATIO
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from pathlib import Path
 
-__all__ = ["FORMAT", "SCHEMA_VERSION", "MIGRATIONS"]
+from envq.store._fs import json_bytes
+from envq.store.dates import now_utc
+from envq.store.errors import StoreError
+
+__all__ = ["FORMAT", "SCHEMA_VERSION", "MIGRATIONS", "META_KEY", "read_meta", "check_not_newer", "open_schema",
+           "migrate"]
 
 #: The ``format`` field of ``store.json``.
 FORMAT = "envq-store"
@@ -18,8 +23,103 @@ FORMAT = "envq-store"
 #: The schema version this envq writes and reads.
 SCHEMA_VERSION = 1
 
-#: ``{from_version: function(store_root)}``: the migration from ``from_version`` to
-#: ``from_version + 1``. Each runs under the writer lock; ``store.json`` is bumped atomically
-#: after each step, so a migration interrupted by a crash is run again (write migrations so that
-#: running one twice is harmless). Version 1 is the first layout, so there is none yet.
-MIGRATIONS: dict[int, Callable[[Path], None]] = {}
+#: ``{from_version: function(store)}``: the migration from ``from_version`` to
+#: ``from_version + 1`` of the :class:`envq.store.Store` *store*. Each runs under the writer lock;
+#: ``store.json`` is bumped atomically after each step, so a migration interrupted by a crash is
+#: run again (write migrations so that running one twice is harmless).
+MIGRATIONS: dict[int, Callable] = {}
+
+META_KEY = "store.json"
+
+
+def _envq_version() -> str:
+    from envq import __version__
+
+    return __version__
+
+
+def read_meta(backend) -> dict:
+    """``store.json`` of the store on *backend*, checked (format, integer schema version)."""
+    where = backend.where(META_KEY)
+    try:
+        raw = backend.get(META_KEY)
+        if raw is None:
+            raise FileNotFoundError("no store.json")
+        meta = json.loads(raw.decode("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"{where}: cannot be read as the store's description ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else meta
+        raise StoreError(f"{where}: not an envq store (format {found!r}, expected {FORMAT!r})")
+    if not isinstance(meta.get("schema_version"), int):
+        raise StoreError(f"{where}: schema_version {meta.get('schema_version')!r} is not an integer")
+    return meta
+
+
+def check_not_newer(root, version: int) -> None:
+    """StoreError when a store's schema *version* is newer than this envq reads."""
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"{root}: the store has schema version {version}, newer than this envq "
+                         f"({_envq_version()}) reads (schema version {SCHEMA_VERSION}); upgrade envq "
+                         "to use this store")
+
+
+def _new_meta() -> dict:
+    return {"format": FORMAT, "schema_version": SCHEMA_VERSION, "created": now_utc(), "envq_version": _envq_version()}
+
+
+def open_schema(backend, create: bool) -> int | None:
+    """Open the store on *backend*: its schema version, or None when it is older and must be
+    migrated (:func:`migrate`). Creates it (an empty folder or prefix) when *create*; refuses a
+    place holding something else."""
+    if backend.remote:
+        if backend.exists(META_KEY):
+            version = read_meta(backend)["schema_version"]
+        elif backend.list(""):
+            raise StoreError(f"{backend.root}: objects that are not an envq store (no store.json); refusing to "
+                             "write there: choose an empty prefix")
+        elif not create:
+            raise StoreError(f"{backend.root}: no envq store here (create=False)")
+        elif backend.objects.create(META_KEY, json_bytes(_new_meta())) is None:
+            return open_schema(backend, create=False)   # another process created it first
+        else:
+            return SCHEMA_VERSION
+    else:
+        root = backend.root
+        if root.exists() and not root.is_dir():
+            raise StoreError(f"{root}: exists and is not a directory, so it cannot be an envq store")
+        if backend.where(META_KEY).exists():
+            version = read_meta(backend)["schema_version"]
+        else:
+            if root.is_dir() and any(not p.name.startswith(META_KEY) for p in root.iterdir()):
+                raise StoreError(f"{root}: a non-empty directory that is not an envq store (no store.json); "
+                                 "refusing to write into it: choose an empty or new directory ($ENVQ_HOME)")
+            if not create:
+                raise StoreError(f"{root}: no envq store here (create=False)")
+            root.mkdir(parents=True, exist_ok=True)
+            backend.put(META_KEY, json_bytes(_new_meta()))
+            return SCHEMA_VERSION
+    check_not_newer(backend.root, version)
+    return version if version == SCHEMA_VERSION else None
+
+
+def migrate(store) -> int:
+    """Run the registered migrations of *store* (an :class:`envq.store.Store`) up to
+    :data:`SCHEMA_VERSION`, under its writer lock; the version reached."""
+    backend = store.backend
+    with store.lock(run_id="schema-migration"):
+        meta = read_meta(backend)   # another process may have migrated meanwhile
+        version = meta["schema_version"]
+        check_not_newer(backend.root, version)
+        while version < SCHEMA_VERSION:
+            step = MIGRATIONS.get(version)
+            if step is None:
+                raise StoreError(f"{backend.root}: no migration from schema version {version} to {version + 1} "
+                                 "in this envq")
+            step(store)
+            version += 1
+            meta = meta | {"schema_version": version, "migrated": now_utc(), "envq_version": _envq_version()}
+            backend.put(META_KEY, json_bytes(meta))
+        store.schema_version = version
+        store.clean_orphans()
+    return version
