@@ -202,7 +202,7 @@ def water_share_warnings(rates: pd.DataFrame, *, day: dt.date, reaches=None) -> 
     for r, by_class in zip(rates[lost | lost_class].to_dict("records"), lost_class[lost | lost_class]):
         scope = _SCOPE_OF_GROUP.get(str(r.get("group")), str(r.get("group")))
         name = str(r["name"])
-        good = int(r["class_1"] + r["class_2"] + r["class_3"])
+        good = int(r["sections_i_iii"])  # the engine's count (envq.water.groups.i_iii_count)
         label = str(r.get("reach_name") or names.get(name, name))
         through = f"（截至 {r['through']}）" if r.get("through") else ""
         audience = [chiefs.get(name, f"{label} {r.get('chief_title', '')}".strip())] if scope == "reach" \
