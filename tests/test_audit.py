@@ -201,3 +201,76 @@ def test_a_file_without_a_published_figure_is_refused(data_dir, tmp_path):
     run = subprocess.run([sys.executable, "-m", "envq.cli", "audit", "air", str(p), "-o", str(tmp_path / "x.csv")],
                          capture_output=True, text=True)
     assert run.returncode == 2 and "no published AQI" in run.stderr
+
+
+def _so2_above_800_file(tmp_path, rows):
+    """A live CSV of 2019 (HJ 633-2012) with SO2 1-hour above 800 and no SO2 24-hour mean (NA):
+    the SO2 IAQI is unknown (Table 1 note 2); *rows* are (code, overrides)."""
+    head = ("timepoint,stationcode,longitude,latitude,area,positionname,primarypollutant,aqi,pm10,pm10_24h,pm2_5,"
+            "pm2_5_24h,o3,o3_24h,o3_8h,o3_8h_24h,no2,no2_24h,so2,so2_24h,co,co_24h")
+    base = {"pm10": "20", "pm10_24h": "20", "pm2_5": "10", "pm2_5_24h": "10", "o3": "30", "o3_24h": "30",
+            "o3_8h": "30", "o3_8h_24h": "30", "no2": "10", "no2_24h": "10", "so2": "900", "so2_24h": "NA",
+            "co": "0.4", "co_24h": "0.4"}
+    lines = [head]
+    for code, over in rows:
+        v = {**base, **over}
+        lines.append(",".join(["2019-06-01T0900", code, "113.0", "28.2", "测试市", f"测试{code}",
+                               f'"{v.pop("primary")}"', v.pop("aqi"), *[v[k] for k in head.split(",")[8:]]]))
+    p = tmp_path / "so2_above_800.csv"
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return p
+
+
+def test_an_unknown_so2_iaqi_is_named_not_unexplained(tmp_path):
+    # U1: PM2.5 80 (IAQI 107) and SO2 900 without its 24-hour mean: the SO2 IAQI could be anything
+    # up to 500, so the AQI is undetermined (publication 4, envq leaves it empty); the platform
+    # published 107. U2: PM10 700 is above the top breakpoint (IAQI 500): the AQI is 500 whatever
+    # SO2's IAQI (publication 5); the platform named SO2 a primary pollutant too, which envq's
+    # default (unknown_iaqi="known") does not. U3: the same hour as envq names it.
+    p = _so2_above_800_file(tmp_path, [
+        ("U1", {"pm2_5": "80", "aqi": "107", "primary": "细颗粒物(PM2.5)"}),
+        ("U2", {"pm10": "700", "aqi": "500", "primary": "二氧化硫,颗粒物(PM10)"}),
+        ("U3", {"pm10": "700", "aqi": "500", "primary": "颗粒物(PM10)"})])
+    ds = _live(tmp_path, p.name)
+    r = audit_air(ds)
+    assert (r.compared, r.agreeing) == (3, 1)
+    d = r.disagreements.set_index("stationcode")
+    assert list(d.index) == ["U1", "U2"] and (d["reason"] == "unknown_iaqi").all()
+    assert pd.isna(d.loc["U1", "computed_aqi"]) and d.loc["U1", "published_aqi"] == 107
+    assert "SO2 1-hour 900 > 800 without the SO2 24-hour mean" in d.loc["U1", "detail"]
+    assert "the other pollutants give 107 < 500" in d.loc["U1", "detail"] and "publication 4" in d.loc["U1", "detail"]
+    assert (d.loc["U2", "published_aqi"], d.loc["U2", "computed_aqi"]) == (500, 500)
+    assert d.loc["U2", "computed_primary"] == "颗粒物(PM10)"
+    assert 'unknown_iaqi="possible" gives' in d.loc["U2", "detail"]
+    # the other choice: U2 agrees, U3 disagrees for the same named reason
+    r = audit_air(ds, unknown_iaqi="possible")
+    d = r.disagreements.set_index("stationcode")
+    assert list(d.index) == ["U1", "U3"] and (d["reason"] == "unknown_iaqi").all()
+    assert d.loc["U3", "computed_primary"] == "二氧化硫,颗粒物(PM10)"
+    assert "unknown_iaqi" in REASONS
+
+
+def test_unknown_iaqi_on_the_command_line(tmp_path):
+    p = _so2_above_800_file(tmp_path, [
+        ("U1", {"pm2_5": "80", "aqi": "107", "primary": "细颗粒物(PM2.5)"}),
+        ("U2", {"pm10": "700", "aqi": "500", "primary": "二氧化硫,颗粒物(PM10)"})])
+    rows = {}
+    for choice in ("known", "possible"):
+        out = tmp_path / f"aqi_{choice}.csv"
+        run = subprocess.run([sys.executable, "-m", "envq.cli", "air", "hourly-aqi", str(p), "-o", str(out),
+                              "--unknown-iaqi", choice], capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        assert f"unknown IAQI: {choice}" in run.stderr
+        rows[choice] = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig").set_index("stationcode")
+    for choice, df in rows.items():
+        assert df.loc["U1", "aqi"] == "" and df.loc["U1", "publication"] == "undetermined"
+        assert df.loc["U2", "aqi"] == "500" and df.loc["U2", "publication"] == "determined at the cap"
+    assert rows["known"].loc["U2", "primary_pollutant"] == "颗粒物(PM10)"
+    assert rows["possible"].loc["U2", "primary_pollutant"] == "二氧化硫,颗粒物(PM10)"
+    run = subprocess.run([sys.executable, "-m", "envq.cli", "audit", "air", str(p), "-o", str(tmp_path / "a.csv"),
+                          "--unknown-iaqi", "possible"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[0] == f"{p}: 1/2 agree (50.00%); 1 differ: unknown_iaqi 1"
+    bad = subprocess.run([sys.executable, "-m", "envq.cli", "air", "hourly-aqi", str(p), "-o", str(tmp_path / "b.csv"),
+                          "--unknown-iaqi", "maybe"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "invalid choice: 'maybe'" in bad.stderr

@@ -10,7 +10,7 @@ import pandas as pd
 
 from envq.tables import write_csv
 
-__all__ = ["register"]
+__all__ = ["register", "add_unknown_iaqi_option"]
 
 EDITIONS = ("auto", "hj633_2012", "hj633_2026")
 
@@ -25,6 +25,17 @@ def _input(p: argparse.ArgumentParser, help: str | None = None) -> None:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--edition", choices=EDITIONS, default="auto",
                    help="HJ 633 edition: by date (default; 2026 edition from 2026-03-01) or forced")
+
+
+def add_unknown_iaqi_option(p: argparse.ArgumentParser) -> None:
+    """``--unknown-iaqi {known,possible}``: the ``unknown_iaqi`` parameter of
+    :func:`envq.air.aqi.compute_aqi` (its choices are :data:`envq.air.aqi.UNKNOWN_IAQI`)."""
+    from envq.air.aqi import UNKNOWN_IAQI
+
+    p.add_argument("--unknown-iaqi", choices=tuple(UNKNOWN_IAQI), default="known",
+                   help="a pollutant whose IAQI is unknown (HJ 633-2012 Table 1 notes 2-3: SO2 1-hour above 800 "
+                        "without the 24-hour SO2) at an AQI of 500 (publication 5): name as primary only the "
+                        "pollutants known to qualify (known, default) or also the unknown one (possible)")
 
 
 def register(sub) -> None:
@@ -42,6 +53,7 @@ def register(sub) -> None:
     p.add_argument("--missing-rule", choices=("standard", "cnemc_platform", "available_pollutants"), default="standard",
                    help="publication with a pollutant missing: the edition's rule (default; HJ 633-2026 §5.3), "
                         "the CNEMC platform's practice, or always over the pollutants present")
+    add_unknown_iaqi_option(p)
     p.add_argument("--screen", action="store_true", help="apply plausibility screening first (off: reproduce the platform)")
     p.set_defaults(func=_hourly_aqi)
 
@@ -105,7 +117,8 @@ def _hourly_aqi(args) -> int:
         ds, _ = screen(ds, DEFAULT_RULES)
     ds = ds.drop_vars([v for v in ("aqi_cnemc", "primary_pollutant_cnemc") if v in ds])
     rule = None if args.missing_rule == "standard" else args.missing_rule
-    res = hourly_aqi(ds, edition=args.edition, variant=args.variant, missing_rule=rule)
+    res = hourly_aqi(ds, edition=args.edition, variant=args.variant, missing_rule=rule,
+                     unknown_iaqi=args.unknown_iaqi)
     from envq.air.aqi import PUBLICATION
 
     df = pd.DataFrame({
@@ -129,7 +142,8 @@ def _hourly_aqi(args) -> int:
     write_csv(df, args.output)
     n = int(df["aqi"].notna().sum())
     print(f"envq: wrote {len(df)} station-hours ({n} with an AQI) to {args.output} "
-          f"[{res.attrs.get('standard', res.attrs.get('edition'))}, rule: {args.missing_rule}]", file=sys.stderr)
+          f"[{res.attrs.get('standard', res.attrs.get('edition'))}, rule: {args.missing_rule}, "
+          f"unknown IAQI: {args.unknown_iaqi}]", file=sys.stderr)
     return 0
 
 

@@ -12,8 +12,14 @@ AQI of every station-hour exactly as envq does everywhere else (plausibility scr
   category is the AQI's (the feed publishes none; the published category shown is that of the
   published AQI under the edition in force);
 - each disagreement gets the first reason of :data:`envq.audit.reasons.REASONS` that reproduces
-  the published value (``screened``, ``publication_rule``, ``value_not_in_file``, ``edition``,
-  ``rounding``), else ``unexplained``; ``detail`` says it with the values.
+  the published value (``screened``, ``publication_rule``, ``unknown_iaqi``, ``value_not_in_file``,
+  ``edition``, ``rounding``), else ``unexplained``; ``detail`` says it with the values.
+  ``unknown_iaqi`` names the platform's publication codes 4 and 5 of :mod:`envq.air.aqi`: an SO2
+  1-hour value above 800 without the 24-hour SO2 (or O3 8-hour above 800 without the 1-hour O3)
+  leaves that pollutant's IAQI unknown (HJ 633-2012 Table 1 notes 2-3), so envq withholds an AQI
+  that IAQI could change (4) while the publisher published one; or, with the others already at the
+  cap of 500 (5), the AQI agrees and the publisher's primary pollutants are those of the other
+  ``unknown_iaqi`` choice.
 
 Everything is vectorised: the comparison over all station-hours, each alternative computation
 over the disagreeing ones only (:func:`envq.air.aqi.compute_aqi` on flat arrays).
@@ -212,7 +218,7 @@ def _edition_numbers(eds: np.ndarray) -> np.ndarray:
 
 
 def audit_air(hourly: xr.Dataset, *, edition: str = "auto", missing_rule: str | None = None, screen: bool = True,
-              screening_rules=None, source: str | None = None) -> AuditResult:
+              screening_rules=None, source: str | None = None, unknown_iaqi: str = "known") -> AuditResult:
     """Compare envq's hourly AQI, category and primary pollutant with the published ones.
 
     Parameters
@@ -228,6 +234,9 @@ def audit_air(hourly: xr.Dataset, *, edition: str = "auto", missing_rule: str | 
     screen : bool
         Screen the values first (:mod:`envq.air.screening`), as envq does for every figure it
         publishes; a value screened out that the publisher used is then the reason ``screened``.
+    unknown_iaqi : {"known", "possible"}
+        How envq names the primary pollutants when a pollutant's IAQI is unknown at the cap
+        (:func:`envq.air.aqi.compute_aqi`; default ``"known"``, as everywhere in envq).
     screening_rules : sequence of Rule, optional
         Default :data:`envq.air.screening.DEFAULT_RULES`.
     source : str, optional
@@ -265,8 +274,13 @@ def audit_air(hourly: xr.Dataset, *, edition: str = "auto", missing_rule: str | 
         clean, log = run_screen(ds, DEFAULT_RULES if screening_rules is None else screening_rules)
     else:
         clean, log = ds, pd.DataFrame(columns=["station", "time", "variable", "value", "rule", "reason"])
-    res = hourly_aqi(clean.drop_vars([v for v in PUBLISHED_AIR if v in clean]), edition=edition,
-                     missing_rule=missing_rule).transpose("station", "time")
+    inputs = clean.drop_vars([v for v in PUBLISHED_AIR if v in clean])
+    res = hourly_aqi(inputs, edition=edition, missing_rule=missing_rule,
+                     unknown_iaqi=unknown_iaqi).transpose("station", "time")
+
+    def with_unknown_iaqi(choice):  # the other choice for an unknown IAQI at the cap (rare: computed on demand)
+        return hourly_aqi(inputs, edition=edition, missing_rule=missing_rule,
+                          unknown_iaqi=choice).transpose("station", "time")
 
     pub = grid["aqi_cnemc"].astype(float)
     row = np.isfinite(pub)
@@ -308,13 +322,14 @@ def audit_air(hourly: xr.Dataset, *, edition: str = "auto", missing_rule: str | 
     })
     out["reason"], out["detail"] = _air_reasons(
         grid, clean, res, log, stations, times, s_d, t_d, eds, pub_aqi[d], comp_aqi[d],
-        agree_aqi=_same(pub_aqi[d], comp_aqi[d]), out=out, missing_rule=missing_rule, in_plan_ds=ds)
-    out.attrs["reasons_order"] = "screened, publication_rule, value_not_in_file, edition, rounding"
+        agree_aqi=_same(pub_aqi[d], comp_aqi[d]), out=out, missing_rule=missing_rule, in_plan_ds=ds,
+        unknown_iaqi=unknown_iaqi, unknown_iaqi_ds=with_unknown_iaqi)
+    out.attrs["reasons_order"] = "screened, publication_rule, unknown_iaqi, value_not_in_file, edition, rounding"
     return AuditResult("air", int(len(agree)), int(agree.sum()), out[AIR_COLUMNS], by_day)
 
 
 def _air_reasons(grid, clean, res, log, stations, times, s_d, t_d, eds, pub, comp, *, agree_aqi, out, missing_rule,
-                 in_plan_ds):
+                 in_plan_ds, unknown_iaqi="known", unknown_iaqi_ds=None):
     n = len(s_d)
     reason = np.full(n, "", dtype=object)
     detail = np.full(n, "", dtype=object)
@@ -373,7 +388,37 @@ def _air_reasons(grid, clean, res, log, stations, times, s_d, t_d, eds, pub, com
          "缺测 " + miss + "; envq 依 " + rule_zh + " 发布 " + comp_s + "; 发布方未发布 / " + miss
          + " missing: envq publishes " + comp_s + " (" + rule_en + "); the publisher published none")
 
-    # 3. a value the file does not carry
+    # 3. an unknown IAQI (HJ 633-2012 Table 1 notes 2-3; envq.air.aqi publication codes 4 and 5)
+    undetermined = (publication == 4) & np.isfinite(pub)
+    if undetermined.any():
+        so2 = raw.get("so2", np.full(n, np.nan))
+        which_zh = np.where(so2 > 800, "SO2 1小时浓度 " + _fmt(so2) + " > 800 且无 SO2 24小时均值",
+                            "O3 8小时浓度 > 800 且无 O3 1小时值").astype(object)
+        which_en = np.where(so2 > 800, "SO2 1-hour " + _fmt(so2) + " > 800 without the SO2 24-hour mean",
+                            "O3 8-hour above 800 without the O3 1-hour value").astype(object)
+        iaqis = [res[v].values[s_d, t_d].astype(float) for v in res.data_vars if str(v).startswith("iaqi_")]
+        with np.errstate(invalid="ignore"):
+            others = np.fmax.reduce(np.vstack(iaqis), axis=0) if iaqis else np.full(n, np.nan)
+        take(undetermined, "unknown_iaqi",
+             which_zh + ": 该污染物 IAQI 未知 (HJ 633-2012 表1 注2-3); 其余污染物 AQI 为 " + _fmt(others)
+             + " < 500, envq 不发布 (AQI 未定, publication 4); 发布方发布 " + pub_s + " / " + which_en
+             + ": its IAQI is unknown (HJ 633-2012 Table 1 notes 2-3) and the other pollutants give "
+             + _fmt(others) + " < 500, so envq leaves the AQI undetermined (publication 4); the publisher published "
+             + pub_s)
+    at_cap = (publication == 5) & agree_aqi & (reason == "")
+    if at_cap.any() and unknown_iaqi_ds is not None:
+        other = "possible" if unknown_iaqi == "known" else "known"
+        alt = _norm_primary(unknown_iaqi_ds(other)["primary_pollutant"].values[s_d, t_d])
+        pp = out["published_primary"].astype(str).to_numpy(object)
+        take(at_cap & (alt == pp), "unknown_iaqi",
+             "AQI 500 (其余污染物已达上限), 一项污染物 IAQI 未知 (HJ 633-2012 表1 注2-3, publication 5): 它是否并列首要污染物"
+             "无法确定; 发布方的首要污染物 '" + pp + "' 即 unknown_iaqi=\"" + other + "\" 所得, envq 按 unknown_iaqi=\""
+             + unknown_iaqi + "\" 为 '" + out["computed_primary"].astype(str).to_numpy(object) + "' / AQI 500 at the cap "
+             "with a pollutant's IAQI unknown (publication 5): whether it ties as primary is not determined; the "
+             "published primary is what unknown_iaqi=\"" + other + "\" gives, envq's is unknown_iaqi=\"" + unknown_iaqi
+             + "\"'s")
+
+    # 4. a value the file does not carry
     nothing = (publication == 3) & np.isfinite(pub)
     take(nothing, "value_not_in_file",
          "文件中无任何污染物数值, 发布方发布了 " + pub_s + " / the file has no pollutant value; the publisher published " + pub_s)
@@ -383,7 +428,7 @@ def _air_reasons(grid, clean, res, log, stations, times, s_d, t_d, eds, pub, com
          + ": 发布方使用了文件中没有的数值 / " + miss + " missing: the published " + pub_s
          + " is above envq's " + comp_s + " over the pollutants present")
 
-    # 4. the other edition
+    # 5. the other edition
     todo = (reason == "") & ~agree_aqi
     if todo.any():
         other = np.where(eds == "hj633_2026", "hj633_2012", "hj633_2026").astype(object)
@@ -395,7 +440,7 @@ def _air_reasons(grid, clean, res, log, stations, times, s_d, t_d, eds, pub, com
              + " 得 " + comp_s + " / the published value follows " + _edition_numbers(other) + "; envq applies "
              + _edition_numbers(eds) + ", in force that day, and gets " + comp_s)
 
-    # 5. rounding
+    # 6. rounding
     todo = (reason == "") & ~agree_aqi & np.isfinite(pub) & np.isfinite(comp)
     if todo.any():
         sub = {k: v[todo] for k, v in kept.items()}
@@ -406,7 +451,7 @@ def _air_reasons(grid, clean, res, log, stations, times, s_d, t_d, eds, pub, com
             take(todo & _same(alt, pub), "rounding",
                  "发布值 " + pub_s + " = " + text + "; envq (HJ 633 §4.2 / §6.2) 得 " + comp_s)
 
-    # 6. what remains
+    # 7. what remains
     rest = reason == ""
     if rest.any():
         pp = out["published_primary"].astype(str).to_numpy(object)

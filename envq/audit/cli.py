@@ -14,6 +14,8 @@ __all__ = ["register"]
 
 
 def register(sub) -> None:
+    from envq.air.cli import add_unknown_iaqi_option
+
     audit = sub.add_parser("audit", help="audit published figures: envq's AQI and water classes against the feed's",
                            description=__doc__.splitlines()[0])
     cmds = audit.add_subparsers(dest="audit_command", metavar="PART", required=True)
@@ -32,6 +34,7 @@ def register(sub) -> None:
                                             "the CNEMC platform's practice, or always over the pollutants present")
     p.add_argument("--no-screen", action="store_true",
                    help="do not screen implausible values first (envq screens them for every figure it publishes)")
+    add_unknown_iaqi_option(p)
     p.set_defaults(func=_air)
 
     p = cmds.add_parser("water", help="GB 3838 class of every reading against the published 水质类别",
@@ -66,7 +69,7 @@ def _air(args) -> int:
 
     rule = None if args.missing_rule == "standard" else args.missing_rule
     results = [audit_air(read_air(p), edition=args.edition, missing_rule=rule, screen=not args.no_screen,
-                         source=str(p)) for p in args.input]
+                         source=str(p), unknown_iaqi=args.unknown_iaqi) for p in args.input]
     _report(results, args.input)
     out = write_csv(concat_results(results).disagreements, args.output)
     print(f"envq: wrote {len(concat_results(results).disagreements)} disagreement(s) to {out}", file=sys.stderr)

@@ -24,6 +24,13 @@ REASONS: dict[str, tuple[str, str]] = {
         "a pollutant is missing and envq's publication rule (the edition's) and the publisher's differ: "
         "one side published a value, the other withheld it",
     ),
+    "unknown_iaqi": (
+        "污染物 IAQI 未知（SO2 1小时 > 800 等）",
+        "a pollutant's IAQI is unknown (HJ 633-2012 Table 1 notes 2-3: SO2 1-hour above 800 without "
+        "the 24-hour SO2, O3 8-hour above 800 without the 1-hour O3): envq leaves the AQI undetermined "
+        "where that IAQI could change it (publication code 4), or, at the cap of 500, names the "
+        "pollutant as primary only as its unknown_iaqi parameter says (publication code 5)",
+    ),
     "value_not_in_file": (
         "发布方使用了文件中没有的数值",
         "a pollutant is missing from the file and the published figure is above what the pollutants "
