@@ -7,17 +7,18 @@ import contextlib
 import json
 import socket
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Receiver:
     """An HTTP receiver: ``replies`` is a list of (status, body dict) used in turn (the last one
-    repeats); ``hang_s`` > 0 makes it accept the request and answer nothing for that long."""
+    repeats); ``never_answers`` makes it accept each request, read it and answer nothing until the
+    receiver is closed (the client's own timeout is what ends the wait)."""
 
-    def __init__(self, replies=((200, {"errcode": 0, "errmsg": "ok"}),), hang_s: float = 0.0):
+    def __init__(self, replies=((200, {"errcode": 0, "errmsg": "ok"}),), never_answers: bool = False):
         self.replies = list(replies)
-        self.hang_s = hang_s
+        self.never_answers = never_answers
+        self.closed = threading.Event()
         self.requests: list[dict] = []
         receiver = self
 
@@ -26,8 +27,8 @@ class Receiver:
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n)
                 receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-                if receiver.hang_s:
-                    time.sleep(receiver.hang_s)
+                if receiver.never_answers:
+                    receiver.closed.wait()  # no reply at all, until the receiver is closed
                     return
                 k = min(len(receiver.requests), len(receiver.replies)) - 1
                 status, reply = receiver.replies[k]
@@ -57,6 +58,7 @@ class Receiver:
         return self
 
     def __exit__(self, *exc):
+        self.closed.set()
         self.server.shutdown()
         self.server.server_close()
 

@@ -76,7 +76,7 @@ def test_nightly_water_stores_publishes_and_delivers_the_warnings(tmp_path, monk
 def test_a_channel_that_never_answers_is_reported_and_the_run_succeeds(tmp_path, monkeypatch):
     from flows.pipeline import nightly
 
-    with Receiver(hang_s=5.0) as rx:
+    with Receiver(never_answers=True) as rx:
         _config(tmp_path, monkeypatch, rx.url, fmt="wecom", timeout_s=0.5, retries=1)
         state = nightly(date="2026-08-04", parts=["water"], store_root=str(tmp_path / "store"), maps=False,
                         return_state=True)
