@@ -134,3 +134,59 @@ def test_the_index_section_escapes_what_it_shows():
     w = pd.DataFrame({"day": ["2026-08-23"], "severity": ["critical"], "message": ["<script>alert(1)</script>"]})
     html = alerts_section(w, None)
     assert "<script>" not in html and "&lt;script&gt;" in html and "严重 1" in html
+
+
+def test_make_demo_prints_writes_shows_and_delivers_the_warnings_and_the_audit(tmp_path, monkeypatch, capsys):
+    """``make demo`` (flows.demo) over a few days of each bundled file, with a JSON webhook in the
+    envq.toml of the folder it runs in: it prints the warnings and the audit rates of its runs,
+    writes them to the output folder (CSV, UTF-8 with BOM), the index page shows them, and each
+    run delivers one message to the receiver."""
+    from flows import demo
+
+    monkeypatch.setattr(demo, "AIR_RANGE", ("2019-12-29", "2019-12-31"))
+    monkeypatch.setattr(demo, "WATER_RANGE", ("2026-08-02", "2026-08-04"))
+    monkeypatch.delenv("ENVQ_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)  # envq.toml of the current folder, as `make demo` reads it
+    base = "http://127.0.0.1:8000/envq/maps/"
+    with Receiver() as rx:
+        (tmp_path / "envq.toml").write_text(
+            f'[maps]\nbase_url = "{base}"\n\n[[alerts]]\nchannel = "webhook"\nurl = "{rx.url}"\nformat = "json"\n',
+            encoding="utf-8")
+        out = tmp_path / "demo-output"
+        code = demo._run(out, out / "store")
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    # printed: the warnings of each run's last day and the audit rates of what it pulled
+    assert "# envq warnings 2019-12-31" in printed and "# envq warnings 2026-08-04" in printed
+    assert "Audit: 空气 AQI air: " in printed and "Audit: 地表水 class water: " in printed
+    assert "4 differ: platform_screened 4" in printed  # the four NH3-N readings at 澧水三江口 on 08-04
+    assert "Delivery json 127.0.0.1" in printed and "FAILED" not in printed
+    # written: the warnings and the audit as CSV (UTF-8 with BOM, for Excel on Chinese Windows)
+    for name in ("warnings", "audit_days", "audit_air", "audit_water"):
+        assert (out / f"{name}.csv").read_bytes().startswith(b"\xef\xbb\xbf"), name
+    w = pd.read_csv(out / "warnings.csv", encoding="utf-8-sig")
+    assert set(w["day"]) == {"2019-12-31", "2026-08-04"}
+    assert "air.budget_exhausted" in set(w["rule"]) and "胜利" in set(w["name"])
+    days = pd.read_csv(out / "audit_days.csv", encoding="utf-8-sig").set_index(["part", "day"])
+    assert days.loc[("water", "2026-08-04"), "compared"] - days.loc[("water", "2026-08-04"), "agreeing"] == 4
+    assert ("air", "2019-12-31") in days.index
+    water = pd.read_csv(out / "audit_water.csv", encoding="utf-8-sig")
+    assert list(water["section"]) == ["澧水三江口"] * 4 and set(water["reason"]) == {"platform_screened"}
+    # shown on the index page
+    index = (out / "maps" / "index.html").read_text(encoding="utf-8")
+    assert "预警 Warnings (2019-12-31 / 2026-08-04)" in index and "全年目标已无法完成" in index
+    assert "发布数据审核 Audit of the published figures" in index and "地表水 水质类别：2026-08-04 一致 agree" in index
+    # delivered: one message per run, in Chinese, the warnings listed, links under [maps] base_url
+    assert len(rx.requests) == 2
+    air, water_msg = rx.json(0), rx.json(1)
+    assert air["title"].startswith("envq 环境质量预警 2019-12-31：") and "严重" in air["title"]
+    assert water_msg["title"].startswith("envq 环境质量预警 2026-08-04：")
+    for body, day in ((air, "2019-12-31"), (water_msg, "2026-08-04")):
+        assert body["day"] == day and f"{base}index.html" in body["text"] and "file://" not in body["text"]
+        assert len(body["warnings"]) == int((w["day"] == day).sum())
+        assert all(x["link"].startswith(base) for x in body["warnings"])
+        assert {"severity", "scope", "rule", "message"} <= set(body["warnings"][0])
+    lost = [x for x in air["warnings"] if x["rule"] == "air.budget_exhausted"]
+    assert lost and all("全年目标已无法完成" in x["message"] for x in lost)
+    assert any(x["name"] == "胜利" and "溶解氧" in x["message"] for x in water_msg["warnings"])
+    assert "审核 audit：" in water_msg["text"] and "platform_screened 4" in water_msg["text"]
