@@ -48,12 +48,20 @@ _MIN_TIMEOUT_S = 10.0
 
 
 def limit_name(root) -> str:
-    """The global concurrency limit of a store: ``envq-store-`` and a hash of its absolute path.
+    """The global concurrency limit of a store: ``envq-store-`` and a hash of its absolute path,
+    or of its URL for a store on object storage (``s3://bucket/prefix``: the same store from
+    whatever folder a run starts in).
 
     >>> limit_name("/srv/envq-data") == limit_name("/srv/envq-data/")
     True
+    >>> limit_name("s3://envq-data/hunan") == limit_name("s3://envq-data/hunan/")
+    True
     """
-    path = str(Path(root).expanduser().absolute()).rstrip("/")
+    text = str(root)
+    if "://" in text:  # a URL names the store by itself; a path would make it relative to the cwd
+        path = text.rstrip("/")
+    else:
+        path = str(Path(root).expanduser().absolute()).rstrip("/")
     return "envq-store-" + hashlib.sha256(path.encode("utf-8")).hexdigest()[:12]
 
 
