@@ -34,7 +34,7 @@ LOCATION_CONFIDENCE = {
 
 def _items(codes) -> str:
     """Item codes (``do;tp``) as their GB 3838 Chinese names (:meth:`Gb3838.label`)."""
-    from envq.water._table import gb3838
+    from envq.water.classify import gb3838
 
     parts = [] if missing(codes) else [c for c in str(codes).replace(",", ";").split(";") if c]
     return "、".join(esc(gb3838().label(c)) for c in parts) or "—"

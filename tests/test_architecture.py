@@ -47,3 +47,33 @@ def _private_imports(path: Path) -> list[str]:
 def test_no_module_imports_another_modules_private_name():
     found = [hit for pkg in PACKAGES for p in sorted((ROOT / pkg).rglob("*.py")) for hit in _private_imports(p)]
     assert found == [], "\n".join(found)
+
+
+def _foreign_private_modules(path: Path) -> list[str]:
+    """``from a._b import x`` / ``import a._b`` where the importing file is outside package ``a``:
+    a private module is its own package's business."""
+    me = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            continue
+        for name in names:
+            parts = name.split(".")
+            if parts[0] not in PACKAGES:
+                continue
+            k = next((i for i, x in enumerate(parts) if x.startswith("_") and not x.startswith("__")), None)
+            if k is None:
+                continue
+            owner = ".".join(parts[:k])
+            if not (me == owner or me.startswith(owner + ".")):
+                out.append(f"{path.relative_to(ROOT)}:{node.lineno}: {name} is private to {owner}")
+    return out
+
+
+def test_no_module_imports_a_private_module_of_another_package():
+    found = [hit for pkg in PACKAGES for p in sorted((ROOT / pkg).rglob("*.py")) for hit in _foreign_private_modules(p)]
+    assert found == [], "\n".join(found)

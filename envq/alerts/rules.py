@@ -81,7 +81,7 @@ def _class_zh(k) -> str:
 
 def _item_texts(w: pd.DataFrame) -> pd.Series:
     """One phrase per early-warning row (vectorised over rows)."""
-    from envq.water._table import gb3838
+    from envq.water.classify import gb3838
 
     g = gb3838()
     unit = w["item"].map(lambda c: "" if g.items[c].unit in ("", "1", "无量纲") else f" {g.items[c].unit}")

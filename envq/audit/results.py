@@ -93,7 +93,7 @@ def audit_pulled(part: str, payloads, data, start: dt.date, end: dt.date) -> Aud
         src = data.attrs.get("source", "")
         return audit_air(data, source=src if isinstance(src, str) else ";".join(map(str, src)))
     from envq.audit.water import audit_water
-    from envq.sources.adapters._parse import materialised
+    from envq.sources.adapters import materialised
     from envq.sources.cnemc_water import read_cnemc_water
     from envq.sources.dispatch import sniff_format
 

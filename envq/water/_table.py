@@ -1,7 +1,8 @@
 """GB 3838-2002 Table 1 and the 2011 evaluation method, read from ``gb3838_2002.yaml`` once.
 
 Private: the rest of :mod:`envq.water` reads the standard through :func:`gb3838`, which turns the
-YAML into frozen objects with limits as exact scaled integers. Nothing is read at import time.
+YAML into frozen objects with limits as exact scaled integers; other packages import it from
+:mod:`envq.water.classify`, where it is public. Nothing is read at import time.
 """
 
 from __future__ import annotations

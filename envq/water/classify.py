@@ -24,6 +24,7 @@ import pandas as pd
 from envq.water._table import gb3838
 
 __all__ = [
+    "gb3838",
     "NONDETECT_RULES",
     "classification_items",
     "class_table",

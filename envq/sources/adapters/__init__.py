@@ -74,6 +74,7 @@ __all__ = [
     "make_source",
     "open_source",
     "parse_payloads",
+    "materialised",
 ]
 
 #: The sources envq knows, each a ``[sources.<name>]`` table.
@@ -274,6 +275,14 @@ def _as_date(x) -> _dt.date:
     import pandas as pd
 
     return pd.Timestamp(x).date()
+
+
+def materialised(payloads):
+    """A context manager giving the paths of *payloads*: local files as they are, bodies written
+    to a temporary folder removed on exit (for readers that take paths, e.g. the audit)."""
+    from envq.sources.adapters import _parse
+
+    return _parse.materialised(payloads)
 
 
 def parse_payloads(name: str, payloads, start, end):
