@@ -8,7 +8,7 @@ import pytest
 import xarray as xr
 
 from envq.air.city import city_daily, city_daily_aqi, day_valid
-from envq.air.rates import _budget, good_day_rates
+from envq.air.rates import _budget, _budgets, good_day_rates
 from envq.errors import InputError, NoDataError
 from envq.periods import parse_period
 from envq.targets import AIR, Targets
@@ -150,6 +150,20 @@ def test_budget_of_non_good_days():
     assert _budget(150, 180, 184, 83.0) == 32
     # Exactly on target leaves no slack: 83 good of 100, nothing left -> 0; one fewer -> -1
     assert _budget(83, 100, 0, 83.0) == 0 and _budget(82, 100, 0, 83.0) == -1
+
+
+def test_budgets_of_many_rows_are_the_budget_of_each_row():
+    # the vectorised budget (exact integers, every row widened at once) against the rule row by
+    # row, on days and targets around ties of the published figure (one decimal)
+    rng = np.random.default_rng(16)
+    n = 4000
+    valid = rng.integers(0, 366, n)
+    good = (valid * rng.uniform(0.5, 1.0, n)).astype(int)
+    remaining = rng.integers(0, 366, n) * rng.integers(1, 15, n)
+    target = rng.choice([83.0, 82.5, 80.0, 90.0, 95.3, 100.0, 0.0, 66.7, 85.15], n)
+    expected = [_budget(int(g), int(v), int(r), float(t)) for g, v, r, t in zip(good, valid, remaining, target)]
+    assert _budgets(good, valid, remaining, target).tolist() == expected
+    assert _budgets(np.array([150]), np.array([180]), np.array([184]), np.array([83.0])).tolist() == [32]
 
 
 def test_targets_per_scope_and_year_and_their_met_flag(tmp_path):

@@ -86,6 +86,36 @@ def _budget(good: int, valid: int, remaining: int, target_pct: float) -> int:
     return x
 
 
+def _budgets(good, valid, remaining, target_pct) -> np.ndarray:
+    """:func:`_budget` of every row at once (equal-length arrays; *target_pct* finite): the same
+    rule in exact integer arithmetic. A target ``t`` is the decimal its ``str`` spells (as
+    ``Fraction(str(t))``), ``a / b``; then ``T = a / (100 b)`` and
+    ``floor(g + r - T (v + r)) = (100 b (g + r) - a (v + r)) // (100 b)``, floor division of
+    integers. The widening steps are the same float expressions judged by the one rule
+    (:func:`envq.targets.judge`), a step for every row still widening at once.
+    """
+    g = np.asarray(good, dtype=np.int64)
+    v = np.asarray(valid, dtype=np.int64)
+    r = np.asarray(remaining, dtype=np.int64)
+    t = np.asarray(target_pct, dtype=np.float64)
+    x = np.empty(len(g), dtype=np.int64)
+    for tv in np.unique(t):
+        at = t == tv
+        f = Fraction(str(float(tv)))
+        num, den = f.numerator, f.denominator * 100
+        x[at] = (den * (g[at] + r[at]) - num * (v[at] + r[at])) // den
+    total = v + r
+    active = (total > 0) & (x + 1 <= r)
+    while active.any():
+        i = np.flatnonzero(active)
+        step = judge(100.0 * (g[i] + r[i] - (x[i] + 1)) / total[i], t[i]).to_numpy(dtype=bool, na_value=False)
+        x[i[step]] += 1
+        active[:] = False
+        active[i[step]] = True
+        active &= x + 1 <= r
+    return x
+
+
 def days_with_data(city_days: xr.Dataset) -> np.ndarray:
     """Boolean per date: some unit has a daily value (a lone hour-24 label makes an empty day
     before the data starts, which is not a day with data)."""
@@ -132,9 +162,13 @@ def count_days(sel: xr.Dataset, edition_day: dt.date) -> pd.DataFrame:
     for k, cat in categories.items():
         df[f"days_{cat}"] = ((level == k) & valid).sum(axis=1)
     if "primary_pollutant" in sel:
-        prim = np.char.add(np.char.add(",", sel["primary_pollutant"].values.astype(str)), ",")
+        # each distinct primary-pollutant text is searched once (a handful among all unit-days)
+        raw = sel["primary_pollutant"].values
+        codes, texts = pd.factorize(raw.ravel(), use_na_sentinel=False)
+        prim = np.char.add(np.char.add(",", np.asarray(texts, dtype=object).astype(str)), ",")
         for name in _primary_names():
-            df[f"primary_{name}"] = ((np.char.find(prim, f",{name},") >= 0) & valid).sum(axis=1)
+            hit = (np.char.find(prim, f",{name},") >= 0)[codes].reshape(raw.shape)
+            df[f"primary_{name}"] = (hit & valid).sum(axis=1)
     return df
 
 
@@ -187,10 +221,19 @@ def judge_rates(rates: pd.DataFrame, period: Period, *, targets: Targets | None 
     if period.start == dt.date(period.year, 1, 1) and period.end <= dt.date(period.year, 12, 31):
         remaining = (dt.date(period.year, 12, 31) - period.end).days
         n = out["n_cities"].fillna(1).astype(int) if "n_cities" in out else pd.Series(1, index=out.index)
-        out["budget_non_good_days"] = [
-            _budget(int(g), int(v), remaining * int(k), t) if np.isfinite(t) else np.nan
-            for g, v, k, t in zip(out["good_days"], out["valid_days"], n, out["target"])
-        ]
+        t = out["target"].to_numpy(float)
+        has = np.isfinite(t)
+        if not len(out):
+            out["budget_non_good_days"] = []  # as the list of one budget a row made it
+        else:
+            x = _budgets(out["good_days"].to_numpy()[has], out["valid_days"].to_numpy()[has],
+                         remaining * n.to_numpy()[has], t[has])
+            if has.all():
+                out["budget_non_good_days"] = x  # int64, as a list of ints made it
+            else:  # float64 with NaN where no target is set, as a list of ints and NaN made it
+                b = np.full(len(out), np.nan)
+                b[has] = x
+                out["budget_non_good_days"] = b
         out["budget_basis"] = np.where(out["scope"] == "province", "pooled city-days of its cities",
                                        "the city's days")
     return out
@@ -238,7 +281,8 @@ def good_day_rates(city_days: xr.Dataset, period: Period | str, *, by: str = "ci
         raise ValueError(f"province_method must be 'mean_of_cities' or 'pooled', not {province_method!r}")
     p, sel, through = resolve_period(city_days, period)
     dates = pd.DatetimeIndex(city_days["date"].values)
-    inside = city_days.isel(date=np.flatnonzero(p.contains(dates.values)))
+    used = [v for v in ("valid", "aqi", "level", "valid_all_six", "primary_pollutant") if v in city_days]
+    inside = city_days[used].isel(date=np.flatnonzero(p.contains(dates.values)))
     counts = count_days(inside, p.start)
     out = ratios(counts, by=by, province_method=province_method, province_name=province_name)
     out["scope"] = out["scope"].replace("unit", scope)
