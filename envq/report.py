@@ -22,7 +22,7 @@ from envq.errors import NoDataError
 from envq.periods import latest
 from envq.targets import published
 
-__all__ = ["air_results", "station_days", "station_period_rates", "water_results", "air_period_rates",
+__all__ = ["air_results", "area_period_rates", "station_days", "station_period_rates", "water_results", "air_period_rates",
            "water_period_rates", "headline_markdown", "health_report", "health_markdown", "RESULT_NAMES"]
 
 #: Every result a run stores (``Store.write_results``), by part.
@@ -34,25 +34,75 @@ RESULT_NAMES = {
 }
 
 
-def air_results(hourly, periods: Iterable, *, targets=None, **kwargs) -> dict[str, pd.DataFrame]:
+def air_results(hourly, periods: Iterable, *, targets=None, areas=None, **kwargs) -> dict[str, pd.DataFrame]:
     """Everything a run publishes for air from the hourly data of one year (to date).
 
     Returns ``{"air_rates": ..., "air_city_days": ..., "air_station_rates": ...,
     "air_station_days": ..., "air_screened": ...}``: the good-air-day rates of
     :func:`air_period_rates`, the city-day table, the same two for each station (for the maps)
     and the screened values.
+    *areas* ``{name: (scope, labels)}`` adds, for each, the rates of :func:`area_period_rates`
+    of the stations grouped by *labels* (the area of each station, a Series indexed by station
+    code: river basins by ``geo.areas``), from the same station daily values (no second pass).
     *kwargs* go to :func:`envq.air.pipeline.city_days_from_hourly` (edition, day_rule, ...).
     """
-    from envq.air.pipeline import city_days_from_hourly
+    from envq.air.pipeline import city_days_from_station_daily, station_daily_from_hourly
     from envq.air.tables import city_days_table, station_days_table
 
-    city_days, sdaily, screened = city_days_from_hourly(hourly, **kwargs)
-    sdays = station_days(sdaily, edition=kwargs.get("edition", "auto"), day_rule=kwargs.get("day_rule", "pm25_o3"))
-    return {"air_rates": air_period_rates(city_days, periods, targets=targets),
-            "air_city_days": city_days_table(city_days),
-            "air_station_rates": station_period_rates(sdays, periods, targets=targets),
-            "air_station_days": station_days_table(sdays),
-            "air_screened": screened.reset_index(drop=True)}
+    edition, day_rule = kwargs.pop("edition", "auto"), kwargs.pop("day_rule", "pm25_o3")
+    mda8_method = kwargs.get("mda8_method", "mean_of_station_mda8")
+    sdaily, screened, clean = station_daily_from_hourly(hourly, **kwargs)
+    city_days = city_days_from_station_daily(sdaily, clean=clean, edition=edition, day_rule=day_rule,
+                                             mda8_method=mda8_method)
+    sdays = station_days(sdaily, edition=edition, day_rule=day_rule)
+    out = {"air_rates": air_period_rates(city_days, periods, targets=targets),
+           "air_city_days": city_days_table(city_days),
+           "air_station_rates": station_period_rates(sdays, periods, targets=targets),
+           "air_station_days": station_days_table(sdays),
+           "air_screened": screened.reset_index(drop=True)}
+    for name, (scope, labels) in (areas or {}).items():
+        out[name] = area_period_rates(sdaily, labels, periods, scope=scope, targets=targets, clean=clean,
+                                      edition=edition, day_rule=day_rule, mda8_method=mda8_method)
+    return out
+
+
+def area_period_rates(station_daily, labels, periods: Iterable, *, scope: str = "area", targets=None,
+                      clean=None, edition: str = "auto", day_rule: str = "pm25_o3",
+                      mda8_method: str = "mean_of_station_mda8", skip_empty: bool = True) -> pd.DataFrame:
+    """Good-air-day rates of groups of stations (areas) for each period: the city rule applied to
+    each area (城市环境空气质量排名技术规定 §三(一): the mean over its assessment stations, then
+    its daily AQI and ratio), from station daily values (:func:`envq.air.pipeline.station_daily_from_hourly`).
+
+    *labels* is the area of each station (a Series indexed by station code; ``""`` or a station
+    left out: in no area). The rows are those of :func:`envq.air.rates.good_day_rates` (``scope``
+    = *scope*), plus ``stations`` (assessment stations in the area); periods without data are
+    left out (``skip_empty``) or raise :class:`envq.errors.NoDataError`.
+    """
+    from envq.air.pipeline import city_days_from_station_daily
+    from envq.air.rates import good_day_rates
+
+    codes = station_daily["station"].values.astype(str)
+    label = pd.Series(labels).reindex(codes).fillna("").to_numpy().astype(str)
+    relabel = {"city": ("station", label)}
+    city_days = city_days_from_station_daily(
+        station_daily.assign_coords(**relabel), clean=None if clean is None else clean.assign_coords(**relabel),
+        edition=edition, day_rule=day_rule, mda8_method=mda8_method)
+    bg = station_daily["is_background"].values.astype(bool) if "is_background" in station_daily.coords \
+        else np.zeros(len(label), bool)
+    counts = pd.Series(label[~bg]).value_counts()
+    out = []
+    for p in periods:
+        try:  # the area days once, then each period's rates from them
+            rates = good_day_rates(city_days, p, by="city", targets=targets, scope=scope)
+        except NoDataError:
+            if skip_empty:
+                continue
+            raise
+        rates.insert(2, "stations", rates["name"].map(counts).fillna(0).astype(int))
+        out.append(rates)
+    rates = pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+    rates.attrs["area_stations"] = counts.to_dict()
+    return rates
 
 
 def station_days(station_daily, *, edition: str = "auto", day_rule: str = "pm25_o3"):

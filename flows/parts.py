@@ -53,6 +53,10 @@ class Part:
     def basin_rates(self, data, periods: list[Period]) -> pd.DataFrame:
         raise NotImplementedError
 
+    #: True when :meth:`results` already holds the basin rates (``basin_name``), computed from
+    #: the same daily values; the flow then runs no basin-rates task for the part.
+    basins_in_results = False
+
     @property
     def rates_name(self) -> str:
         """The result the headline and the artifact table read (``air_rates``, ``water_rates``)."""
@@ -85,10 +89,15 @@ class _Air(Part):
     def read(self, store, start, end, *, chunks=None):
         return store.read_air(start, end, chunks=chunks)
 
-    def results(self, data, periods):
-        from envq import report
+    basins_in_results = True
 
-        return report.air_results(data, periods)
+    def results(self, data, periods):
+        # the basin rates from the station daily values of the city results (no second
+        # screening and daily pass); station-to-basin membership joined once per pack version
+        from envq import report
+        from geo.areas import station_labels
+
+        return report.air_results(data, periods, areas={self.basin_name: ("basin", station_labels(data, "basins"))})
 
     def basin_rates(self, data, periods):
         from geo.areas import air_rates_by_area

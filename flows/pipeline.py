@@ -12,7 +12,9 @@ Run shape, for each part (``air``, ``water``):
    ``envq.report.air_results`` / ``water_results`` for the periods touched
    (:func:`envq.periods.periods_touched`: month, quarter, half-year and year), the river-chief reaches
    included;
-4. ``basin_rates`` (task): the same periods by river basin (``geo.areas``);
+4. ``basin_rates`` (task): the same periods by river basin (``geo.areas``); for air they are
+   part of ``compute`` (``Part.basins_in_results``: the basins' days from the same station daily
+   values, membership joined once per geometry-pack version), so no task runs for them;
 5. the flow writes the results, then renders the maps (``maps`` task: ``maps.render.render_maps``
    into ``[maps] output`` or ``<store>/maps``; the year of the last day for air, its month for
    water) and publishes four artifacts: a markdown summary with the headline figures, a table of
@@ -323,13 +325,14 @@ def _compute_and_write(run: RunState, progress) -> None:
             labels = [p.label for p in periods]
             first = part.read_start(year, periods)
             jobs[(name, year)] = (compute.submit(name, root, first, last, labels, chunks=run.spec.chunks),
-                                  basin_rates.submit(name, root, first, last, labels))
+                                  None if part.basins_in_results else basin_rates.submit(name, root, first, last, labels))
     computing = progress.add_task("compute + publish", total=len(jobs))
     for (name, year), (fut, bfut) in sorted(jobs.items()):
         progress.advance(computing)
         try:
             res = fut.result()
-            res[PARTS[name].basin_name] = bfut.result()
+            if bfut is not None:
+                res[PARTS[name].basin_name] = bfut.result()
         except Exception as exc:  # this computation fails; the others are still published
             run.fail(f"{name} {year}", exc)
             continue

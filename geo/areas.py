@@ -23,6 +23,7 @@ For the 14 cities the air path reproduces the city figures of ``envq air rates``
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ import pandas as pd
 
 from geo import joins, pack
 
-__all__ = ["resolve_layer", "station_areas", "section_areas", "area_groups", "air_rates_by_area",
+__all__ = ["resolve_layer", "station_areas", "station_labels", "section_areas", "area_groups", "air_rates_by_area",
            "water_rates_by_area"]
 
 
@@ -59,6 +60,37 @@ def station_areas(hourly, polygons, *, field: str = "name") -> np.ndarray:
     """The area of each station of an air dataset (its ``lon``/``lat`` coordinates)."""
     df = pd.DataFrame({"lon": hourly["lon"].values, "lat": hourly["lat"].values})
     return joins.label_points(joins.points(df), polygons, field=field, where="air stations")
+
+
+#: Station-to-area memberships already computed, keyed by the polygons' content (names and
+#: geometries: a geometry-pack version, or a user's layer) and the stations' codes and coordinates.
+_MEMBERSHIP: dict[tuple[str, str], pd.Series] = {}
+
+
+def _digest(*parts) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(np.ascontiguousarray(part).tobytes() if isinstance(part, np.ndarray) else str(part).encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def station_labels(hourly, polygons, *, field: str = "name") -> pd.Series:
+    """The area of each station of an air dataset, indexed by station code ("" outside every
+    polygon): :func:`station_areas`, joined once per version of the polygons (their names and
+    geometries) and of the stations (codes and coordinates), then remembered; stations never
+    move between areas unless one of them changes."""
+    polygons = resolve_layer(polygons, name_field=field)
+    codes = hourly["station"].values.astype(str)
+    lon = np.asarray(hourly["lon"].values, dtype=np.float64)
+    lat = np.asarray(hourly["lat"].values, dtype=np.float64)
+    key = (_digest(polygons["name"].astype(str).to_numpy().astype(str), *polygons.geometry.to_wkb()),
+           _digest(codes, lon, lat))
+    got = _MEMBERSHIP.get(key)
+    if got is None:
+        got = pd.Series(station_areas(hourly, polygons), index=codes, name="area")
+        _MEMBERSHIP[key] = got
+    return got.copy()
 
 
 def section_areas(registry: pd.DataFrame, polygons, *, field: str = "name") -> pd.Series:
@@ -103,33 +135,18 @@ def air_rates_by_area(hourly, areas, period, *, field: str = "name", scope: str 
     (assessment stations in the area). ``attrs["areas_without_stations"]`` lists the areas with
     none (no air figure can be given for them).
     """
-    from envq.air.pipeline import city_days_from_hourly
-    from envq.air.rates import good_day_rates
-    from envq.errors import NoDataError
+    from envq.air.pipeline import station_daily_from_hourly
+    from envq.report import area_period_rates
 
     periods = _periods(period)
     polygons = resolve_layer(areas, name_field=field)
-    label = station_areas(hourly, polygons)
-    relabelled = hourly.assign_coords(city=("station", label.astype(str)))
-    city_days, _, _ = city_days_from_hourly(relabelled, province=province, day_rule=day_rule, edition=edition, **kwargs)
-    bg = hourly["is_background"].values.astype(bool) if "is_background" in hourly.coords else np.zeros(len(label), bool)
-    keep = np.ones(len(label), bool)
-    if province is not None and "province" in hourly.coords:
-        keep = hourly["province"].values.astype(str) == province
-    counts = pd.Series(label[keep & ~bg]).value_counts()
-    out = []
-    for p in periods:
-        try:  # the area days once, then each period's rates from them
-            rates = good_day_rates(city_days, p, by="city", targets=targets, scope=scope)
-        except NoDataError:
-            if skip_empty:
-                continue
-            raise
-        rates.insert(2, "stations", rates["name"].map(counts).fillna(0).astype(int))
-        out.append(rates)
-    rates = pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+    labels = station_labels(hourly, polygons)
+    sdaily, _, clean = station_daily_from_hourly(hourly, province=province, **kwargs)
+    rates = area_period_rates(sdaily, labels, periods, scope=scope, targets=targets, clean=clean, edition=edition,
+                              day_rule=day_rule, skip_empty=skip_empty,
+                              mda8_method=kwargs.get("mda8_method", "mean_of_station_mda8"))
     names = polygons["name"].astype(str)
-    rates.attrs["areas_without_stations"] = sorted(set(names) - set(counts.index))
+    rates.attrs["areas_without_stations"] = sorted(set(names) - set(rates.attrs.pop("area_stations", {})))
     return rates
 
 

@@ -15,7 +15,8 @@ from envq import standards
 from envq.sources.dispatch import read_air  # the reader dispatcher (re-exported: the first step of the chain)
 from envq.sources.files import default_data_dir  # re-exported for the demo and the tests
 
-__all__ = ["read_air", "city_days_from_hourly", "station_daily_by_month", "default_data_dir"]
+__all__ = ["read_air", "city_days_from_hourly", "station_daily_from_hourly", "city_days_from_station_daily",
+           "station_daily_by_month", "default_data_dir"]
 
 
 def city_days_from_hourly(hourly: xr.Dataset, *, edition: str = "auto", day_rule: str = "pm25_o3",
@@ -37,7 +38,25 @@ def city_days_from_hourly(hourly: xr.Dataset, *, edition: str = "auto", day_rule
     (city_days, station_daily, screened): the city daily AQI dataset (dims city, date) merged with
     the city daily concentrations; the station daily values; the log of screened hourly values.
     """
-    from envq.air.city import city_daily, city_daily_aqi
+    sdaily, screened, clean = station_daily_from_hourly(hourly, screen=screen, screening_rules=screening_rules,
+                                                        province=province, mda8_method=mda8_method)
+    city_days = city_days_from_station_daily(sdaily, clean=clean, edition=edition, day_rule=day_rule,
+                                             mda8_method=mda8_method)
+    return city_days, sdaily, screened
+
+
+def station_daily_from_hourly(hourly: xr.Dataset, *, screen: bool = True, screening_rules=None,
+                              province: str | None = "湖南省", mda8_method: str = "mean_of_station_mda8",
+                              ) -> tuple[xr.Dataset, pd.DataFrame, xr.Dataset | None]:
+    """The first half of :func:`city_days_from_hourly`: the stations of *province*, screened
+    (the spatial reference of a spike is the other stations of the station's city) and reduced
+    to station daily values, a month at a time.
+
+    Returns ``(station_daily, screened, clean)``: *clean* is the screened hourly O3 that
+    ``mda8_method="mda8_of_city_hourly"`` needs (None otherwise). Any grouping of the stations
+    (cities, river basins, a user's polygons) is then :func:`city_days_from_station_daily` of
+    the same station daily values with the group in the ``city`` coordinate.
+    """
     from envq.air.screening import DEFAULT_RULES
 
     if province is not None:
@@ -49,12 +68,22 @@ def city_days_from_hourly(hourly: xr.Dataset, *, edition: str = "auto", day_rule
     times = pd.DatetimeIndex(hourly["time"].values)
     first_day = (times.min() - pd.Timedelta(hours=1)).date() if len(times) else "2019-01-01"
     assessment = standards.edition_for("hj663", max(str(first_day), "2013-10-01"))
-    sdaily, screened, clean = station_daily_by_month(
+    return station_daily_by_month(
         hourly, screen=screen, screening_rules=screening_rules or DEFAULT_RULES, assessment=assessment,
         keep_hourly=("o3",) if mda8_method == "mda8_of_city_hourly" else ())
-    cdaily = city_daily(sdaily, hourly=clean, mda8_method=mda8_method)
+
+
+def city_days_from_station_daily(station_daily: xr.Dataset, *, clean: xr.Dataset | None = None,
+                                 edition: str = "auto", day_rule: str = "pm25_o3",
+                                 mda8_method: str = "mean_of_station_mda8") -> xr.Dataset:
+    """The second half of :func:`city_days_from_hourly`: the city daily values of the stations
+    grouped by their ``city`` coordinate (:func:`envq.air.city.city_daily`) and their daily AQI,
+    merged (dims city, date)."""
+    from envq.air.city import city_daily, city_daily_aqi
+
+    cdaily = city_daily(station_daily, hourly=clean, mda8_method=mda8_method)
     caqi = city_daily_aqi(cdaily, edition=edition, day_rule=day_rule)
-    return xr.merge([cdaily, caqi], compat="override", combine_attrs="drop_conflicts"), sdaily, screened
+    return xr.merge([cdaily, caqi], compat="override", combine_attrs="drop_conflicts")
 
 
 _HOUR = np.timedelta64(1, "h")
