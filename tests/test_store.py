@@ -131,6 +131,46 @@ def test_air_round_trip_and_idempotent_rerun(hourly, tmp_path):
     assert sorted(p.name for p in (store.root / "air" / "hourly").iterdir()) == ["2019-01.json", "2019-01.v1.zarr"]
 
 
+def test_air_same_input_recognised_before_any_check_or_copy(hourly, tmp_path, monkeypatch):
+    # issue 16: an input already in the store's order is hashed as it is (envq.store.air.Planes),
+    # with the very digest the checked and sorted input gives; the very input that made every
+    # month it touches is then skipped before Incoming.from_dataset (no check, sort or copy), with
+    # the revision rows of a full comparison
+    from envq.store import air as store_air
+    from envq.store.air_cubes import input_digest
+
+    sub = days(hourly, D(2019, 1, 30), D(2019, 2, 2))            # two months
+    planes, inc = store_air.Planes.of(sub), store_air.Incoming.from_dataset(sub)
+    assert planes is not None and [m for m, _ in planes.months()] == ["2019-01", "2019-02"]
+    for month, sel in inc.months():
+        assert input_digest(planes, sel, month) == input_digest(inc, sel, month)
+    assert store_air.Planes.of(sub.isel(station=slice(None, None, -1))) is None   # not in order: checked first
+    store = Store(tmp_path / "s")
+    with store.lock(run_id="r1"):
+        store.upsert_air(sub, source="archive")
+    with store.lock(run_id="r2"):   # the full path (stations reversed): the same digests, nothing rewritten
+        full = store.upsert_air(sub.isel(station=slice(None, None, -1)), source="archive")
+    before = tree(store.root / "air")
+
+    def refuse(ds):
+        raise AssertionError("the same input was checked and copied again")
+
+    monkeypatch.setattr(store_air.Incoming, "from_dataset", staticmethod(refuse))
+    with store.lock(run_id="r3"):
+        quick = store.upsert_air(sub, source="archive")
+    assert tree(store.root / "air") == before
+    cols = ["kind", "day", "source", "stations", *COUNTS]
+    pd.testing.assert_frame_equal(quick[cols], full[cols])
+    assert store.revisions()["run_id"].tolist()[-len(quick):] == ["r3"] * len(quick)
+    # one value changed in the second month: not the same input, so checked and merged
+    monkeypatch.undo()
+    changed = sub.copy(deep=True)
+    changed["pm25"][0, -1] = 999.0
+    with store.lock(run_id="r4"):
+        rev = store.upsert_air(changed, source="archive")
+    assert int(rev["values_changed"].sum()) + int(rev["values_new"].sum()) == 1
+
+
 def test_air_revision_counted_exactly(hourly, tmp_path):
     sub = days(hourly, D(2019, 3, 10), D(2019, 3, 11))
     store = Store(tmp_path / "s")
