@@ -222,3 +222,17 @@ def test_thresholds_from_the_configuration():
         Thresholds.from_config({"silent_hours": "24"})
     with pytest.raises(InputError, match="below 1"):
         Thresholds.from_config({"water_margin": 10})
+
+
+
+def test_a_station_day_left_incomplete_cites_the_validity_rule_in_force(tmp_path, july):
+    """1861A reported PM2.5 in only 16 hours of 2019-07-15 (the bundled extract, as published): its
+    daily mean is invalid by GB 3095-2012 Table 4 (a 24-hour mean needs 20 hourly values), and the
+    message names that rule, not HJ 663."""
+    store = _air_store(tmp_path / "s", july)
+    w = day_warnings(store, "2019-07-15", parts=["air"])
+    inc = w[(w["rule"] == "data.day_incomplete") & (w["scope"] == "station")].set_index("name")
+    assert inc.loc["1861A", "severity"] == "info"
+    assert inc.loc["1861A", "message"].endswith("2019-07-15 仅 16 小时 PM2.5 有效，日均值无效（GB 3095-2012 表4：至少 20 小时）")
+    assert json.loads(inc.loc["1861A", "figures"]) == {"pm25_hours": 16, "min_hours": 20}
+    assert {"1518A", "2031A", "2486A"} <= set(inc.index)  # 6, 13 and 1 hours

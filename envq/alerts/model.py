@@ -74,8 +74,8 @@ class Thresholds:
     lookback_days : int
         How far back the silence check looks (a station silent longer is "silent since before").
     station_min_hours : int
-        A station day with fewer valid PM2.5 hours than this is incomplete (HJ 663-2013 §4.1 and
-        Table 2: a 24-hour mean needs at least 20 hourly values).
+        A station day with fewer valid PM2.5 hours than this is incomplete (GB 3095-2012 Table 4,
+        reproduced in GB 3095-2026 Table 4: a 24-hour mean needs at least 20 hourly values).
     screened : bool
         Report values screened out on the day (``data.screened``, severity info).
     """

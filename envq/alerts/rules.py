@@ -436,6 +436,18 @@ def _silent_rows(last: pd.Series, end: pd.Timestamp, start: pd.Timestamp, *, day
     return rows
 
 
+def _daily_mean_rule(day: dt.date, min_hours: int) -> str:
+    """Where a station day's minimum of PM2.5 hours comes from: GB 3095 Table 4 of the edition in
+    force on *day* (a 24-hour mean needs 20 hourly values), or the configuration when it differs."""
+    from envq import standards
+
+    gb = standards.load(standards.edition_for("gb3095", day))
+    rule = next(r for r in gb["validity"]["rules"] if r["statistic"] == "daily_mean")
+    if rule["min_hours"] == min_hours:
+        return f"{gb['number']} 表4：至少 {min_hours} 小时"
+    return f"envq.toml [warnings] station_min_hours：至少 {min_hours} 小时"
+
+
 def air_data_warnings(hourly, *, day: dt.date, stations: pd.DataFrame | None = None,
                       thresholds: Thresholds = Thresholds()) -> pd.DataFrame:
     """Air data of the day: the source published nothing (critical), hours of the day missing
@@ -494,6 +506,7 @@ def air_data_warnings(hourly, *, day: dt.date, stations: pd.DataFrame | None = N
                          what="空气站点")
     silent = {r["name"] for r in rows if r["rule"] == "data.silent"}
     if hourly is not None and "pm25" in hourly and in_day.any():
+        rule = _daily_mean_rule(day, thresholds.station_min_hours)
         pm = np.isfinite(hourly["pm25"].transpose("station", "time").values[:, in_day]).sum(axis=1)
         short = (pm > 0) & (pm < thresholds.station_min_hours) & np.isin(codes, expected)
         for c, n in zip(codes[short], pm[short]):
@@ -503,7 +516,7 @@ def air_data_warnings(hourly, *, day: dt.date, stations: pd.DataFrame | None = N
             rows.append({**base, "severity": "info", "rule": "data.day_incomplete", "scope": "station", "name": c,
                          "label": labels.get(c, c), "audience": [bureau(city), OPERATORS], "cities": [city] if city else [],
                          "message": f"空气站点 {labels.get(c, c)} {day} 仅 {int(n)} 小时 PM2.5 有效，日均值无效"
-                                    f"（HJ 663：至少 {thresholds.station_min_hours} 小时）",
+                                    f"（{rule}）",
                          "figures": {"pm25_hours": int(n), "min_hours": thresholds.station_min_hours}})
     return frame(rows)
 
