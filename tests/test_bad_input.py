@@ -587,3 +587,29 @@ def test_a_workbook_formula_without_its_value(tmp_path, capsys):
     wb.save(path)
     code, _, err = run(["water", "rates", path, "--period", "2026-07"], capsys)
     assert code == 2 and "row 2, field 'nh3n(mg/L)': value '=0.1*3' is a formula without a computed value" in err
+
+
+
+@pytest.mark.parametrize("value", ["-5", "32.7", "99999", "501"])
+def test_a_published_aqi_that_no_edition_gives_is_refused(tmp_path, capsys, data_dir, value):
+    """A published AQI is an integer (HJ 633-2012 §6.2, HJ 633-2026 §4.2.6: rounded up) from 0 to
+    500: anything else is bad input (the audit reported -5 as 优 and 32.7 as 33 before), in the live
+    CSV and in the archive's AQI rows."""
+    live = text_of(data_dir / "air/cnemc_live_2026-03-10T09.csv").splitlines()
+    assert live[1].startswith("2026-03-10T0900,2568A,") and ",,32,27," in live[1]
+    f = tmp_path / "live.csv"
+    f.write_text("\n".join([live[0], live[1].replace(",,32,27,", f",,{value},27,"), *live[2:5]]) + "\n",
+                 encoding="utf-8")
+    code, _, err = run(["audit", "air", f, "-o", tmp_path / "out.csv"], capsys)
+    assert code == 2 and f"{f}: row 2, field 'aqi': value '{value}' is not an AQI" in err, err
+    assert not (tmp_path / "out.csv").exists()
+
+    arch = text_of(data_dir / "air/china_sites_20190101.csv.gz").splitlines()
+    k = arch[0].split(",").index("1001A")
+    row = arch[1].split(",")
+    assert row[2] == "AQI" and row[k] != ""
+    row[k] = value
+    g = tmp_path / "china_sites_20190101.csv"
+    g.write_text("\n".join([arch[0], ",".join(row), *arch[2:16]]) + "\n", encoding="utf-8")
+    code, _, err = run(["air", "hourly-aqi", g, "-o", tmp_path / "h.csv"], capsys)
+    assert code == 2 and f"{g}: row 2, field '1001A': value '{value}' is not an AQI" in err, err

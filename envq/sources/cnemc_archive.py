@@ -25,7 +25,7 @@ import xarray as xr
 
 from envq.errors import InputError
 from envq.sources.air_dataset import AIR_VARIABLES, POLLUTANTS, build_air_dataset, format_number, select_variables
-from envq.sources.checks import check_times
+from envq.sources.checks import check_published_aqi, check_times
 from envq.sources.files import as_paths
 from envq.sources.csvfile import open_csv, read_csv_text
 
@@ -340,6 +340,9 @@ def _read_archive_file(path, keep: list[str], encoding: str) -> _Part:
     vcode = vcode[kept].astype(np.intp)
     tns = (day + hour * _HOUR)[kept]
     values, lines, kind = values[kept], lines[kept], kind[kept]
+    is_aqi = kind == "AQI"
+    if is_aqi.any():
+        check_published_aqi(path, values[is_aqi], lines[is_aqi], codes)
 
     values, vcode, tns, lines, dropped_rows = _drop_duplicate_rows(path, values, vcode, tns, lines, kind, codes)
 

@@ -28,7 +28,7 @@ import xarray as xr
 
 from envq.errors import InputError
 from envq.sources.air_dataset import POLLUTANTS, build_air_dataset, format_number, select_variables
-from envq.sources.checks import check_times
+from envq.sources.checks import check_published_aqi, check_times
 from envq.sources.files import as_paths, read_text
 from envq.sources.csvfile import MAX_FIELD_CHARS, check_csv, normalise_newlines, read_csv_text, require_columns
 
@@ -229,6 +229,8 @@ def _read_live_file(path, o3_field: str, encoding: str) -> _LiveRows:
         if chosen not in numbers:
             require_columns(path, [str(c) for c in frame.columns], _REQUIRED + [chosen])
 
+    if "aqi" in numbers:
+        check_published_aqi(path, numbers["aqi"], rows, "aqi", frame["aqi"].to_numpy(dtype=str))
     values = {var: numbers[f] for f, var in LIVE_VARIABLE_MAP.items() if f in numbers}
     values["o3"] = numbers[chosen]
     slash = np.column_stack([slashes[_POLLUTANT_FIELD.get(p, chosen)] for p in POLLUTANTS])
