@@ -203,6 +203,20 @@ def test_a_file_without_a_published_figure_is_refused(data_dir, tmp_path):
     assert run.returncode == 2 and "no published AQI" in run.stderr
 
 
+def test_an_archive_file_without_its_aqi_rows_is_refused_not_audited_as_0_percent(data_dir, tmp_path):
+    """The archive reader gives an empty published AQI when the file has no AQI rows: nothing was
+    published, so there is nothing to audit (it printed 0/2376 agree, 2376 unexplained or
+    publication_rule disagreements, exit 0)."""
+    p = tmp_path / "china_sites_20190101.csv"
+    src = pd.read_csv(data_dir / "air/china_sites_20190101.csv.gz", dtype=str, keep_default_na=False)
+    src[src["type"] != "AQI"].head(28).to_csv(p, index=False)
+    out = tmp_path / "x.csv"
+    run = subprocess.run([sys.executable, "-m", "envq.cli", "audit", "air", str(p), "-o", str(out)],
+                         capture_output=True, text=True)
+    assert run.returncode == 2 and "no published AQI" in run.stderr, run.stdout + run.stderr
+    assert not out.exists()
+
+
 def _so2_above_800_file(tmp_path, rows):
     """A live CSV of 2019 (HJ 633-2012) with SO2 1-hour above 800 and no SO2 24-hour mean (NA):
     the SO2 IAQI is unknown (Table 1 note 2); *rows* are (code, overrides)."""

@@ -37,7 +37,7 @@ from envq import standards
 from envq.audit.reasons import UNEXPLAINED
 from envq.canonical import AIR_POLLUTANTS
 
-__all__ = ["AuditResult", "audit_air", "AIR_COLUMNS", "PUBLISHED_AIR"]
+__all__ = ["AuditResult", "audit_air", "has_published_aqi", "AIR_COLUMNS", "PUBLISHED_AIR"]
 
 #: Variables of the canonical dataset that hold what was published.
 PUBLISHED_AIR = ("aqi_cnemc", "primary_pollutant_cnemc")
@@ -140,6 +140,14 @@ def _editions(days: np.ndarray, edition: str) -> np.ndarray:
         return np.full(len(days), edition, dtype=object)
     switch = np.datetime64(standards.load("hj633_2026")["in_force_from"], "D")
     return np.where(days >= switch, "hj633_2026", "hj633_2012").astype(object)
+
+
+def has_published_aqi(hourly) -> bool:
+    """True when *hourly* holds at least one published AQI (``aqi_cnemc``): an archive file
+    without AQI rows reads as an all-missing ``aqi_cnemc``, which publishes nothing to audit."""
+    if "aqi_cnemc" not in hourly.data_vars:
+        return False
+    return bool(np.isfinite(np.asarray(hourly["aqi_cnemc"].values, dtype=float)).any())
 
 
 def _category_of(aqi: np.ndarray, eds: np.ndarray) -> np.ndarray:
@@ -255,11 +263,12 @@ def audit_air(hourly: xr.Dataset, *, edition: str = "auto", missing_rule: str | 
     """
     from envq.air.aqi import hourly_aqi
 
-    if "aqi_cnemc" not in hourly.data_vars:
+    if not has_published_aqi(hourly):
         src = hourly.attrs.get("source", "")
         from envq.errors import UsageError  # nothing to audit against: the user's file to fix
 
-        raise UsageError(f"{src or 'the data'}: no published AQI (the feed's 'aqi' column) to audit against")
+        raise UsageError(f"{src or 'the data'}: no published AQI (the feed's 'aqi' column, the archive's AQI rows) "
+                         "to audit against")
     src = source if source is not None else hourly.attrs.get("source", "")
     src = src if isinstance(src, str) else ";".join(map(str, src))
     ds = hourly

@@ -86,9 +86,9 @@ def audit_pulled(part: str, payloads, data, start: dt.date, end: dt.date) -> Aud
     keeps the published AQI), water from the CNEMC files among the payloads (the parsed long table
     does not keep the published class). None when nothing published was pulled."""
     if part == "air":
-        from envq.audit.air import audit_air
+        from envq.audit.air import audit_air, has_published_aqi
 
-        if data is None or "aqi_cnemc" not in data.data_vars or not data.sizes.get("time", 0):
+        if data is None or not data.sizes.get("time", 0) or not has_published_aqi(data):
             return None
         src = data.attrs.get("source", "")
         return audit_air(data, source=src if isinstance(src, str) else ";".join(map(str, src)))
