@@ -151,16 +151,16 @@ def count_days(sel: xr.Dataset, edition_day: dt.date) -> pd.DataFrame:
     good = valid & (sel["aqi"].values <= 100)
     level = sel["level"].values
     strict = sel["valid_all_six"].values.astype(bool)
-    df = pd.DataFrame({
+    cols = {
         "name": sel["city"].values.astype(str),
         "valid_days": valid.sum(axis=1),
         "valid_days_all_six": strict.sum(axis=1),
         "good_days": good.sum(axis=1),
         "good_days_all_six": (strict & good).sum(axis=1),
-    })
+    }
     categories = category_table(standards.edition_for("hj633", edition_day))["category_zh"]
     for k, cat in categories.items():
-        df[f"days_{cat}"] = ((level == k) & valid).sum(axis=1)
+        cols[f"days_{cat}"] = ((level == k) & valid).sum(axis=1)
     if "primary_pollutant" in sel:
         # each distinct primary-pollutant text is searched once (a handful among all unit-days)
         raw = sel["primary_pollutant"].values
@@ -168,8 +168,8 @@ def count_days(sel: xr.Dataset, edition_day: dt.date) -> pd.DataFrame:
         prim = np.char.add(np.char.add(",", np.asarray(texts, dtype=object).astype(str)), ",")
         for name in _primary_names():
             hit = (np.char.find(prim, f",{name},") >= 0)[codes].reshape(raw.shape)
-            df[f"primary_{name}"] = (hit & valid).sum(axis=1)
-    return df
+            cols[f"primary_{name}"] = (hit & valid).sum(axis=1)
+    return pd.DataFrame(cols)   # built once: a column added at a time costs more than the counting
 
 
 def ratios(counts: pd.DataFrame, *, by: str = "city", province_method: str = "mean_of_cities",
