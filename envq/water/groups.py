@@ -32,7 +32,13 @@ __all__ = [
     "STATUS_ORDER",
     "section_table",
     "proportion_status",
+    "is_i_iii",
     "i_iii_count",
+    "Membership",
+    "group_members",
+    "class_counts",
+    "group_labels",
+    "group_verdicts",
     "group_rates",
     "status_change",
     "compare_periods",
@@ -174,22 +180,163 @@ def load_custom_groups(path) -> dict[str, list[str]]:
     return {g: list(s["section"].str.strip()) for g, s in df.groupby("group", sort=False)}
 
 
+def is_i_iii(classes) -> np.ndarray:
+    """Whether each section class (1..6; NA/0 = no class) is Class I, II or III (Ⅰ~Ⅲ类): the
+    one definition of the numerator of the Class III compliance rate.
+
+    >>> is_i_iii([1, 3, 4, 6, None]).tolist()
+    [True, True, False, False, False]
+    """
+    c = _class_codes(classes)
+    return (c >= 1) & (c <= 3)
+
+
 def i_iii_count(classes) -> np.ndarray | int:
     """Sections in Class I, II or III (Ⅰ~Ⅲ类) among section classes (1..6; NA/0 = no class):
-    the numerator of the Class III compliance rate, counted in one place.
+    the numerator of the Class III compliance rate (:func:`is_i_iii`), counted in one place.
 
     >>> i_iii_count([1, 3, 4, 6, None])
     2
     """
-    c = pd.array(np.asarray(classes, dtype=object), dtype="Int64").fillna(0).to_numpy(np.int64)
-    return int(((c >= 1) & (c <= 3)).sum())
+    return int(is_i_iii(classes).sum())
+
+
+def _class_codes(classes) -> np.ndarray:
+    """Section classes as int64, 0 where there is none."""
+    return pd.array(np.asarray(classes, dtype=object), dtype="Int64").fillna(0).to_numpy(np.int64)
+
+
+@dataclasses.dataclass(frozen=True)
+class Membership:
+    """Which rows of a section table belong to which group (a row may be in several custom
+    groups): ``names`` of the groups in order, and for each membership the group's position
+    ``group`` and the section table's row position ``row``; ``missing`` lists, per group, the
+    listed sections without a row (custom groups)."""
+
+    names: list
+    group: np.ndarray
+    row: np.ndarray
+    missing: list
+
+    def count(self, flags) -> np.ndarray:
+        """How many member rows of each group have *flags* (a bool array over the table's rows)."""
+        w = np.asarray(flags, dtype=bool)[self.row]
+        return np.bincount(self.group[w], minlength=len(self.names)).astype(np.int64)
+
+    def rows_of(self, i: int) -> np.ndarray:
+        """The table's row positions in group *i*, in table order."""
+        return self.row[self.group == i]
+
+
+def group_members(sections: pd.DataFrame, by: str, custom: Mapping[str, list] | None = None,
+                  province_name: str = "湖南省") -> Membership:
+    """The groups of :func:`group_rates` (*by*, *custom*, *province_name* as there) over the rows
+    of *sections*: by a registry field (groups sorted by name; rows without a name in none), the
+    whole table (``province``), or the listed sections (``custom``)."""
+    if by not in GROUP_FIELDS:
+        raise ValueError(f"by must be one of {', '.join(GROUP_FIELDS)}, got {by!r}")
+    n = len(sections)
+    if by == "custom":
+        if not custom:
+            raise ValueError("by='custom' needs custom={group name: [section, ...]}")
+        present = set(sections["section"])
+        rows = [np.flatnonzero(sections["section"].isin(secs).to_numpy(bool)) for secs in custom.values()]
+        return Membership(list(custom), np.repeat(np.arange(len(rows), dtype=np.int64), [len(r) for r in rows]),
+                          np.concatenate(rows).astype(np.int64) if rows else np.zeros(0, np.int64),
+                          [sorted(set(secs) - present) for secs in custom.values()])
+    if by == "province":
+        return Membership([province_name], np.zeros(n, np.int64), np.arange(n, dtype=np.int64), [[]])
+    codes, names = pd.factorize(sections[GROUP_FIELDS[by]], sort=True)
+    keep = codes >= 0
+    return Membership(list(names), codes[keep].astype(np.int64), np.flatnonzero(keep).astype(np.int64),
+                      [[] for _ in names])
+
+
+def class_counts(sections: pd.DataFrame, members: Membership) -> pd.DataFrame:
+    """Counts of each group (one row per group, in order): ``sections`` (evaluated: with a class),
+    ``sections_listed``, ``class_1 .. class_6``, ``sections_i_iii`` (:func:`is_i_iii`),
+    ``i_iii_share, worse_v_share`` (% of the sections evaluated; NaN without any),
+    ``sections_meeting_target`` and ``target_compliance_share`` (each evaluated section against
+    its own target class), ``sections_without_coordinates``."""
+    c = _class_codes(sections["class"])
+    evaluated = c > 0
+    n = members.count(evaluated)
+    out = {"sections": n,
+           "sections_listed": members.count(np.ones(len(c), bool)) + np.array([len(m) for m in members.missing],
+                                                                               dtype=np.int64)}
+    for k in range(1, 7):
+        out[f"class_{k}"] = members.count(c == k)
+    out["sections_i_iii"] = members.count(is_i_iii(c))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["i_iii_share"] = np.where(n > 0, 100.0 * out["sections_i_iii"] / n, np.nan)
+        out["worse_v_share"] = np.where(n > 0, 100.0 * out["class_6"] / n, np.nan)
+        meets = sections["meets_target"].astype("boolean").fillna(False).to_numpy(bool) & evaluated
+        out["sections_meeting_target"] = members.count(meets)
+        out["target_compliance_share"] = np.where(n > 0, 100.0 * out["sections_meeting_target"] / n, np.nan)
+    out["sections_without_coordinates"] = members.count(~sections["has_coordinates"].astype(bool).to_numpy())
+    return pd.DataFrame(out)
+
+
+def group_labels(sections: pd.DataFrame, members: Membership, counts: pd.DataFrame, *,
+                 ph_mean: str = "arithmetic", nondetect_fraction: float | None = None) -> pd.DataFrame:
+    """The 水质状况 of each group (one row per group, in order): ``method`` (``average_indicators``
+    below 5 sections evaluated, else ``class_proportion``; empty without any), ``average_class``
+    (small groups), ``status`` and ``main_pollutants``.
+
+    References
+    ----------
+    环办〔2011〕22号 河流、流域（水系）水质评价, 主要污染指标 (reference/standards.md §5.3, §5.5).
+    """
+    g = gb3838()
+    rating = g.evaluation["group_rating"]
+    gmp = g.evaluation["group_main_pollutants"]
+    frac = g.nondetect["average_fraction"] if nondetect_fraction is None else nondetect_fraction
+    n = counts["sections"].to_numpy(np.int64)
+    large = n >= rating["section_count_threshold"]
+    small = (n > 0) & ~large
+    m = len(n)
+    method = np.where(large, rating["large_group_method"], np.where(small, rating["small_group_method"], "")).astype(object)
+    average = np.full(m, pd.NA, dtype=object)
+    status = np.full(m, "", dtype=object)
+    status[large] = proportion_status(counts["sections_i_iii"].to_numpy(np.int64)[large],
+                                      counts["class_6"].to_numpy(np.int64)[large], n[large])
+    pollutants = np.full(m, "", dtype=object)
+    cls_items = [c for c in g.classification_items if c in sections.columns]
+    evaluated = _class_codes(sections["class"]) > 0
+    for i in np.flatnonzero(small):  # a few indicators averaged over each small group
+        rows = members.rows_of(i)
+        avg, _ = _average_indicators(sections.iloc[rows[evaluated[rows]]], cls_items, ph_mean=ph_mean, fraction=frac)
+        average[i], status[i], pollutants[i] = avg["class"], avg["status"], avg["main_pollutants"]
+    reported = large & np.isin(status, list(gmp["reported_for_statuses"]))
+    if reported.any():
+        over = {it: members.count(evaluated & (sections[f"{it}_class"].fillna(0).to_numpy(np.int64) > gmp["exceed_class"])
+                                  if f"{it}_class" in sections else np.zeros(len(evaluated), bool))
+                for it in cls_items}
+        for i in np.flatnonzero(reported):
+            rates = sorted((-int(over[it][i]), j, it, 100.0 * int(over[it][i]) / n[i])
+                           for j, it in enumerate(cls_items) if over[it][i])
+            pollutants[i] = ";".join(f"{g.label(it)}({r:.1f}%)" for _, _, it, r in rates[: gmp["max_items"]])
+    return pd.DataFrame({"method": method, "average_class": pd.array(average, dtype="Int8"), "status": status,
+                         "main_pollutants": pollutants})
+
+
+def group_verdicts(names, shares, *, scope: str, year: int | None, targets: Targets | None = None) -> pd.DataFrame:
+    """``i_iii_target`` (:class:`envq.targets.Targets` of *scope*, each name, *year*; NaN without a
+    year) and ``target_met`` (the one rule, :func:`envq.targets.judge`) of each group."""
+    targets = Targets() if targets is None else targets
+    m = len(names)
+    target = targets.lookup(WATER, scope, [str(x) for x in names], year) if year and m else np.full(m, np.nan)
+    return pd.DataFrame({"i_iii_target": target,
+                         "target_met": judge(np.asarray(shares, dtype=float), target) if m else pd.array([], "boolean")})
 
 
 def group_rates(sections: pd.DataFrame, *, by: str = "system", custom: Mapping[str, list] | None = None,
                 province_name: str = "湖南省", targets: Targets | None = None, ph_mean: str = "arithmetic",
                 nondetect_fraction: float | None = None, scope: str | None = None,
                 period: Period | str | None = None) -> pd.DataFrame:
-    """Class shares, compliance rate and status of each group of sections.
+    """Class shares, compliance rate and status of each group of sections: the groups
+    (:func:`group_members`), their counts (:func:`class_counts`), status and main pollutants
+    (:func:`group_labels`) and verdict (:func:`group_verdicts`).
 
     Parameters
     ----------
@@ -227,77 +374,36 @@ def group_rates(sections: pd.DataFrame, *, by: str = "system", custom: Mapping[s
     ----------
     环办〔2011〕22号 河流、流域（水系）水质评价, 主要污染指标 (reference/standards.md §5.3, §5.5).
     """
-    g = gb3838()
-    if by not in GROUP_FIELDS:
-        raise ValueError(f"by must be one of {', '.join(GROUP_FIELDS)}, got {by!r}")
-    rating = g.evaluation["group_rating"]
-    threshold = rating["section_count_threshold"]
-    gmp = g.evaluation["group_main_pollutants"]
-    frac = g.nondetect["average_fraction"] if nondetect_fraction is None else nondetect_fraction
-    targets = Targets() if targets is None else targets
+    members = group_members(sections, by, custom, province_name)
+    if not members.names:
+        return pd.DataFrame()
     scope = scope or by
     if period is None and len(sections):
         period = sections["period"].iloc[0]
     period = parse_period(period) if period is not None and period != "" else None
     label, year = (period.label, period.year) if period is not None else ("", None)
 
-    if by == "custom":
-        if not custom:
-            raise ValueError("by='custom' needs custom={group name: [section, ...]}")
-        members = {name: (sections[sections["section"].isin(secs)], sorted(set(secs) - set(sections["section"])))
-                   for name, secs in custom.items()}
-    elif by == "province":
-        members = {province_name: (sections, [])}
-    else:
-        field = GROUP_FIELDS[by]
-        members = {name: (sub, []) for name, sub in sections.groupby(field, sort=True)}
-
-    cls_items = [c for c in g.classification_items if c in sections.columns]
-    rows = []
-    for name, (sub, missing) in members.items():  # one iteration per group, not per reading
-        c = sub["class"].astype("Int64").fillna(0).to_numpy(np.int64)
-        ev = sub[c > 0]
-        n = int((c > 0).sum())
-        counts = {f"class_{k}": int((c == k).sum()) for k in range(1, 7)}
-        good = i_iii_count(c)
-        bad = counts["class_6"]
-        row = {"group": scope, "name": name, "period": label, "sections": n,
-               "sections_listed": len(sub) + len(missing), **counts, "sections_i_iii": good,
-               "i_iii_share": 100.0 * good / n if n else np.nan,
-               "worse_v_share": 100.0 * bad / n if n else np.nan}
-        if n == 0:
-            row.update(method="", average_class=pd.NA, status="", main_pollutants="")
-        elif n < threshold:
-            avg, _ = _average_indicators(ev, cls_items, ph_mean=ph_mean, fraction=frac)
-            row.update(method=rating["small_group_method"], average_class=avg["class"], status=avg["status"],
-                       main_pollutants=avg["main_pollutants"])
-        else:
-            status = proportion_status([good], [bad], [n])[0]
-            mp = ""
-            if status in gmp["reported_for_statuses"]:
-                rates = []
-                for it in cls_items:
-                    ic = ev[f"{it}_class"].to_numpy(np.int64) if f"{it}_class" in ev else np.zeros(n, np.int64)
-                    k = int((ic > gmp["exceed_class"]).sum())
-                    if k:
-                        rates.append((-k, cls_items.index(it), it, 100.0 * k / n))
-                rates.sort()
-                mp = ";".join(f"{g.label(it)}({r:.1f}%)" for _, _, it, r in rates[: gmp["max_items"]])
-            row.update(method=rating["large_group_method"], average_class=pd.NA, status=status, main_pollutants=mp)
-        meets = ev["meets_target"].astype("boolean").fillna(False).to_numpy(bool) if n else np.zeros(0, bool)
-        row["sections_meeting_target"] = int(meets.sum())
-        row["target_compliance_share"] = 100.0 * meets.sum() / n if n else np.nan
-        row["i_iii_target"] = targets.get(WATER, scope, str(name), year) if year else np.nan
-        row["sections_without_coordinates"] = int((~sub["has_coordinates"].astype(bool)).sum())
-        row["sections_not_in_registry"] = ";".join(sub.loc[~sub["in_registry"].astype(bool), "section"])
-        row["missing_sections"] = ";".join(missing)
-        rows.append(row)
-    out = pd.DataFrame(rows)
-    if len(out):
-        out["average_class"] = out["average_class"].astype("Int8")
-        out.insert(out.columns.get_loc("i_iii_target") + 1, "target_met",
-                   judge(out["i_iii_share"].to_numpy(float), out["i_iii_target"].to_numpy(float)))
+    counts = class_counts(sections, members)
+    labels = group_labels(sections, members, counts, ph_mean=ph_mean, nondetect_fraction=nondetect_fraction)
+    verdicts = group_verdicts(members.names, counts["i_iii_share"], scope=scope, year=year, targets=targets)
+    head = pd.DataFrame({"group": scope, "name": members.names, "period": label})
+    out = pd.concat([head, counts.drop(columns="sections_without_coordinates"), labels, verdicts,
+                     counts[["sections_without_coordinates"]]], axis=1)
+    out = out[[*head, "sections", "sections_listed", *(f"class_{k}" for k in range(1, 7)), "sections_i_iii",
+               "i_iii_share", "worse_v_share", *labels, "sections_meeting_target", "target_compliance_share",
+               *verdicts, "sections_without_coordinates"]]
+    out["sections_not_in_registry"] = _not_in_registry(sections, members)
+    out["missing_sections"] = [";".join(m) for m in members.missing]
     return out
+
+
+def _not_in_registry(sections: pd.DataFrame, members: Membership) -> list[str]:
+    """For each group, its sections the registry does not know, joined by ``;`` in table order."""
+    found: list[list] = [[] for _ in members.names]
+    w = ~sections["in_registry"].astype(bool).to_numpy()[members.row]
+    for gi, sec in zip(members.group[w], sections["section"].to_numpy(object)[members.row[w]]):
+        found[gi].append(sec)
+    return [";".join(f) for f in found]
 
 
 def status_change(current, previous, *, none: str = "") -> np.ndarray:
