@@ -159,9 +159,11 @@ def _charts(b) -> dict[str, str]:
         out["calendar"] = calendar_chart(b.charts["calendar"], start=b.period.start, end=b.period.end,
                                          edition=standards.edition_for("hj633", b.period.end))
     if "monthly_ratio" in b.charts:
+        from envq.targets import AIR, Targets
+
         m = b.charts["monthly_ratio"]
         prov = m[m["scope"] == "province"]
-        target = float(prov["target"].iloc[-1]) if len(prov) else 83.0
+        target = float(prov["target"].iloc[-1]) if len(prov) else Targets().get(AIR, "province", "湖南省", b.period.year)
         out["monthly_ratio"] = ratio_chart(m, target=target, year=b.period.year)
     if "water_classes" in b.charts:
         out["water_classes"] = class_chart(b.charts["water_classes"])
