@@ -47,7 +47,7 @@ import pandas as pd
 from envq.errors import PeriodError
 
 __all__ = ["KINDS", "GRAMMAR", "TOUCHED_KINDS", "Period", "parse_period", "as_period", "periods_of", "kinds_of", "latest",
-           "periods_touched", "calendar_periods", "check_held"]
+           "periods_touched", "calendar_periods", "check_held", "labels_of_days"]
 
 #: The kinds of period, finest first.
 KINDS = ("day", "month", "quarter", "half", "year", "ytd", "range")
@@ -472,6 +472,20 @@ def periods_touched(days: Iterable[dt.date], kinds: Iterable[str] = TOUCHED_KIND
     """
     d = {_as_date(x) for x in days}
     return [p for kind in kinds for p in sorted({Period.containing(x, kind) for x in d})]
+
+
+def labels_of_days(days, kind: str = "month") -> np.ndarray:
+    """The label of the calendar period of *kind* holding each day (dates, ``YYYY-MM-DD`` texts
+    or Timestamps), e.g. to group days by month; each distinct day converted once.
+
+    >>> labels_of_days(["2019-07-31", "2019-08-01", "2019-07-02"]).tolist()
+    ['2019-07', '2019-08', '2019-07']
+    >>> labels_of_days([dt.date(2019, 8, 15)], "quarter").tolist()
+    ['2019-Q3']
+    """
+    values = pd.Series(np.asarray(days, dtype=object))
+    distinct = {d: Period.containing(d, kind).label for d in pd.unique(values)}
+    return values.map(distinct).to_numpy(object)
 
 
 def calendar_periods(first, last, kind: str) -> list[Period]:

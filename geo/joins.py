@@ -128,7 +128,7 @@ def basin_settings(config: dict | None = None) -> dict:
     user's file may not have) and ``explained`` is dropped (it speaks of the pack's basins)."""
     from geo.build import basins_config
 
-    path, _, _ = pack._basins_setting(config)
+    path, _, _ = pack.basins_setting(config)
     conf = basins_config()
     if path:
         if config is None:

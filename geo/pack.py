@@ -32,8 +32,8 @@ import numpy as np
 
 from envq.errors import InputError
 
-__all__ = ["LAYERS", "VARIANTS", "PACK_DIR", "ENV_BASINS", "CRS", "layer", "basins", "check_crs", "read_polygons",
-           "clear_cache"]
+__all__ = ["LAYERS", "VARIANTS", "PACK_DIR", "ENV_BASINS", "CRS", "layer", "basins", "basins_setting", "check_crs",
+           "read_polygons", "clear_cache"]
 
 PACK_DIR = Path(__file__).resolve().parent / "data" / "pack"
 LAYERS = ("province", "cities", "counties", "basins", "rivers", "lakes", "stations", "sections")
@@ -74,7 +74,9 @@ def layer(name: str, variant: str = "analysis", *, pack_dir=None, config: dict |
     return _read(name, variant, str(pack_dir or PACK_DIR)).copy()
 
 
-def _basins_setting(config: dict | None, environ=None) -> tuple[str | None, str | None, str]:
+def basins_setting(config: dict | None, environ=None) -> tuple[str | None, str | None, str]:
+    """The user's basins (``ENVQ_BASINS`` = PATH or PATH::LAYER, else ``[geo] basins``,
+    ``basins_layer``, ``basins_field``): (path or None, layer or None, name field)."""
     env = os.environ if environ is None else environ
     if env.get(ENV_BASINS):  # PATH or PATH::LAYER
         path, _, lyr = env[ENV_BASINS].partition("::")
@@ -94,7 +96,7 @@ def basins(variant: str = "analysis", *, pack_dir=None, config: dict | None = No
     EPSG:4326, and its ``basins_field`` renamed to ``name``. The same polygons serve both
     variants (a user's file is taken as given).
     """
-    path, lyr, field = _basins_setting(config, environ)
+    path, lyr, field = basins_setting(config, environ)
     if path:
         return _user_basins(path, lyr, field).copy()
     return _read("basins", variant, str(pack_dir or PACK_DIR)).copy()

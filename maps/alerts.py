@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from envq.periods import Period, labels_of_days
 from maps.style import esc
 
 __all__ = ["alerts_section", "latest_warnings", "latest_audit"]
@@ -50,9 +51,10 @@ def latest_audit(store) -> pd.DataFrame | None:
     for part, g in d.groupby("part", sort=True):
         g = g.sort_values("day")
         last = g.iloc[-1]
-        m = g[g["day"].astype(str).str.slice(0, 7) == str(last["day"])[:7]]
+        month = Period.containing(last["day"], "month").label
+        m = g[labels_of_days(g["day"], "month") == month]
         rows.append({"part": part, "day": last["day"], "compared": int(last["compared"]),
-                     "agreeing": int(last["agreeing"]), "month": str(last["day"])[:7],
+                     "agreeing": int(last["agreeing"]), "month": month,
                      "month_compared": int(m["compared"].sum()), "month_agreeing": int(m["agreeing"].sum())})
     return pd.DataFrame(rows)
 

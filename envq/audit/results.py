@@ -18,6 +18,7 @@ import datetime as dt
 import pandas as pd
 
 from envq.audit.air import AuditResult, concat_results
+from envq.periods import labels_of_days
 
 __all__ = ["tables", "merge", "updates", "audit_pulled", "markdown"]
 
@@ -71,7 +72,7 @@ def updates(results: list[AuditResult], read) -> list[tuple[str, str, pd.DataFra
     out = []
     for part, r in _by_part(results).items():
         audited = r.by_day["day"].astype(str)
-        for month, days in audited.groupby(audited.str.slice(0, 7)):
+        for month, days in audited.groupby(labels_of_days(audited, "month")):
             for name, table, p in ((f"audit_{part}", tabs[f"audit_{part}"], None),
                                    ("audit_days", tabs["audit_days"], part)):
                 new = table[table["day"].astype(str).isin(days)]

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 
 import numpy as np
 import pandas as pd
@@ -23,15 +22,13 @@ import xarray as xr
 from envq.canonical import AIR_UNITS
 from envq.store import air as _air
 from envq.store._fs import fault, json_bytes
-from envq.store.dates import check_span, months_between, now_utc
+from envq.store.dates import check_span, month_of_name, month_version_of_name, months_between, now_utc
 from envq.store.errors import StoreError
 from envq.store.revisions import empty_revisions
 
 __all__ = ["AirCubes", "input_digest", "unchanged_revision"]
 
 HOURLY = "air/hourly"
-_VERSION_DIR = re.compile(r"^(\d{4}-\d{2})\.v(\d+)\.zarr$")
-_POINTER = re.compile(r"^(\d{4}-\d{2})\.json$")
 
 
 def input_digest(inc: _air.Incoming | _air.Planes, sel: slice, month: str) -> str:
@@ -92,13 +89,13 @@ class AirCubes:
 
     def months(self) -> list[str]:
         """The months holding a pointer, sorted."""
-        return sorted(m.group(1) for k in self.backend.list(f"{HOURLY}/")
-                      if k.count("/") == 2 and (m := _POINTER.match(k.rsplit("/", 1)[-1])))
+        return sorted(m for k in self.backend.list(f"{HOURLY}/")
+                      if k.count("/") == 2 and (m := month_of_name(k.rsplit("/", 1)[-1], ".json")))
 
     def versions(self, month: str) -> list[int]:
         """The version numbers of *month* present (current, superseded or half-written)."""
         names = self.backend.children(HOURLY, start=f"{month}.v")
-        return [int(m.group(2)) for n in names if (m := _VERSION_DIR.match(n)) and m.group(1) == month]
+        return [v[1] for n in names if (v := month_version_of_name(n)) and v[0] == month]
 
     def clean_orphans(self) -> None:
         """Remove the versions no pointer names (superseded, or a dead writer's); a month whose
@@ -106,13 +103,13 @@ class AirCubes:
         current, unreadable = set(), set()
         names = self.backend.children(HOURLY)
         for n in names:
-            if m := _POINTER.match(n):
+            if m := month_of_name(n, ".json"):
                 try:
                     current.add(json.loads(self.backend.get(f"{HOURLY}/{n}").decode("utf-8"))["version"])
                 except (AttributeError, OSError, ValueError, KeyError, TypeError):
-                    unreadable.add(m.group(1))
-        orphans = [f"{HOURLY}/{n}" for n in sorted(names) if (v := _VERSION_DIR.match(n)) and n not in current
-                   and v.group(1) not in unreadable]
+                    unreadable.add(m)
+        orphans = [f"{HOURLY}/{n}" for n in sorted(names) if (v := month_version_of_name(n)) and n not in current
+                   and v[0] not in unreadable]
         if orphans:
             self.backend.remove_tree(orphans)
 

@@ -7,19 +7,16 @@ by month, switches each month file atomically and records the revisions.
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import numpy as np
 import pandas as pd
 
 from envq.store import water as _water
-from envq.store.dates import check_span, months_between
+from envq.store.dates import check_span, month_of_name, months_between
 from envq.store.parquet import parquet_bytes
 from envq.store.revisions import empty_revisions
 
 __all__ = ["WaterReadings"]
-
-_MONTH_FILE = re.compile(r"^(\d{4}-\d{2})\.parquet$")
 
 
 class WaterReadings:
@@ -67,7 +64,7 @@ class WaterReadings:
 
     def days(self) -> list[dt.date]:
         """The days (``time.date()``) holding at least one stored reading, sorted."""
-        keys = [k for k in self.backend.list("water/readings/") if _MONTH_FILE.match(k.split("/")[-1])
+        keys = [k for k in self.backend.list("water/readings/") if month_of_name(k.split("/")[-1], ".parquet")
                 and k.count("/") == 2]
         days = [np.unique(self.backend.read_parquet(k, columns=["time"])["time"].to_numpy().astype("datetime64[D]"))
                 for k in keys]
