@@ -47,7 +47,8 @@ import pandas as pd
 from envq.errors import PeriodError
 
 __all__ = ["KINDS", "GRAMMAR", "TOUCHED_KINDS", "Period", "parse_period", "as_period", "periods_of", "kinds_of", "latest",
-           "periods_touched", "calendar_periods", "check_held", "labels_of_days"]
+           "periods_touched", "calendar_periods", "check_held", "labels_of_days",
+           "resolve_held"]
 
 #: The kinds of period, finest first.
 KINDS = ("day", "month", "quarter", "half", "year", "ytd", "range")
@@ -519,3 +520,33 @@ def check_held(period, held: Iterable, *, what: str = "results") -> Period:
     if p not in have:
         raise PeriodError(p.label, f"has no {what}", held=have, grammar=False)
     return p
+
+
+def resolve_held(period, held: Iterable, *, last_day=None, what: str = "results") -> Period:
+    """*period* as one of the *held* periods (e.g. those a store holds results for): itself when
+    held, else the held period of the same days (a year to date ended on *last_day*, the data's
+    last day; a range of a calendar period's days), else a :class:`~envq.errors.PeriodError`
+    quoting the grammar and listing *held* (a usage error: ask for a period that is held).
+
+    >>> held = ["2019-06", "2019-Q2", "2019-H1", "2019"]
+    >>> str(resolve_held("2019-YTD", held, last_day=dt.date(2019, 6, 30)))
+    '2019-H1'
+    >>> str(resolve_held("2019-04-01..2019-06-30", held)), str(resolve_held("2019-q2", held))
+    ('2019-Q2', '2019-Q2')
+    >>> resolve_held("2019-06-05", held)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    envq.errors.PeriodError: period '2019-06-05': has no results; use 2019 (year), ...; held: 2019-06, 2019-Q2, 2019-H1, 2019
+    """
+    p = parse_period(period)
+    have = [parse_period(h) for h in held]
+    for h in have:
+        if h.label == p.label:
+            return h
+    if p.kind == "ytd" and last_day is not None and _as_date(last_day) >= p.start:
+        p = p.until(last_day)
+    same = [h for h in have if (h.start, h.end) == (p.start, p.end)]
+    if same:
+        return min(same, key=lambda h: KINDS.index(h.kind))
+    days = f"{p.start}..{p.end} " if p.kind == "ytd" else ""
+    raise PeriodError(p.label, f"{days}has no {what}", held=have)

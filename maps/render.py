@@ -146,21 +146,46 @@ def _result(store, name: str, period) -> pd.DataFrame | None:
     return df if len(df) else None
 
 
-def _periods(store, period, water_period) -> tuple[Period, Period]:
-    """The air and water Periods; a text the grammar does not know is a usage error listing the
-    periods the store holds."""
+def _periods(store, period, water_period) -> tuple[Period, Period, list[str]]:
+    """The air and water Periods, each as the store holds it (:func:`envq.periods.resolve_held`: a
+    year to date ends on the part's last stored day, a range of a calendar period's days is that
+    period). A text the grammar does not know, or a period neither part holds, is a usage error
+    quoting the grammar and listing the periods the store holds; a period only one part holds
+    leaves the other undrawn (noted on the index). Also the notes saying which period a text
+    was taken as."""
     from envq.errors import PeriodError, UsageError
-    from envq.periods import GRAMMAR
+    from envq.periods import GRAMMAR, resolve_held
 
-    out = []
-    for name, value, result in (("period", period, "air_rates"), ("water period", water_period, "water_rates")):
+    names = store.result_names()
+    parts = (("period", period, "air_rates", store.air_days), ("water period", water_period, "water_rates",
+                                                               store.water_days))
+    out, held, refused, notes = [], {}, [], []
+    for name, value, result, days in parts:
+        held[result] = store.result_periods(result) if result in names else []
         try:
-            out.append(parse_period(value))
+            p = parse_period(value)
         except PeriodError as exc:
-            held = store.result_periods(result) if result in store.result_names() else []
-            raise UsageError(f"maps: {name} {value!r}: {exc.problem}; use {GRAMMAR}; the store holds {result} of "
-                             f"{', '.join(map(str, held)) or 'no period'}; --water-period sets the water one") from None
-    return out[0], out[1]
+            raise UsageError(f"maps: {name} {str(value)!r}: {exc.problem}; use {GRAMMAR}; "
+                             + _held_text(held) + "; --water-period sets the water one") from None
+        try:
+            last = days()
+            q = resolve_held(p, held[result], last_day=max(last) if last else None)
+            if q.label != p.label or (q.start, q.end) != (p.start, p.end):
+                notes.append(f"{'空气' if result == 'air_rates' else '水质'}：时段 {value} 即 {q}（{q.start}..{q.end}）"
+                             f" {name} {value} is {q} as stored")
+            out.append(q)
+        except PeriodError as exc:
+            refused.append(f"{name} {str(value)!r}: {exc.problem}")
+            out.append(p)
+    if len(refused) == len(parts):
+        raise UsageError(f"maps: {'; '.join(refused)}; use {GRAMMAR}; {_held_text(held)}; "
+                         "--water-period sets the water one")
+    return out[0], out[1], notes
+
+
+def _held_text(held: dict) -> str:
+    return "; ".join(f"the store holds {result} of {', '.join(map(str, ps)) or 'no period'}"
+                     for result, ps in held.items())
 
 
 def render_maps(store, output, *, period, day: str | None = None, water_period=None,
@@ -193,8 +218,7 @@ def render_maps(store, output, *, period, day: str | None = None, water_period=N
     check_output(out)  # before any work: a foreign folder is refused
     tiles = tiles_setting(tiles)
     allow = tiles.allow
-    ap, wp = _periods(store, period, water_period if water_period is not None else period)
-    notes: list[str] = []
+    ap, wp, notes = _periods(store, period, water_period if water_period is not None else period)
     html: dict[str, str] = {}  # page path under *output* -> text, written once all are rendered
     now = dt.datetime.now(SHANGHAI).strftime("%Y-%m-%d %H:%M（北京时间 UTC+8）")
 

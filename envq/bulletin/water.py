@@ -28,7 +28,7 @@ __all__ = ["SYSTEM_ORDER", "water_tables", "class_distribution"]
 #: Yangtze main stem); systems of the registry not listed come after, by name.
 SYSTEM_ORDER = ("湘江", "资水", "沅江", "澧水", "洞庭湖", "长江干流", "长江干流/荆江三口")
 
-_SHARES = (("i_iii", ("class_1", "class_2", "class_3"), "Ⅰ~Ⅲ类"), ("iv", ("class_4",), "Ⅳ类"),
+_SHARES = (("i_iii", ("sections_i_iii",), "Ⅰ~Ⅲ类"), ("iv", ("class_4",), "Ⅳ类"),
            ("v", ("class_5",), "Ⅴ类"), ("worse_v", ("class_6",), "劣Ⅴ类"))
 
 

@@ -10,7 +10,9 @@
   computed as the nightly flow computes it (:func:`envq.water.reaches.reach_report`).
 * ``envq reach show REACH_ID --period PERIOD --store DIR`` -- the same report read from the
   results the nightly flow stored (``water_reach_rates``, ``water_reach_sections``): what the
-  maps' reach page shows.
+  maps' reach page shows. A period the store does not hold is taken as the held period of the
+  same days (``2026-YTD`` ending on the last stored day, a range of a month's days) or refused
+  with the grammar and the periods held.
 
 The reaches are the bundled example (``envq/data/water/reaches_example.yaml``) unless
 ``--reaches FILE`` or ``$ENVQ_REACHES`` names another file (format in ``docs/water.md``).
@@ -140,7 +142,14 @@ def _stored_report(args, period):
     from envq.store import Store
     from envq.water.reaches import reports_from_tables
 
+    from envq.periods import resolve_held
+
     store = Store(args.store, create=False)
+    held = store.result_periods("water_reach_rates") if "water_reach_rates" in store.result_names() else []
+    days = store.water_days()
+    # the period as stored: a year to date ends on the last stored day; a range of a calendar
+    # period's days is that period; else a usage error quoting the grammar and the periods held
+    period = resolve_held(period, held, last_day=max(days) if days else None, what="reach results")
     rates = store.read_result("water_reach_rates", period)
     sections = store.read_result("water_reach_sections", period)
     return _known(reports_from_tables(rates, sections), args.reach_id)
