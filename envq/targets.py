@@ -31,6 +31,11 @@ provincial and CNEMC bulletin publishes these ratios to one decimal (reference/s
 of 199 sections is 94.97%, published 95.0%, and meets 95%. Without a value or a target the verdict
 is NA. The engines apply it once, writing ``target`` and ``target_met`` into their tables; every
 output (headline, artifacts, maps, bulletins) reads ``target_met``.
+
+**A reach's target class** (河长制: each reach has a water-quality class to reach, not a share):
+:func:`target_class_met`, met when every section evaluated meets the class (envq's rule for the
+river-chief pages [U: the river-chief assessment rules are provincial and not in reference/]);
+the water engine stores it as ``target_class_met``.
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ import pandas as pd
 from envq._rounding import round_gbt8170
 
 __all__ = ["AIR", "WATER", "INDICATORS", "SCOPES", "Target", "Targets", "DEFAULT_ROWS", "default_targets",
-           "published", "is_met", "judge", "shortfall"]
+           "published", "is_met", "judge", "shortfall", "target_class_met"]
 
 AIR = "air_good_day_ratio"
 WATER = "water_i_iii_share"
@@ -260,3 +265,14 @@ def shortfall(value, target) -> float:
     if _missing(value) or _missing(target):
         return float("nan")
     return max(0.0, float(round_gbt8170(float(target) - published(value), 1)))
+
+
+def target_class_met(meeting, evaluated):
+    """A reach judged on its own target class: met when every section evaluated meets it, not met
+    when one does not, NA without data (counts, exact; envq's rule for the river-chief pages, see
+    the module docstring).
+
+    >>> [target_class_met(m, n) for m, n in ((4, 4), (3, 4), (0, 0))]
+    [True, False, <NA>]
+    """
+    return pd.NA if not evaluated else bool(meeting == evaluated)

@@ -26,7 +26,7 @@ def _fails(meets) -> bool:
 
 def reach_band(summary: dict):
     """The band of a reach: judged by the engine on its own target class (``target_class_met``,
-    :func:`envq.water.reaches.target_class_met`: every section evaluated meets it); short by the
+    :func:`envq.targets.target_class_met`: every section evaluated meets it); short by the
     share of sections that do not; none without data."""
     return rate_band(summary["target_compliance_share"], 100.0, summary["target_class_met"])
 

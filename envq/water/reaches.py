@@ -37,6 +37,7 @@ import pandas as pd
 
 from envq.errors import InputError, UnknownStationWarning
 from envq.periods import Period, parse_period
+from envq.targets import target_class_met
 from envq.water._table import gb3838
 
 __all__ = [
@@ -54,7 +55,6 @@ __all__ = [
     "report_tables",
     "reports_from_tables",
     "status_trend",
-    "target_class_met",
 ]
 
 #: Environment variable naming a reaches YAML that replaces the bundled example.
@@ -391,7 +391,7 @@ class ReachReport:
     @property
     def target_class_met(self):
         """The reach's verdict on its own target class: every section evaluated meets it (True),
-        some do not (False), no data (NA); :func:`target_class_met`."""
+        some do not (False), no data (NA); :func:`envq.targets.target_class_met`."""
         return self.rates["target_class_met"]
 
     @property
@@ -422,16 +422,6 @@ class ReachReport:
 #: Columns of a reach's stored rates row that describe the reach (the rest is its rates row).
 REACH_COLUMNS = ["reach_name", "river", "from", "to", "level", "chief_title", "target_class", "water_body",
                  "example", "previous_period"]
-
-
-def target_class_met(meeting, evaluated):
-    """A reach judged on its own target class: met when every section evaluated meets it, not met
-    when one does not, NA without data (counts, exact; envq's rule for the river-chief pages).
-
-    >>> [target_class_met(m, n) for m, n in ((4, 4), (3, 4), (0, 0))]
-    [True, False, <NA>]
-    """
-    return pd.NA if not evaluated else bool(meeting == evaluated)
 
 
 def _judged_on_reach_target(table: pd.DataFrame, reach: Reach, nondetect) -> pd.DataFrame:
