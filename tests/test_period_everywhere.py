@@ -166,7 +166,7 @@ def test_envq_reach_show_refuses_a_period_the_store_does_not_hold(store, capsys,
     assert f"period '{period}'" in err and GRAMMAR in err
     assert "held: " + ", ".join(STORED_WATER) in err
     if period == "2026-YTD":  # ended on the last stored day
-        assert "2026-01-01..2026-07-15 has no reach results" in err
+        assert "2026-01-01..2026-07-15 has no result 'water_reach_rates'" in err
     assert "Traceback" not in err
 
 

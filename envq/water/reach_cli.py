@@ -149,7 +149,7 @@ def _stored_report(args, period):
     days = store.water_days()
     # the period as stored: a year to date ends on the last stored day; a range of a calendar
     # period's days is that period; else a usage error quoting the grammar and the periods held
-    period = resolve_held(period, held, last_day=max(days) if days else None, what="reach results")
+    period = resolve_held(period, held, last_day=max(days) if days else None, what="result 'water_reach_rates'")
     rates = store.read_result("water_reach_rates", period)
     sections = store.read_result("water_reach_sections", period)
     return _known(reports_from_tables(rates, sections), args.reach_id)
