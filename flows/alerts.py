@@ -127,8 +127,9 @@ def publish_alerts(store, *, day: dt.date, parts, audits: list, warnings_future=
 
     Runs in the flow's process under the store's lock. *audits* are the submitted :func:`audit`
     tasks (or their results); *warnings_future* is the submitted :func:`warnings` task (computed
-    after the results were written); a failure of any step here
-    is reported in the outcome, never raised: the run's results are already published.
+    after the results were written), or its result. Each step (the audit stored, the warnings
+    stored, the artifacts, the delivery) runs whatever the others did; a failure is reported in the
+    outcome (and the run-health report), never raised: the run's results are already published.
     """
     from envq.alerts import merge_day, warnings_markdown
     from envq.alerts.delivery import deliver_all
@@ -138,24 +139,39 @@ def publish_alerts(store, *, day: dt.date, parts, audits: list, warnings_future=
 
     log = get_run_logger()
     out = AlertsOutcome(day.isoformat(), pd.DataFrame(), "", "", [])
+    errors = []
+
+    def failed(step: str, exc: Exception) -> None:  # reported, never raised; the other steps go on
+        errors.append(f"{step}: {type(exc).__name__}: {exc}")
+        log.error("alerts step %s failed: %s: %s", step, type(exc).__name__, exc)
+
     done = []
     for f in audits:  # futures of the audit task (or results); one failing audit loses no other
         try:
             done.append(f.result() if hasattr(f, "result") else f)
         except Exception as exc:
-            out.error = f"audit: {type(exc).__name__}: {exc}"
-            log.error("audit failed: %s", out.error)
+            failed("audit", exc)
     audits = done
     try:
         conf, _, channels, base_url = _settings(config)
-        written, days, dis = _store_audits(store, audits)
-        out.written += written
+    except Exception as exc:  # checked before the run started; here only if envq.toml changed since
+        failed("configuration", exc)
+        channels, base_url = [], None
+    try:  # the audit: stored, summed up
         for part in ("air", "water"):
             mine = [r for r in audits if r is not None and r.part == part]
             if mine:
                 out.audit_lines.append(concat_results(mine).line("空气 AQI air" if part == "air" else "地表水 class water"))
+        written, days, dis = _store_audits(store, audits)
+        out.written += written
         out.audit_md = audit_markdown(days, dis, label=label)
-        w = warnings_future.result() if warnings_future is not None else pd.DataFrame()
+    except Exception as exc:
+        failed("audit", exc)
+    try:  # the warnings: stored whatever the audit did
+        w = pd.DataFrame() if warnings_future is None else (
+            warnings_future.result() if hasattr(warnings_future, "result") else warnings_future)
+        out.warnings = w
+        out.warnings_md = warnings_markdown(w, day=out.day, label=label)
         try:
             old = store.read_result("warnings", out.day)
         except StoreError:
@@ -163,22 +179,27 @@ def publish_alerts(store, *, day: dt.date, parts, audits: list, warnings_future=
         stored = merge_day(old, w, parts)
         if len(stored):
             out.written.append(str(store.write_result("warnings", out.day, stored)))
-        out.warnings = w
-        out.warnings_md = warnings_markdown(w, day=out.day, label=label)
-        if artifacts:
+    except Exception as exc:
+        failed("warnings", exc)
+    if artifacts:
+        try:
             from prefect.artifacts import create_markdown_artifact
 
             create_markdown_artifact(key="envq-warnings", markdown=out.warnings_md,
                                      description=f"envq {label}: warnings of {out.day}")
             create_markdown_artifact(key="envq-audit", markdown=out.audit_md,
                                      description=f"envq {label}: published figures audited")
+        except Exception as exc:
+            failed("artifacts", exc)
+    try:  # delivery: whatever failed above, the warnings there are are sent
         context = f"{label}".strip()
         extra = [f"审核 audit：{line}" for line in out.audit_lines]
-        out.deliveries = deliver_all(w, channels, day=out.day, base_url=base_url, context=context, extra=extra)
+        out.deliveries = deliver_all(out.warnings, channels, day=out.day, base_url=base_url, context=context,
+                                     extra=extra)
         for d in out.deliveries:
             (log.info if d.ok else log.error)("alerts %s: %s", d.channel,
                                               "nothing to send" if d.skipped else "sent" if d.ok else d.error)
-    except Exception as exc:  # the results are published; this step reports its own failure
-        out.error = "; ".join(x for x in (out.error, f"{type(exc).__name__}: {exc}") if x)
-        log.error("alerts step failed: %s", out.error)
+    except Exception as exc:
+        failed("delivery", exc)
+    out.error = "; ".join(errors)
     return out
