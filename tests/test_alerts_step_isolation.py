@@ -1,7 +1,7 @@
 """The alerts step of a run (flows.alerts.publish_alerts): a step that fails loses no other.
 
-A store holding an audit table in a form the merge cannot take (here: an older table without the
-columns of today's) made the whole step fail before the day's warnings were stored or sent. The
+A store holding an audit table in a form the merge cannot take (here: a table without its ``day``
+column) made the whole step fail before the day's warnings were stored or sent. The
 warnings are real (the early-warning engine on the bundled 2026-08-23 readings), the audit is
 real (the bundled water file), the receiver is a real HTTP server on 127.0.0.1.
 """
@@ -42,7 +42,7 @@ def test_a_failing_audit_store_loses_neither_the_warnings_nor_their_delivery(tmp
     assert len(w) and audit.compared
     store = Store(tmp_path / "store")
     with store.lock(run_id="test"):
-        store.write_result("audit_water", "2026-08", pd.DataFrame({"day": ["2026-08-01"], "section": ["昭山"]}))
+        store.write_result("audit_water", "2026-08", pd.DataFrame({"section": ["昭山"], "when": ["2026-08-01"]}))
     with Receiver() as rx, disable_run_logger(), store.lock(run_id="test"):
         conf = {"maps": {"base_url": "http://127.0.0.1:8000/maps/"},
                 "alerts": [{"channel": "webhook", "url": rx.url, "format": "json", "retries": 0}]}

@@ -288,3 +288,23 @@ def test_unknown_iaqi_on_the_command_line(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "envq.cli", "air", "hourly-aqi", str(p), "-o", str(tmp_path / "b.csv"),
                           "--unknown-iaqi", "maybe"], capture_output=True, text=True)
     assert bad.returncode == 2 and "invalid choice: 'maybe'" in bad.stderr
+
+
+def test_a_month_stored_by_an_earlier_version_merges_with_a_new_days_rows(data_dir):
+    """An audit table stored before a column existed (``station_known``, ``edition``...) keeps its
+    other days; the new column is empty for them. It raised KeyError, and every later run of that
+    month lost its audit."""
+    from envq.audit import audit_water
+    from envq.audit.results import merge
+    from envq.sources.cnemc_water import read_cnemc_water
+
+    readings = read_cnemc_water(data_dir / "water/hunan_water_auto_20260709_20260823.csv.gz")
+    new = audit_water(readings[readings["time"].dt.date == pd.Timestamp("2026-08-04").date()]).disagreements
+    new.insert(0, "day", "2026-08-04")
+    assert len(new) == 4
+    old = new.drop(columns=["in_registry", "detail"]).assign(day="2026-08-03")
+    both = merge(old, new, ["2026-08-04"])
+    assert list(both.columns) == list(new.columns)
+    assert both["day"].tolist() == ["2026-08-03"] * 4 + ["2026-08-04"] * 4
+    assert both["detail"].iloc[:4].isna().all() and (both["detail"].iloc[4:] == new["detail"].to_numpy()).all()
+    assert (both["reason"] == "platform_screened").all()

@@ -61,7 +61,10 @@ def merge(old: pd.DataFrame | None, new: pd.DataFrame, days, *, part: str | None
     keep = old[~drop.to_numpy()]
     if not len(keep):  # everything stored was audited again: exactly the run's rows (same bytes)
         return new.reset_index(drop=True)
-    both = pd.concat([keep.astype(new.dtypes.to_dict(), errors="ignore")[list(new.columns)], new], ignore_index=True)
+    # a table stored before a column existed: the column is empty for its rows (never a KeyError)
+    keep = keep.reindex(columns=list(new.columns))
+    same = {c: t for c, t in new.dtypes.items() if keep[c].notna().any()}
+    both = pd.concat([keep.astype(same, errors="ignore"), new], ignore_index=True)
     return both.sort_values("day", kind="stable").reset_index(drop=True)
 
 
