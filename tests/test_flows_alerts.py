@@ -120,6 +120,8 @@ def test_air_nightly_warnings_and_audit(tmp_path, monkeypatch):
     assert list(days["day"]) == ["2019-12-29", "2019-12-30", "2019-12-31"] and (days["part"] == "air").all()
     dis = store.read_result("audit_air", "2019-12")
     assert set(dis["reason"]) <= {"publication_rule", "value_not_in_file", "screened"}
+    # the file a disagreement comes from is named as kept under raw/, not by this machine's path
+    assert set(dis["file"]) == {"hunan_sites_2019_wide.csv.gz"}, set(dis["file"])
     assert "Delivery" not in state.result().alerts
     # the index page shows them: counts, the most severe first, escaped; and the audit's agreement
     index = (tmp_path / "store" / "maps" / "index.html").read_text(encoding="utf-8")

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from pathlib import Path
+
 import pandas as pd
 
 from envq.audit.air import AuditResult, concat_results
@@ -94,8 +96,12 @@ def audit_pulled(part: str, payloads, data, start: dt.date, end: dt.date) -> Aud
 
         if data is None or not data.sizes.get("time", 0) or not has_published_aqi(data):
             return None
+        # the payloads' file names (as kept under raw/), not the machine's paths: a stored table
+        # holds the same bytes wherever the run ran (a checkout, a worker, a bucket)
+        names = [p.name for p in payloads or () if getattr(p, "name", "")]
         src = data.attrs.get("source", "")
-        return audit_air(data, source=src if isinstance(src, str) else ";".join(map(str, src)))
+        src = [Path(str(s)).name for s in ([src] if isinstance(src, str) else src) if str(s)]
+        return audit_air(data, source=";".join(names or src))
     from envq.audit.water import audit_water
     from envq.sources.adapters import materialised
     from envq.sources.cnemc_water import read_cnemc_water
