@@ -232,3 +232,19 @@ def test_the_label_check_finds_what_it_looks_for(tmp_path, monkeypatch):
     found = _label_handling(pkg / "x.py")
     assert [h.split(": ")[1] for h in found] == ["slice of a date or label", ".str.slice of a date or label",
                                                 "regex matching a period label", "regex _MONTH matching a period label"]
+
+
+def test_the_private_attribute_check_finds_what_it_looks_for(tmp_path, monkeypatch):
+    """The attribute check is not vacuous: each way of binding another module finds its private
+    name; the module's own names and a package's private module are left alone."""
+    pkg = tmp_path / "envq"
+    (pkg / "_inner").mkdir(parents=True)
+    for f in ("__init__.py", "a.py", "_inner/__init__.py"):
+        (pkg / f).write_text("def _x():\n    pass\n", encoding="utf-8")
+    (pkg / "b.py").write_text(
+        "import envq.a\nimport envq.a as m\nfrom envq import a\nimport envq\n"
+        "envq.a._x()\nm._x()\na._x()\nenvq._inner.y()\nenvq._x()\n", encoding="utf-8")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    found = [h.split(": ", 1)[1] for h in _private_attributes(pkg / "b.py")]
+    assert sorted(found) == ["envq._x", "envq.a._x", "envq.a._x", "envq.a._x"]
+    assert _private_attributes(pkg / "a.py") == []
