@@ -105,7 +105,7 @@ def test_a_receiver_that_never_answers_is_reported_after_the_retries():
         d = deliver(c, compose(warnings_of_the_day(), c, day=DAY, base_url=BASE), sleep=slept.append)
     # the outcome, not the time: both attempts reached the receiver, both timed out, reported
     assert not d.ok and not d.skipped and d.attempts == 2 and len(rx.requests) == 2 and slept == [0.05]
-    assert "Timeout" in d.error and d.warnings == len(warnings_of_the_day())
+    assert d.error == "timed out: no answer within 0.3 s (timeout_s)" and d.warnings == len(warnings_of_the_day())
     assert rx.requests[0]["body"] == rx.requests[1]["body"]
 
 
@@ -184,6 +184,12 @@ def test_configuration_errors_are_rejected_clearly():
     bad({"channel": "email", "smtp_host": "a", "from": "e@x", "to": []}, r"alerts\[1\].to.*e-mail addresses")
     bad({"channel": "email", "from": "e@x", "to": ["a@b"]}, r"smtp_host.*required")
     bad({"channel": "webhook", "url": "http://x/y"}, r"maps.base_url.*is missing", conf={})
+    # a login over a plain connection is refused unless asked for by name
+    mail = {"channel": "email", "smtp_host": "mail.example.org", "smtp_port": 25, "from": "e@x.org", "to": ["a@b.org"],
+            "user": "envq", "password_env": "ENVQ_SMTP_PASSWORD"}
+    bad(mail, r"alerts\[1\].security.*unencrypted on port 25.*starttls")
+    [c] = channels_from_config({**ok, "alerts": [{**mail, "security": "none"}]})
+    assert c.security == "none"
     assert channels_from_config({}) == []
     [c] = channels_from_config({**ok, "alerts": [{"channel": "webhook", "url": "https://qyapi.weixin.qq.com/cgi-bin/"
                                                   "webhook/send?key=K", "format": "wecom", "scopes": ["长沙市"]}]})
@@ -203,3 +209,17 @@ def test_envq_toml_rejects_a_bad_alerts_or_base_url(tmp_path):
     p.write_text('[maps]\nbase_url = "https://envq.example.gov.cn/maps/"\n[[alerts]]\nchannel = "webhook"\n'
                  'url = "http://127.0.0.1:8765/hook"\nformat = "json"\n', encoding="utf-8")
     assert len(channels_from_config(load_config(p))) == 1
+
+
+def test_a_name_from_the_feed_is_text_in_the_chat_never_a_link():
+    """A section or station name is the feed's text: in the robots' markdown it must not become a
+    link, emphasis or a mention (the index page escapes it as HTML; the chat as full-width forms)."""
+    w = warnings_of_the_day().head(1).copy()
+    w["message"] = "断面 [点此处理](http://evil.example/) **紧急** <at>all</at>: 超标"
+    with Receiver([(200, {"errcode": 0, "errmsg": "ok"})]) as rx:
+        [out] = deliver_all(w, [_channel(rx.url, "wecom")], day=DAY, base_url=BASE)
+    assert out.ok, out
+    text = rx.json()["markdown"]["content"]
+    assert "](http://evil" not in text and "**紧急" not in text and "<at>" not in text
+    assert "［点此处理］（http://evil.example/） ＊＊紧急＊＊ ＜at＞all＜/at＞: 超标" in text
+    assert f"[查看地图与详情]({BASE}" in text  # envq's own link stays a link

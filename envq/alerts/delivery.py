@@ -254,6 +254,10 @@ def channels_from_config(conf: dict, *, file="envq.toml") -> list[Channel]:
             for key in ("user", "password_env"):
                 if key in t and not isinstance(t[key], str):
                     raise _bad(file, i, key, t[key], "must be a text")
+            if t.get("user") and security == "none" and "security" not in t:
+                raise _bad(file, i, "security", "", "is needed with a login: the password would cross the "
+                           "network unencrypted on port " f"{port}; set security = \"starttls\" or \"ssl\" "
+                           "(or \"none\" explicitly, on a trusted network)")
             kw.update(smtp_host=t["smtp_host"].strip(), smtp_port=port, sender=t["from"].strip(),
                       to=tuple(x.strip() for x in to), security=security, user=t.get("user", ""),
                       password_env=t.get("password_env", ""))
@@ -297,6 +301,22 @@ def _plain(md: str) -> str:
     return text.replace("**", "").replace("> ", "").replace("### ", "")
 
 
+#: Characters of the robots' markdown, shown as their full-width forms in a warning's text, so that
+#: a station or section name from a feed (``[x](http://…)``, ``**``, ``<at>``) is text in a
+#: bureau's chat, never a link, emphasis or a mention.
+_CHAT_MARKUP = str.maketrans({"[": "［", "]": "］", "(": "（", ")": "）", "*": "＊", "_": "＿", "`": "｀",
+                              "<": "＜", ">": "＞", "#": "＃", "|": "｜", "~": "～", "!": "！", "\\": "＼"})
+
+
+def chat_text(text: str) -> str:
+    """*text* with the robots' markdown characters as full-width forms (one line).
+
+    >>> chat_text("[点我](http://x.example/) **粗** <at>")
+    '［点我］（http://x.example/） ＊＊粗＊＊ ＜at＞'
+    """
+    return " ".join(str(text).split()).translate(_CHAT_MARKUP)
+
+
 def compose(warnings: pd.DataFrame, channel: Channel, *, day: str, base_url: str | None, context: str = "",
             extra: list[str] | None = None) -> Message | None:
     """The channel's message for *warnings* (None when nothing is for it and it does not
@@ -314,7 +334,7 @@ def compose(warnings: pd.DataFrame, channel: Channel, *, day: str, base_url: str
     budget = _TEXT_BYTES[channel.body_format] - len("\n".join(head + tail).encode()) - 120
     lines, used = [], 0
     for sev, msg in zip(mine["severity"], mine["message"]):
-        line = f"> 【{SEVERITY_ZH[sev]}】{msg}"
+        line = f"> 【{SEVERITY_ZH[sev]}】{chat_text(msg)}"
         size = len(line.encode()) + 1
         if used + size > budget:
             break
@@ -426,8 +446,22 @@ def deliver(channel: Channel, message: Message | None, *, sleep=time.sleep) -> D
             send(channel, message)
             return Delivery(channel.name, True, k + 1, warnings=len(message.warnings))
         except Exception as exc:  # transport, HTTP status, robot error, SMTP: all retried, then reported
-            error = f"{type(exc).__name__}: {exc}"
+            error = describe_failure(exc, channel)
     return Delivery(channel.name, False, attempts, error=error, warnings=len(message.warnings))
+
+
+def describe_failure(exc: BaseException, channel: Channel) -> str:
+    """What went wrong with a sending, in words for the run-health report (no Python class names:
+    issue 12): a timeout, a refused connection, or the failure's own message."""
+    import socket
+
+    import httpx
+
+    if isinstance(exc, (httpx.TimeoutException, socket.timeout, TimeoutError)):
+        return f"timed out: no answer within {channel.timeout_s:g} s (timeout_s)"
+    if isinstance(exc, (httpx.ConnectError, ConnectionError)):
+        return f"could not connect: {exc}".rstrip(": ")
+    return str(exc).strip() or "failed without a message"
 
 
 def deliver_all(warnings: pd.DataFrame, channels: list[Channel], *, day: str, base_url: str | None,
