@@ -42,6 +42,8 @@ from envq.periods import Period, parse_period
 from envq.targets import AIR, Targets, is_met, judge
 
 __all__ = [
+    "GOOD_DAY_MAX_AQI",
+    "is_good_day",
     "days_with_data",
     "resolve_period",
     "count_days",
@@ -139,6 +141,21 @@ def resolve_period(city_days: xr.Dataset, period: Period | str) -> tuple[Period,
     return p, sel, dates[sel].max().date()
 
 
+#: The highest daily AQI of a good day (优良: 优 and 良, AQI 0..100; HJ 633-2012 §3.4 and Table 2,
+#: unchanged in HJ 633-2026; reference/standards.md §2.4).
+GOOD_DAY_MAX_AQI = 100
+
+
+def is_good_day(aqi, valid) -> np.ndarray:
+    """The one rule of a good day (优良天): a valid daily AQI of at most :data:`GOOD_DAY_MAX_AQI`.
+
+    >>> is_good_day([50, 100, 101, np.nan, 80], [True, True, True, False, False]).tolist()
+    [True, True, False, False, False]
+    """
+    a = np.asarray(aqi, dtype=float)
+    return np.asarray(valid, dtype=bool) & (np.nan_to_num(a, nan=np.inf) <= GOOD_DAY_MAX_AQI)
+
+
 def count_days(sel: xr.Dataset, edition_day: dt.date) -> pd.DataFrame:
     """Compute: valid, good, per-category and per-primary-pollutant day counts of each unit
     (``city``) over the dates of *sel* (a tied primary day counts for each pollutant).
@@ -148,7 +165,7 @@ def count_days(sel: xr.Dataset, edition_day: dt.date) -> pd.DataFrame:
     from envq.air.aqi import category_table
 
     valid = sel["valid"].values.astype(bool)
-    good = valid & (sel["aqi"].values <= 100)
+    good = is_good_day(sel["aqi"].values, valid)
     level = sel["level"].values
     strict = sel["valid_all_six"].values.astype(bool)
     cols = {

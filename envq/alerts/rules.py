@@ -254,6 +254,7 @@ def budget_exhausted_days(city_days: pd.DataFrame, targets: pd.Series, *, year: 
     -------
     pandas.Series of str (``YYYY-MM-DD``) by name: only the names whose target was lost.
     """
+    from envq.air.rates import is_good_day
     from envq.targets import judge
 
     if city_days is None or not len(city_days):
@@ -262,7 +263,7 @@ def budget_exhausted_days(city_days: pd.DataFrame, targets: pd.Series, *, year: 
     df["date"] = pd.to_datetime(df["date"])
     df = df[df["date"].dt.year == year]
     valid = df["valid"].astype(bool).to_numpy()
-    good = valid & (pd.to_numeric(df["aqi"], errors="coerce").to_numpy(float) <= 100)
+    good = is_good_day(pd.to_numeric(df["aqi"], errors="coerce").to_numpy(float), valid)  # the rates' one rule
     g = pd.crosstab(df["city"], df["date"], values=good.astype(int), aggfunc="sum").fillna(0)
     v = pd.crosstab(df["city"], df["date"], values=valid.astype(int), aggfunc="sum").fillna(0)
     dates = pd.DatetimeIndex(g.columns)
