@@ -76,9 +76,9 @@ class _Air(Part):
         return bool(data.sizes.get("time", 0))
 
     def days_of(self, data) -> list[dt.date]:
-        # hour-ending labels: 00:00 closes the day before
-        t = pd.DatetimeIndex(data["time"].values) - pd.Timedelta(hours=1)
-        return list(pd.Index(t.normalize().unique()).sort_values().date)
+        from envq.air.daily import natural_day  # hour-ending labels: 00:00 closes the day before
+
+        return list(pd.Index(natural_day(data["time"].values).unique()).sort_values().date)
 
     def shape(self, data) -> str:
         return f"{data.sizes.get('station', 0)} stations x {data.sizes.get('time', 0)} hours"

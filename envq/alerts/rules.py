@@ -560,12 +560,14 @@ def screened_warnings(air: pd.DataFrame | None, water: pd.DataFrame | None, *, d
                       stations: pd.DataFrame | None = None, sections: pd.DataFrame | None = None) -> pd.DataFrame:
     """One ``data.screened`` (info) per station or section with values screened out on *day*
     (stored ``air_screened`` / ``water_screened``: every removal with its rule and reason)."""
+    from envq.air.daily import natural_day
+
     rows = []
     for part, log, key, what in (("air", air, "station", "空气站点"), ("water", water, "section", "水质")):
         if log is None or not len(log):
             continue
         t = pd.to_datetime(log["time"])
-        d = (t - _HOUR).dt.normalize() if part == "air" else t.dt.normalize()  # air labels end their hour
+        d = natural_day(t) if part == "air" else t.dt.normalize()  # air labels end their hour
         sub = log[(d == pd.Timestamp(day)).to_numpy()]
         if not len(sub):
             continue

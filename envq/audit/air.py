@@ -34,6 +34,7 @@ import pandas as pd
 import xarray as xr
 
 from envq import standards
+from envq.air.daily import natural_day
 from envq.audit.reasons import UNEXPLAINED
 from envq.canonical import AIR_POLLUTANTS
 
@@ -48,7 +49,6 @@ AIR_COLUMNS = ["file", "stationcode", "station_name", "city", "timepoint", "publ
                "missing_pollutants", "edition", "station_known", "reason", "detail"]
 
 _NONE_PRIMARY = ("NA", "-;", "—", "-", "nan", "None")
-_HOUR = np.timedelta64(1, "h")
 
 
 @dataclasses.dataclass
@@ -307,7 +307,7 @@ def audit_air(hourly: xr.Dataset, *, edition: str = "auto", missing_rule: str | 
         comp_prim = _norm_primary(res["primary_pollutant"].values[si, ti])
         agree_primary = pub_prim == comp_prim
         agree &= agree_primary
-    days = (times[ti] - _HOUR).astype("datetime64[D]")
+    days = natural_day(times[ti]).values.astype("datetime64[D]")
     by_day = by_day_table("air", days, agree)
 
     d = np.flatnonzero(~agree)

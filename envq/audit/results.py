@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from envq.air.daily import natural_day
 from envq.audit.air import AuditResult, concat_results
 from envq.periods import labels_of_days
 
@@ -27,7 +28,7 @@ __all__ = ["tables", "merge", "updates", "audit_pulled", "markdown"]
 
 def _day_of(part: str, dis: pd.DataFrame) -> pd.Series:
     if part == "air":  # hour-ending labels: 00:00 closes the day before
-        t = pd.to_datetime(dis["timepoint"], format="%Y-%m-%dT%H%M") - pd.Timedelta(hours=1)
+        t = natural_day(pd.to_datetime(dis["timepoint"], format="%Y-%m-%dT%H%M"))
     else:
         t = pd.to_datetime(dis["time"])
     return t.dt.strftime("%Y-%m-%d")
