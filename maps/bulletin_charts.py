@@ -19,6 +19,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from envq.targets import judge, published
 from maps.layout import FONT_STACK
 from maps.style import NO_DATA_COLOUR, aqi_categories, class_colour, esc
 
@@ -147,7 +148,8 @@ def _strips(cities, dates, key, colours, width, edition) -> str:
 def ratio_chart(monthly: pd.DataFrame, *, target: float, year: int, width: int = 680, height: int = 220) -> str:
     """The province's good-air-day ratio by month (bars, value labels) against the target line.
 
-    *monthly*: ``month, scope, name, good_day_ratio`` (the province rows are drawn; city rows,
+    *monthly*: ``month, scope, name, good_day_ratio`` and, when stored, ``target_met`` (the
+    province rows are drawn, green when met; city rows,
     when present, as small grey dots for the spread).
     """
     left, bottom, top, right = 40, 26, 30, 10
@@ -172,16 +174,20 @@ def ratio_chart(monthly: pd.DataFrame, *, target: float, year: int, width: int =
     for _, r in cities.iterrows():
         if r["good_day_ratio"] == r["good_day_ratio"]:
             out.append(f'<circle cx="{left + (r["month"] - 0.5) * bw + bw * 0.3:.1f}" cy="{y(r["good_day_ratio"]):.1f}" r="1.6" fill="#999">'
-                       f'<title>{esc(r["name"])} {int(r["month"])}月 {float(r["good_day_ratio"]):.1f}%</title></circle>')
-    for _, r in prov.iterrows():
-        v = float(r["good_day_ratio"])
+                       f'<title>{esc(r["name"])} {int(r["month"])}月 {published(r["good_day_ratio"]):.1f}%</title></circle>')
+    # the verdict is the stored target_met when the rows carry it, else the one rule
+    # (envq.targets.judge: the published value, GB/T 8170, against the target); labels as published
+    values = pd.to_numeric(prov["good_day_ratio"], errors="coerce").to_numpy(float)
+    verdicts = (prov["target_met"].astype("boolean") if "target_met" in prov
+                else pd.Series(judge(values, np.full(len(values), float(target))), index=prov.index))
+    for (_, r), v, met in zip(prov.iterrows(), values, verdicts):
         if v != v:
             continue
         x = left + (r["month"] - 1) * bw + bw * 0.18
-        met = v >= target
+        shown = f"{published(v):.1f}"
         out.append(f'<rect x="{x:.1f}" y="{y(v):.1f}" width="{bw * 0.5:.1f}" height="{top + ph - y(v):.1f}" '
-                   f'fill="{"#1A9850" if met else "#D73027"}"><title>{int(r["month"])}月 {v:.1f}%</title></rect>'
-                   f'<text x="{x + bw * 0.25:.1f}" y="{y(v) - 3:.1f}" font-size="9" text-anchor="middle">{v:.1f}</text>')
+                   f'fill="{"#1A9850" if met is not pd.NA and bool(met) else "#D73027"}"><title>{int(r["month"])}月 {shown}%</title></rect>'
+                   f'<text x="{x + bw * 0.25:.1f}" y="{y(v) - 3:.1f}" font-size="9" text-anchor="middle">{shown}</text>')
     out.append(f'<path d="M{left} {y(target):.1f}H{width - right}" stroke="#000" stroke-width="1.2" stroke-dasharray="6 3"/>'
                f'<text x="{width - right}" y="{y(target) - 4:.1f}" font-size="10" text-anchor="end">目标 {target:g}%</text>')
     out.append(f'<text x="{left}" y="12" font-size="10">{year}年全省逐月优良天数比例（柱：全省；灰点：各城市）</text>')

@@ -130,3 +130,20 @@ def test_ratio_and_class_charts():
     assert "目标 83%" in svg and ">48.5<" in svg and ">85.2<" in svg and "#D73027" in svg and "#1A9850" in svg
     svg = class_chart(b.charts["water_classes"])
     assert ">25个<" in svg and "&lt;script&gt;" in svg and "<script" not in svg
+
+
+def test_ratio_chart_judges_by_the_one_rule():
+    """A month at 82.95% is published 83.0% and meets 83% (envq.targets): the bar is green and
+    labelled 83.0, as in every table; 82.94% is 82.9 and red. The stored target_met wins."""
+    from maps.bulletin_charts import ratio_chart
+
+    mon = pd.DataFrame({"month": [1, 2], "scope": ["province", "province"], "name": ["湖南省", "湖南省"],
+                        "good_day_ratio": [82.95, 82.94]})
+    svg = ratio_chart(mon, target=83.0, year=2019)
+    bars = re.findall(r'<rect [^>]*fill="(#[0-9A-F]{6})"><title>\d+月', svg)
+    assert bars == ["#1A9850", "#D73027"], bars
+    assert ">83.0<" in svg and ">82.9<" in svg
+    # the stored verdict is read, not re-judged
+    svg = ratio_chart(mon.assign(target_met=pd.array([False, True], dtype="boolean")), target=83.0, year=2019)
+    bars = re.findall(r'<rect [^>]*fill="(#[0-9A-F]{6})"><title>\d+月', svg)
+    assert bars == ["#D73027", "#1A9850"], bars

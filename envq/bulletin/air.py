@@ -375,7 +375,8 @@ def calendar_data(results: StoredResults, period: Period) -> pd.DataFrame | None
 
 def monthly_ratio_data(results: StoredResults, period: Period) -> pd.DataFrame | None:
     """The province's (and each city's) good-air-day ratio for each month of the period's year up
-    to the period's end, with the target: ``month, name, good_day_ratio, target``."""
+    to the period's end, with the target and the stored verdict: ``month, scope, name,
+    good_day_ratio, target, target_met``."""
     from envq.periods import Period as P
 
     rows = []
@@ -384,7 +385,7 @@ def monthly_ratio_data(results: StoredResults, period: Period) -> pd.DataFrame |
         if r is None:
             continue
         r = r.assign(month=m)
-        rows.append(r[["month", "scope", "name", "good_day_ratio", "target"]])
+        rows.append(r[[c for c in ("month", "scope", "name", "good_day_ratio", "target", "target_met") if c in r]])
     if not rows:
         return None
     out = pd.concat(rows, ignore_index=True)
