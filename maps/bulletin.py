@@ -292,7 +292,9 @@ def render_report(b, output, *, formats=("xlsx", "html", "pdf", "md", "csv")) ->
     formats = list(dict.fromkeys(formats))
     bad = [f for f in formats if f not in FORMATS]
     if bad:
-        raise ValueError(f"unknown format(s) {', '.join(bad)}; choose among {', '.join(FORMATS)}")
+        from envq.errors import UsageError
+
+        raise UsageError(f"unknown format(s) {', '.join(bad)}; choose among {', '.join(FORMATS)}")
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     label = b.period.label
@@ -389,7 +391,7 @@ def _report(args) -> int:
     except ChromiumMissing as exc:
         print(f"envq report: {exc}", file=sys.stderr)
         return 2
-    except (StoreError, ValueError) as exc:
+    except StoreError as exc:   # no store there (usage, input, no-data errors: envq.cli, exit 2; others exit 1)
         print(f"envq report: {exc}", file=sys.stderr)
         return 2
     for fmt, path in rep.files.items():

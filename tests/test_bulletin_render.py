@@ -147,3 +147,27 @@ def test_ratio_chart_judges_by_the_one_rule():
     svg = ratio_chart(mon.assign(target_met=pd.array([False, True], dtype="boolean")), target=83.0, year=2019)
     bars = re.findall(r'<rect [^>]*fill="(#[0-9A-F]{6})"><title>\d+月', svg)
     assert bars == ["#D73027", "#1A9850"], bars
+
+
+def test_envq_report_an_internal_error_is_exit_1_a_wrong_part_exit_2(tmp_path, capsys, monkeypatch):
+    """issue 11, errors that mean one thing: a ValueError inside the bulletin's code is a defect
+    of envq (exit 1, said to be internal), not the user's mistake; a part envq does not know is
+    a usage error (exit 2)."""
+    import envq.bulletin
+    from envq.cli import main
+    from envq.store import Store
+
+    Store(tmp_path / "store")   # an (empty) envq store
+
+    def broken(*args, **kwargs):
+        raise ValueError("operands could not be broadcast")
+
+    argv = ["report", "--period", "2019-08", "--format", "md", "-o", str(tmp_path / "out"),
+            "--store", str(tmp_path / "store")]
+    code = main([*argv, "--parts", "smog"])
+    err = capsys.readouterr().err
+    assert code == 2 and "parts must be among air, water" in err, err
+    monkeypatch.setattr(envq.bulletin, "build_bulletin", broken)
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 1 and "envq: internal error: ValueError: operands could not be broadcast" in err, err

@@ -16,6 +16,7 @@ from envq.bulletin.model import Bulletin, Section, Table
 from envq.bulletin.results import StoredResults, store_key
 from envq.bulletin.water import class_distribution, water_tables
 from envq.bulletin.words import period_zh, published_name
+from envq.errors import UsageError
 from envq.periods import Period, parse_period
 
 __all__ = ["build_bulletin", "PARTS", "EDITIONS"]
@@ -59,10 +60,10 @@ def build_bulletin(store, period, *, parts=PARTS, editions: str = "auto", genera
         A part without results for the period says so in its section, with the reason.
     """
     if editions not in EDITIONS:
-        raise ValueError(f"editions must be one of {', '.join(EDITIONS)}, not {editions!r}")
+        raise UsageError(f"editions must be one of {', '.join(EDITIONS)}, not {editions!r}")
     unknown = set(parts) - set(PARTS)
     if unknown:
-        raise ValueError(f"parts must be among {', '.join(PARTS)}, not {', '.join(sorted(unknown))}")
+        raise UsageError(f"parts must be among {', '.join(PARTS)}, not {', '.join(sorted(unknown))}")
     period = parse_period(period)
     results = StoredResults(store)
     generated = generated or dt.datetime.now(SHANGHAI).strftime("%Y-%m-%d %H:%M（北京时间 UTC+8）")
