@@ -236,7 +236,9 @@ def air_map(*, rates: pd.DataFrame, city_days: pd.DataFrame, station_rates: pd.D
     days = _days(str(first["start"]), str(first["through"]))
     day = day or days[-1]
     if day not in days:
-        raise ValueError(f"air map: day {day} is outside period {period} ({days[0]}..{days[-1]} with data)")
+        from envq.errors import UsageError
+
+        raise UsageError(f"air map: day {day} is outside period {period} ({days[0]}..{days[-1]} with data)")
     colours = aqi_colours(edition)
     cats = ["无数据"] + [c["category_zh"] for c in aqi_categories(edition)]
     level_of = _level_from_category(edition)

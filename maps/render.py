@@ -279,7 +279,6 @@ def _render_air(store, ap: Period, day, tiles, html: dict, notes: list):
         notes.append(f"空气：时段 {ap} 无结果，未绘制空气地图 air: no results for {ap}, no air map")
         return None, None, edition
     from envq import standards
-    from envq.errors import UsageError
     from geo import pack
     from maps.air import air_map
 
@@ -293,14 +292,12 @@ def _render_air(store, ap: Period, day, tiles, html: dict, notes: list):
     if station_days is None:
         notes.append("空气：存储中无站点日结果（旧版本运行），站点按无数据显示 air: no station-day results in the "
                      "store (written by an older run); re-run the period to colour the stations")
-    try:
-        m = air_map(rates=air_rates, city_days=city_days if city_days is not None else pd.DataFrame(
-                        columns=["city", "date", "aqi", "category", "valid"]),
-                    station_rates=station_rates, station_days=station_days,
-                    stations=pack.layer("stations", "display"), period=ap.label, day=day, tiles=tiles,
-                    edition=edition, home="index.html", notes=notes)
-    except ValueError as exc:  # a day outside the period: the user's to fix
-        raise UsageError(str(exc)) from None
+    # a day outside the period is the user's to fix (UsageError); any other error is envq's
+    m = air_map(rates=air_rates, city_days=city_days if city_days is not None else pd.DataFrame(
+                    columns=["city", "date", "aqi", "category", "valid"]),
+                station_rates=station_rates, station_days=station_days,
+                stations=pack.layer("stations", "display"), period=ap.label, day=day, tiles=tiles,
+                edition=edition, home="index.html", notes=notes)
     html["air.html"] = _page(m, tiles.allow)
     return air_rates, day, edition
 

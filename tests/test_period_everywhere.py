@@ -249,3 +249,20 @@ def test_an_internal_error_is_exit_1_with_the_traceback_under_verbose(files, cap
         code, out, err = _run(capsys, "--verbose", "air", "rates", str(files[0]), "--period", "2019-06")
         assert code == 1
         assert "Traceback (most recent call last)" in err and "in broken" in err
+
+
+def test_envq_maps_an_internal_error_is_exit_1_a_day_outside_the_period_exit_2(store, tmp_path, capsys, monkeypatch):
+    """A ValueError inside the air map's code is a defect (exit 1), not the user's mistake; a --date
+    outside the period is the user's (exit 2)."""
+    import maps.air
+
+    argv = ["maps", "--store", str(store.root), "--period", "2019-06", "--water-period", "2026-07"]
+    code, out, err = _run(capsys, *argv, "--date", "2019-07-02", "--output", str(tmp_path / "a"))
+    assert code == 2 and "day 2019-07-02 is outside period 2019-06" in err, err
+
+    def broken(*args, **kwargs):
+        raise ValueError("operands could not be broadcast")
+
+    monkeypatch.setattr(maps.air, "air_map", broken)
+    code, out, err = _run(capsys, *argv, "--output", str(tmp_path / "b"))
+    assert code == 1 and "envq: internal error: ValueError: operands could not be broadcast" in err, err
