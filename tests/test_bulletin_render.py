@@ -171,3 +171,20 @@ def test_envq_report_an_internal_error_is_exit_1_a_wrong_part_exit_2(tmp_path, c
     code = main(argv)
     err = capsys.readouterr().err
     assert code == 1 and "envq: internal error: ValueError: operands could not be broadcast" in err, err
+
+
+def test_the_about_sheet_names_the_targets_the_tables_were_judged_against():
+    """issue 11, one table of targets: the bulletin's method notes print the targets of the stored
+    rows (here a city target replaced from a file, 85%), not a literal 83% / 95%."""
+    from types import SimpleNamespace
+
+    from envq.bulletin import build
+    from envq.periods import parse_period
+
+    air = Table("air_cities", "", pd.DataFrame({"name": ["长沙市", "湖南省"], "target": [85.0, 83.0]}), {}, {}, [], "air")
+    water = Table("water_systems", "", pd.DataFrame({"name": ["湘江", "全省"], "target": [np.nan, 96.0]}), {}, {}, [],
+                  "water")
+    rows = dict(build._about(SimpleNamespace(store=SimpleNamespace(root="store")), parse_period("2019-08"), None,
+                             ["air", "water"], "now", {"air_cities": air, "water_systems": water}))
+    assert rows["目标 targets"].startswith("优良天数比例 ≥ 83%、85%（")
+    assert "Ⅰ~Ⅲ类目标 ≥ 96%（省级）" in rows["水质评价 water"] and "95%" not in rows["水质评价 water"]

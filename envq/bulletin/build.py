@@ -150,6 +150,22 @@ def _editions_table(results: StoredResults, period: Period) -> Table:
     return Table("air_editions", f"{period_zh(period)}优良天数比例（两版AQI标准）", t, headers, decimals, notes, "air")
 
 
+def targets_text(tables: dict[str, Table], key: str) -> str:
+    """The targets [%] the stored rows of table *key* were judged against (its ``target``
+    column, as the engine wrote it from :mod:`envq.targets`), e.g. ``83%`` or ``83%、85%``;
+    ``—`` when the table is absent or has none.
+
+    >>> t = Table("air_cities", "", pd.DataFrame({"target": [83.0, 85.0, 83.0, None]}), {}, {}, [], "air")
+    >>> targets_text({"air_cities": t}, "air_cities"), targets_text({}, "air_cities")
+    ('83%、85%', '—')
+    """
+    t = tables.get(key)
+    if t is None or "target" not in t.frame:
+        return "—"
+    values = sorted({float(v) for v in pd.to_numeric(t.frame["target"], errors="coerce").dropna()})
+    return "、".join(f"{v:g}%" for v in values) or "—"
+
+
 def _about(results: StoredResults, period: Period, ytd: Period | None, parts, generated: str,
            tables: dict[str, Table]) -> list[tuple[str, str]]:
     eds = edition_label(editions_of(change_days(period)))
@@ -175,12 +191,14 @@ def _about(results: StoredResults, period: Period, ytd: Period | None, parts, ge
                            "城市环境空气质量排名技术规定（环办〔2014〕64号）"),
             ("同比、环比 changes", "比例变化以百分点、浓度与综合指数变化以百分比表示，均保留1位小数，由发布值计算；"
                                 "跨2026年版本的同比按后一时段的版本重算前一时段（同口径）"),
-            ("目标 targets", "优良天数比例 ≥ 83%（湖南省质量目标，envq.targets）；按发布值（1位小数，GB/T 8170）判定是否达标"),
+            ("目标 targets", f"优良天数比例 ≥ {targets_text(tables, 'air_cities')}（湖南省质量目标，envq.targets）；"
+                           "按发布值（1位小数，GB/T 8170）判定是否达标"),
         ]
     if "water" in parts:
         rows += [
             ("水质评价 water", "GB 3838-2002（21项，不含水温、总氮、粪大肠菌群）单因子评价；水系、流域按《地表水环境质量评价办法（试行）》"
-                             "（环办〔2011〕22号）；湖库营养状态按TLI(Σ)；Ⅰ~Ⅲ类目标 ≥ 95%（省级）"),
+                             "（环办〔2011〕22号）；湖库营养状态按TLI(Σ)；"
+                             f"Ⅰ~Ⅲ类目标 ≥ {targets_text(tables, 'water_systems')}（省级）"),
         ]
     rows.append(("表格 tables", "；".join(f"{t.key}: {t.title}" for t in tables.values())))
     rows.append(("说明 notes", "空白单元格表示无数据，其原因见表下注释；数值单元格为数值，按发布位数显示；"
