@@ -127,25 +127,31 @@ def test_one_writer_at_a_time(url):
         assert err.value.run_id == "run-a" and "run-a" in str(err.value)
     with b.lock(run_id="run-b"):   # released: the next writer gets it
         pass
-    # writers racing for the lease: exactly one wins
+    # writers racing for the lease: exactly one wins (the winner holds it until every other racer
+    # has been refused, so a racer slowed down by a loaded machine cannot come after its release)
     stores = [Store(url) for _ in range(6)]
-    won, barrier = [], threading.Barrier(len(stores))
+    won, lost, barrier = [], [], threading.Barrier(len(stores))
+    all_refused = threading.Condition()
 
     def race(s, i):
         barrier.wait()
         try:
             with s.lock(run_id=f"racer-{i}"):
-                won.append(i)
-                time.sleep(1.0)
+                with all_refused:
+                    won.append(i)
+                    all_refused.notify_all()
+                    all_refused.wait_for(lambda: len(won) + len(lost) == len(stores), timeout=120)
         except StoreLockedError:
-            pass
+            with all_refused:
+                lost.append(i)
+                all_refused.notify_all()
 
     threads = [threading.Thread(target=race, args=(s, i)) for i, s in enumerate(stores)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert len(won) == 1
+    assert len(won) == 1 and len(lost) == len(stores) - 1
 
 
 def test_a_writer_whose_lease_was_taken_over_writes_nothing_more(url, monkeypatch):
