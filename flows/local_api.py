@@ -65,17 +65,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
-
-
 @contextlib.contextmanager
 def local_api(timeout_s: float = 120.0):
     """Within the block, Prefect talks to a configured API, or to a temporary local server started
@@ -85,7 +74,7 @@ def local_api(timeout_s: float = 120.0):
     kernel kills it (Linux). ``timeout_s``: how long the server may take to answer (it takes
     5-12 s on this project's machines, more under load).
     """
-    from flows.serve import wait_for_server
+    from flows.serve import stop_process, wait_for_server
 
     url = configured_api_url()
     if url:
@@ -113,4 +102,4 @@ def local_api(timeout_s: float = 120.0):
             yield url
     finally:
         _TEMPORARY.discard(url)
-        _stop(proc)
+        stop_process(proc, timeout_s=10)

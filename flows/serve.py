@@ -95,15 +95,18 @@ def start_server(port: int = 4200) -> tuple[subprocess.Popen, str]:
     try:
         wait_for_server(url, proc=proc)
     except BaseException:  # a timeout, or SIGTERM/Ctrl-C while waiting: never leave the server behind
-        _stop(proc)
+        stop_process(proc)
         raise
     return proc, url
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def stop_process(proc: subprocess.Popen, timeout_s: float = 30.0) -> None:
+    """Stop a server process: SIGTERM, then SIGKILL after *timeout_s* (nothing if it has ended)."""
+    if proc.poll() is not None:
+        return
     proc.terminate()
     try:
-        proc.wait(timeout=30)
+        proc.wait(timeout=timeout_s)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=10)
@@ -136,5 +139,5 @@ def serve_deployments(*, cron: str | None = None, timezone: str | None = None, s
         pass
     finally:
         if server is not None:
-            _stop(server)
+            stop_process(server)
     return 0

@@ -116,7 +116,7 @@ def test_the_wait_runs_out_exit_4(tmp_path):
 
 @pytest.fixture
 def prefect_server(tmp_path):
-    from flows.serve import _stop, start_server
+    from flows.serve import start_server, stop_process
 
     port = next(iter(_free_ports(1)))
     old = {k: os.environ.get(k) for k in ("PREFECT_HOME", "PREFECT_API_URL")}
@@ -133,7 +133,7 @@ def prefect_server(tmp_path):
     try:
         yield url
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 def _free_ports(n):
