@@ -21,3 +21,21 @@ def test_demo_writes_tables_and_returns_a_summary(tmp_path):
     assert len(sections) == 122
     assert (tmp_path / "water_2026_dongting_lake.csv").exists()
     assert "湖南省" in text and "96.7" in text and "95.1" in text
+
+
+def test_demo_prints_shares_as_published(tmp_path, monkeypatch):
+    """The demo prints each Ⅰ~Ⅲ share as every other output does (envq.targets.published: one
+    decimal, GB/T 8170): 23 of 80 is 28.749999... in binary, published 28.8, not Python's 28.7."""
+    import envq.water.groups as groups
+
+    real = groups.group_rates
+
+    def tie(sec, *args, **kwargs):
+        out = real(sec, *args, **kwargs)
+        out["i_iii_share"] = 23 / 80 * 100
+        return out
+
+    monkeypatch.setattr(groups, "group_rates", tie)
+    text = demo.run(tmp_path)
+    assert "Province: July 28.8% (" in text and "August 28.8% (" in text, text
+    assert "28.7" not in text

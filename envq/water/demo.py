@@ -49,6 +49,7 @@ def run(output_dir: Path, *, data: Path | None = None) -> str:
     """
     from envq.display import pad
     from envq.sources.cnemc_water import read_cnemc_water, to_long
+    from envq.targets import published
     from envq.water.classify import class_name
     from envq.water.groups import compare_periods, group_rates, section_table
     from envq.water.lakes import lake_assessment
@@ -97,7 +98,7 @@ def run(output_dir: Path, *, data: Path | None = None) -> str:
         name = key[1] if key[0] != "province" else f"{key[1]} (province)"
         cells = []
         for r in (jul.loc[key] if key in jul.index else None, a):
-            cells += ["", "", ""] if r is None else [int(r["sections"]), f"{r['i_iii_share']:.1f}", r["status"]]
+            cells += ["", "", ""] if r is None else [int(r["sections"]), f"{published(r['i_iii_share']):.1f}", r["status"]]
         widths = (7, 13, 12, 7, 13, 12)
         lines.append(pad(name, 22) + "".join(pad(c, w, True) for c, w in zip(cells, widths)) + f"   {a['change']}")
     pj = jul.loc[("province", "湖南省")]
@@ -113,11 +114,11 @@ def run(output_dir: Path, *, data: Path | None = None) -> str:
         "Data 2026-07-09..08-23: July and August are partial months. System names from the best-effort "
         "registry ('unknown' = not identified; a trailing ? in the registry marks an inference).\n"
         + "\n".join(lines) + "\n"
-        f"Province: July {pj['i_iii_share']:.1f}% ({int(pj['sections_i_iii'])}/{int(pj['sections'])}), "
-        f"August {pa['i_iii_share']:.1f}% ({int(pa['sections_i_iii'])}/{int(pa['sections'])}); "
+        f"Province: July {published(pj['i_iii_share']):.1f}% ({int(pj['sections_i_iii'])}/{int(pj['sections'])}), "
+        f"August {published(pa['i_iii_share']):.1f}% ({int(pa['sections_i_iii'])}/{int(pa['sections'])}); "
         f"target {pa['i_iii_target']:.0f}%: July {'met' if pj['target_met'] else 'not met'}, "
-        f"August {'met' if pa['target_met'] else 'not met'}; 劣V share July {pj['worse_v_share']:.1f}%, "
-        f"August {pa['worse_v_share']:.1f}%.\n"
+        f"August {'met' if pa['target_met'] else 'not met'}; 劣V share July {published(pj['worse_v_share']):.1f}%, "
+        f"August {published(pa['worse_v_share']):.1f}%.\n"
         f"Dongting Lake (4 points, lake limits, TLI without SD: weights renormalised): {lake_txt}.\n"
         f"Screened values: {len(screened)}. Computed in {elapsed:.1f} s."
     )
