@@ -269,3 +269,20 @@ def test_the_same_input_again_is_recognised_without_reading_the_cube(where, tmp_
     with store.lock():
         rev = store.upsert_air(changed, source="air")
     assert rev["values_changed"].sum() == 1
+
+
+def test_the_bulletin_reads_which_periods_are_held_through_the_store(url):
+    """envq report on a store in a bucket: the periods held come from the store (not a glob of a
+    local results/ folder, which a bucket does not have)."""
+    from envq.bulletin.results import StoredResults
+    from envq.periods import parse_period
+
+    store = Store(url)
+    with store.lock():
+        store.write_result("air_rates", "2019-08", pd.DataFrame({"name": ["湖南省"], "good_day_ratio": [90.3]}))
+        store.write_result("air_rates", "2019-01-01..2019-08-31", pd.DataFrame({"name": ["湖南省"], "good_day_ratio": [88.1]}))
+    results = StoredResults(store)
+    assert results.held("air_rates") == ["2019-01-01..2019-08-31", "2019-08"] and results.held("water_rates") == []
+    assert results.years("air_rates") == {2019}
+    assert results.missing_reason("air_rates", parse_period("2018-08"), part="air").startswith("存储中无2018年空气数据")
+    assert results.missing_reason("air_rates", parse_period("2019-07"), part="air").startswith("存储中无2019-07的空气结果")

@@ -53,10 +53,8 @@ class StoredResults:
 
     def held(self, name: str) -> list[str]:
         """The keys (periods) the store holds for *name*."""
-        if name not in self._held:
-            folder = self.store.root / "results" / name
-            self._held[name] = sorted(p.name[: -len(".parquet")] for p in folder.glob("*.parquet")) \
-                if folder.is_dir() else []
+        if name not in self._held:   # through the store: a local folder or a bucket
+            self._held[name] = sorted(p.label for p in self.store.result_periods(name))
         return self._held[name]
 
     def years(self, name: str) -> set[int]:
