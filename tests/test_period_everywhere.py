@@ -152,11 +152,16 @@ def test_envq_reach_show_from_the_store(store, capsys, period, shown):
     code, out, err = _run(capsys, "reach", "show", REACH, "--store", str(store.root), "--period", period)
     assert code == 0, err
     assert f"period {shown}" in out
-    # the same numbers as computed by the stored results of that period
+    # the numbers of the stored result of that period (the reach's row is named by its id)
+    from envq.targets import published
+
     rates = store.read_result("water_reach_rates", shown)
-    row = rates[rates["reach_id"] == REACH].iloc[0] if "reach_id" in rates else None
-    if row is not None:
-        assert f"{int(row['sections'])}" in out
+    row = rates[rates["name"] == REACH]
+    assert len(row) == 1, rates["name"].tolist()
+    row = row.iloc[0]
+    n = int(row["sections"])
+    assert n > 0
+    assert f"Ⅰ~Ⅲ类比例 {published(row['i_iii_share']):.1f}% ({int(row['sections_i_iii'])}/{n}); sections evaluated {n} of " in out
 
 
 @pytest.mark.parametrize("period", ["2026-07-12", "2026-YTD", "2026-07-10..2026-07-12"])
