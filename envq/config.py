@@ -67,6 +67,7 @@ TABLES = {
     "schedule": ("cron", "timezone"),
     "store": ("wait_minutes",),
     "maps": _MAPS_KEYS,
+    "reports": ("output", "formats"),  # the bulletins' files of a run (docs/bulletin.md)
     "warnings": None,
 }
 #: Arrays of tables envq reads (``[[alerts]]``).

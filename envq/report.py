@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from envq.errors import NoDataError
-from envq.periods import latest
+from envq.periods import Period, latest, parse_period
 from envq.targets import published
 
 __all__ = ["air_results", "area_period_rates", "station_days", "station_period_rates", "water_results", "air_period_rates",
@@ -28,26 +28,54 @@ __all__ = ["air_results", "area_period_rates", "station_days", "station_period_r
 #: Every result a run stores (``Store.write_results``), by part.
 RESULT_NAMES = {
     "air": ("air_rates", "air_city_days", "air_station_rates", "air_station_days", "air_screened",
-            "air_basin_rates"),
+            "air_basin_rates", "air_statistics", "air_rates_same_basis", "air_rates_by_edition"),
     "water": ("water_rates", "water_sections", "water_screened", "water_reach_rates", "water_reach_sections",
-              "water_basin_rates"),
+              "water_basin_rates", "water_lakes"),
 }
 
 
-def air_results(hourly, periods: Iterable, *, targets=None, areas=None, **kwargs) -> dict[str, pd.DataFrame]:
+def year_to_date_periods(periods: Iterable) -> list[Period]:
+    """The years to date a bulletin of *periods* shows beside them (1-M月累计): 1 January to the
+    end of each month, quarter and half-year, as a range of days, so that the year to date
+    through each month is filed apart (``2019-01-01..2019-08-31``; envq.bulletin reads them so).
+    A month still in progress gives its year to date so far (the rows say ``through``).
+
+    >>> [p.label for p in year_to_date_periods(["2019-08", "2019-Q3", "2019"])]
+    ['2019-01-01..2019-08-31', '2019-01-01..2019-09-30']
+    """
+    out: list[Period] = []
+    for p in map(parse_period, periods):
+        if p.kind in ("month", "quarter", "half"):
+            r = parse_period(f"{p.start.year}-01-01..{p.end.isoformat()}")
+            if r not in out:
+                out.append(r)
+    return out
+
+
+def air_results(hourly, periods: Iterable, *, targets=None, areas=None, dust_days=None,
+                **kwargs) -> dict[str, pd.DataFrame]:
     """Everything a run publishes for air from the hourly data of one year (to date).
 
     Returns ``{"air_rates": ..., "air_city_days": ..., "air_station_rates": ...,
-    "air_station_days": ..., "air_screened": ...}``: the good-air-day rates of
-    :func:`air_period_rates`, the city-day table, the same two for each station (for the maps)
-    and the screened values.
+    "air_station_days": ..., "air_screened": ..., "air_statistics": ..., "air_rates_same_basis": ...,
+    "air_rates_by_edition": ...}``: the good-air-day rates of :func:`air_period_rates` (the
+    periods and the years to date beside them, :func:`year_to_date_periods`), the city-day table,
+    the same two for each station (for the maps), the screened values, and what the bulletins
+    read besides: the HJ 663 statistics and composite index (:func:`envq.air.rates.air_statistics`,
+    *dust_days* left out), the rates of periods a 同比 a year later compares on another AQI
+    edition recomputed on that basis (:func:`envq.air.rates.air_rates_same_basis`), and from
+    HJ 633-2026 on the rates under each edition (:func:`envq.air.rates.air_rates_by_edition`).
     *areas* ``{name: (scope, labels)}`` adds, for each, the rates of :func:`area_period_rates`
     of the stations grouped by *labels* (the area of each station, a Series indexed by station
     code: river basins by ``geo.areas``), from the same station daily values (no second pass).
     *kwargs* go to :func:`envq.air.pipeline.city_days_from_hourly` (edition, day_rule, ...).
     """
     from envq.air.pipeline import city_days_from_station_daily, station_daily_from_hourly
+    from envq.air.rates import air_rates_by_edition, air_rates_same_basis, air_statistics
     from envq.air.tables import city_days_table, station_days_table
+
+    periods = [parse_period(p) for p in periods]
+    bulletin = [*periods, *(p for p in year_to_date_periods(periods) if p not in periods)]
 
     edition, day_rule = kwargs.pop("edition", "auto"), kwargs.pop("day_rule", "pm25_o3")
     mda8_method = kwargs.get("mda8_method", "mean_of_station_mda8")
@@ -55,11 +83,14 @@ def air_results(hourly, periods: Iterable, *, targets=None, areas=None, **kwargs
     city_days = city_days_from_station_daily(sdaily, clean=clean, edition=edition, day_rule=day_rule,
                                              mda8_method=mda8_method)
     sdays = station_days(sdaily, edition=edition, day_rule=day_rule)
-    out = {"air_rates": air_period_rates(city_days, periods, targets=targets),
+    out = {"air_rates": air_period_rates(city_days, bulletin, targets=targets),
            "air_city_days": city_days_table(city_days),
            "air_station_rates": station_period_rates(sdays, periods, targets=targets),
            "air_station_days": station_days_table(sdays),
-           "air_screened": screened.reset_index(drop=True)}
+           "air_screened": screened.reset_index(drop=True),
+           "air_statistics": air_statistics(city_days, bulletin, dust_days=dust_days),
+           "air_rates_same_basis": air_rates_same_basis(city_days, bulletin, targets=targets),
+           "air_rates_by_edition": air_rates_by_edition(city_days, bulletin, targets=targets)}
     for name, (scope, labels) in (areas or {}).items():
         out[name] = area_period_rates(sdaily, labels, periods, scope=scope, targets=targets, clean=clean,
                                       edition=edition, day_rule=day_rule, mda8_method=mda8_method)
@@ -164,10 +195,38 @@ def water_results(long: pd.DataFrame, periods: Iterable, *, registry=None, reach
     from envq.water.screen import screen
 
     kept, screened = screen(long)
+    periods = [parse_period(p) for p in periods]
     rates, sections, reach_rates, reach_sections = water_period_rates(kept, periods, registry=registry,
                                                                        reaches=reaches, targets=targets)
+    ytd = [p for p in year_to_date_periods(periods) if p not in periods]
+    if ytd:  # the years to date beside the periods (the bulletins' 1-M月累计): systems and sections
+        yr, ys, _, _ = water_period_rates(kept, ytd, registry=registry, reaches={}, targets=targets)
+        rates, sections = _cat([rates, yr]), _cat([sections, ys])
     return {"water_rates": rates, "water_sections": sections, "water_screened": screened.reset_index(drop=True),
-            "water_reach_rates": reach_rates, "water_reach_sections": reach_sections}
+            "water_reach_rates": reach_rates, "water_reach_sections": reach_sections,
+            "water_lakes": water_lakes(kept, [*periods, *ytd], registry=registry)}
+
+
+def water_lakes(long: pd.DataFrame, periods: Iterable, *, registry=None, lake: str = "洞庭湖") -> pd.DataFrame:
+    """Dongting Lake's points and the lake as a whole (class, status, TP, TN, TLI(Σ), trophic
+    state; :func:`envq.water.lakes.lake_assessment`) for each period with readings of its points:
+    the ``water_lakes`` result the bulletins read."""
+    from envq.water.lakes import lake_assessment
+    from envq.water.periods import period_values
+    from envq.water.registry import load_registry
+
+    registry = load_registry() if registry is None else registry
+    times = pd.DatetimeIndex(long["time"]) if len(long) else pd.DatetimeIndex([])
+    out = []
+    for p in map(parse_period, periods):
+        if not p.contains(times).any():
+            continue
+        try:
+            res = lake_assessment(period_values(long, p), registry, lake=lake)
+        except (ValueError, NoDataError):  # no reading of the lake's points in the period
+            continue
+        out.append(res.assign(period=p.label))
+    return _cat(out)
 
 
 def water_period_rates(long: pd.DataFrame, periods: Iterable, *, registry=None, by=("system", "province"),

@@ -2,10 +2,12 @@
 
 Air: the 2019 Hunan station-hourly year; water: the July-August 2026 automatic-station
 readings. Both go through the real pipeline (source adapters -> store -> engines -> results,
-Prefect's local API); the second run renders the maps (air 2019, water August 2026) into
-``demo-output/maps``. The headline figures are printed, the result tables exported as CSV beside
-the store, and the last line is the path of the maps' index page. Running it twice gives
-identical result files (the store is rebuilt).
+Prefect's local API); the second run writes the bulletins of August 2019 (air) and August 2026
+(water) into ``demo-output/reports/<period>/`` (xlsx, HTML, PDF, Markdown) and renders the maps
+(air 2019, water August 2026) into ``demo-output/maps``, whose index links the bulletins among the
+past periods. The headline figures are printed, the result tables exported as CSV beside the
+store, then the bulletins' paths, and the last line is the path of the maps' index page. Running
+it twice gives identical result files (the store is rebuilt).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from envq.tables import write_csv
 AIR_RANGE = ("2019-01-01", "2019-12-31")
 WATER_RANGE = ("2026-07-09", "2026-08-23")
 MAP_PERIODS = ("2019", "2026-08")  # air, water
+#: The bulletins written into ``demo-output/reports/<period>/`` (2019-08: air; 2026-08: water).
+BULLETIN_PERIODS = ("2019-08", "2026-08")
 
 
 def results_digest(store_root: Path) -> str:
@@ -40,7 +44,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     out = Path(args.output)
     store_root = out / "store"
-    for folder in (store_root, out / "maps"):  # a fresh store and fresh maps each time
+    for folder in (store_root, out / "maps", out / "reports"):  # a fresh store, maps and bulletins each time
         if folder.exists():
             shutil.rmtree(folder)
     out.mkdir(parents=True, exist_ok=True)
@@ -56,12 +60,13 @@ def _run(out: Path, store_root: Path) -> int:
     from flows.pipeline import backfill
 
     code = 0
-    maps_dir = out / "maps"
+    maps_dir, reports_dir = out / "maps", out / "reports"
     for parts, (start, end) in ((["air"], AIR_RANGE), (["water"], WATER_RANGE)):
-        last = parts == ["water"]  # the maps once, when both parts are stored
+        last = parts == ["water"]  # the maps and bulletins once, when both parts are stored
         state = backfill(start=start, end=end, parts=parts, store_root=str(store_root), maps=last,
                          maps_output=str(maps_dir), map_period=MAP_PERIODS[0], map_water_period=MAP_PERIODS[1],
-                         return_state=True)
+                         bulletin_periods=list(BULLETIN_PERIODS) if last else None,
+                         reports_output=str(reports_dir), return_state=True)
         summary = state.result(raise_on_failure=False)
         if not state.is_completed() or not hasattr(summary, "headline"):
             print(f"envq demo: backfill {parts[0]} {start}..{end} ended {state.type.value}: {state.message}",
@@ -76,6 +81,14 @@ def _run(out: Path, store_root: Path) -> int:
     print(store.read_report("health"))
     print(f"Store: {store_root.resolve()}  (results sha256 {results_digest(store_root)[:16]})")
     print(f"Tables: {out.resolve()}/*.csv")
+    for period in BULLETIN_PERIODS:
+        folder = reports_dir / period
+        files = sorted(p.name for p in folder.glob("bulletin.*")) if folder.is_dir() else []
+        if not files:
+            print(f"envq demo: the bulletin of {period} was not written", file=sys.stderr)
+            code = 1
+            continue
+        print(f"Bulletin {period}: {folder.resolve()}/ ({', '.join(files)})")
     index = maps_dir / "index.html"
     if not index.is_file():
         print("envq demo: the maps were not rendered", file=sys.stderr)

@@ -71,6 +71,7 @@ class RunSummary:
     health: str
     maps_index: str = ""
     alerts: str = ""  # the warnings, the audit and the deliveries (flows.alerts)
+    reports: list[str] = dataclasses.field(default_factory=list)  # the bulletins' folders written
 
     @property
     def ok(self) -> bool:
@@ -116,17 +117,60 @@ def _as_periods(periods) -> list[Period]:
 
 
 @task(name="maps", persist_result=False, cache_policy=None)
-def render(store_root: str, output: str, period: str, water_period: str, tiles=None):
+def render(store_root: str, output: str, period: str, water_period: str, tiles=None, reports: str | None = None):
     """Render the maps of the periods from the store (``maps.render.render_maps``)."""
     from envq.store import Store
     from maps.render import render_maps
 
     done = render_maps(Store(store_root, create=False), output, period=period, water_period=water_period,
-                       tiles=tiles)
+                       tiles=tiles, reports=reports)
     for n in done.notes:
         get_run_logger().warning("maps: %s", n)
     get_run_logger().info("maps of %s (water %s): %s", period, water_period, done.index)
     return str(done.index)
+
+
+@task(name="bulletins", persist_result=False, cache_policy=None)
+def bulletins(store_root: str, day, parts: list, periods: list):
+    """The bulletins of the run from the store (``envq.bulletin.run_bulletins``: the month to date
+    of *day* and, on the first run of a month, the final bulletin of the month before; and those
+    of *periods*)."""
+    from envq.bulletin import run_bulletins
+    from envq.store import Store
+
+    return run_bulletins(Store(store_root, create=False), day, parts, periods=periods)
+
+
+@task(name="report-files", persist_result=False, cache_policy=None)
+def report_files(found: list, output: str, formats: list) -> list[str]:
+    """Write each bulletin into ``<output>/<period>/`` (``maps.bulletin.render_report``); a missing
+    Chromium leaves the PDF out (warned), not the rest."""
+    from maps.bulletin import ChromiumMissing, render_report
+
+    done = []
+    for rb in found:
+        try:
+            rep = render_report(rb.bulletin, output, formats=formats)
+        except ChromiumMissing as exc:
+            get_run_logger().warning("bulletin %s: %s", rb.period, exc)
+            done.append(str(os.path.join(output, rb.period.label)))
+            continue
+        get_run_logger().info("bulletin %s (%s): %s", rb.period, rb.kind, rep.folder)
+        done.append(str(rep.folder))
+    return done
+
+
+def _reports_setting(store_root: str, output: str | None) -> tuple[str, list[str]]:
+    """(absolute folder of the bulletins' files, formats): *output*, else ``[reports] output``, else
+    ``<store>/bulletins``; formats ``[reports] formats`` (default xlsx, html, pdf, md)."""
+    from envq.config import load_config
+
+    conf = load_config().get("reports", {})
+    out = output or conf.get("output") or os.path.join(store_root, "bulletins")
+    formats = conf.get("formats") or ["xlsx", "html", "pdf", "md"]
+    if isinstance(formats, str):
+        formats = [f.strip() for f in formats.split(",") if f.strip()]
+    return os.path.abspath(out), list(formats)
 
 
 def _maps_setting(store_root: str, output: str | None):
@@ -186,6 +230,8 @@ class MapSpec:
     output: str | None = None
     period: str | None = None
     water_period: str | None = None
+    reports_output: str | None = None  # the bulletins' files (default [reports] output, <store>/bulletins)
+    report_periods: tuple[str, ...] = ()  # bulletins asked for besides the nightly ones
 
     def periods(self, last: dt.date) -> tuple[str, str]:
         return (self.period or Period.year_of(last.year).label,
@@ -231,6 +277,9 @@ class RunState:
     audits: list = dataclasses.field(default_factory=list)
     alerts: object = None  # flows.alerts.publish_alerts' outcome
     maps_index: str = ""
+    reports_dir: str | None = None
+    bulletins: list = dataclasses.field(default_factory=list)  # envq.bulletin.RunBulletin
+    report_folders: list = dataclasses.field(default_factory=list)
 
     def fail(self, what: str, exc: BaseException) -> None:
         self.failed[what] = f"{type(exc).__name__}: {exc}"
@@ -248,9 +297,31 @@ def _run(spec: RunSpec):
         _pull_and_store(run, progress)       # 1-2. pull (tasks, in parallel), upsert (here, under the lock)
         _compute_and_write(run, progress)    # 3-5. compute the periods touched (tasks), write the results
         _alerts(run)                         # 6. the audit and the day's warnings (never failing the run)
+        if run.computed:
+            _bulletins(run)                  # 7. the bulletins (month to date, final), from the store
         if spec.maps.enabled and run.computed:
-            _render_maps(run)                # 7. the maps, from what the store now holds
+            _render_maps(run)                # 8. the maps, from what the store now holds
         return _publish(run)
+
+
+def _bulletins(run: RunState) -> None:
+    """The bulletins of the run (a nightly run: the month to date and, on the first run of a month,
+    the final bulletin of the month before; any run: those asked for), kept in the store's
+    reports, and their files (with the maps) into the reports folder, kept per period."""
+    spec, root = run.spec, str(run.store.root)
+    day = spec.last_day if spec.kind == "nightly" else None
+    if day is None and not spec.maps.report_periods:
+        return
+    try:
+        run.bulletins = bulletins.submit(root, day, list(spec.parts), list(spec.maps.report_periods)).result()
+        for rb in run.bulletins:
+            if rb.report:
+                run.written.append(str(run.store.write_report(rb.report, rb.markdown)))
+        if spec.maps.enabled and run.bulletins:
+            run.reports_dir, formats = _reports_setting(root, spec.maps.reports_output)
+            run.report_folders = report_files.submit(run.bulletins, run.reports_dir, formats).result()
+    except Exception as exc:  # the results stay published
+        run.fail("bulletin", exc)
 
 
 def _alerts(run: RunState) -> None:
@@ -346,7 +417,8 @@ def _render_maps(run: RunState) -> None:
     try:
         out, tiles = _maps_setting(str(run.store.root), run.spec.maps.output)
         period, water_period = run.spec.maps.periods(run.spec.last_day)
-        run.maps_index = render.submit(str(run.store.root), out, period, water_period, tiles).result()
+        reports = run.reports_dir or _reports_setting(str(run.store.root), run.spec.maps.reports_output)[0]
+        run.maps_index = render.submit(str(run.store.root), out, period, water_period, tiles, reports).result()
     except Exception as exc:
         run.fail("maps", exc)
 
@@ -427,6 +499,9 @@ def _publish(run: RunState):
     if rows:
         create_table_artifact(key="envq-rates", table=rows, description=f"envq {spec.label}: city and basin rates")
     create_markdown_artifact(key="envq-health", markdown=health_md, description=f"envq {spec.label}: run health")
+    for rb in run.bulletins:
+        create_markdown_artifact(key=rb.artifact_key, markdown=rb.markdown,
+                                 description=f"envq {spec.label}: bulletin {rb.period.label} ({rb.kind})")
     if run.maps_index:
         from pathlib import Path
 
@@ -434,7 +509,7 @@ def _publish(run: RunState):
                              description=f"envq {spec.label}: maps index page")
     summary = RunSummary(spec.kind, str(spec.start), str(spec.end), [p for p in spec.parts if p not in run.failed],
                          run.failed, run.revisions, run.written, headline, health_md, run.maps_index,
-                         run.alerts.text() if run.alerts is not None else "")
+                         run.alerts.text() if run.alerts is not None else "", list(run.report_folders))
     if run.failed:
         return Failed(message="failed parts: " + "; ".join(f"{k}: {v}" for k, v in run.failed.items()), data=summary)
     return Completed(message=f"{spec.kind} {spec.start}..{spec.end}: {', '.join(spec.parts)} ok", data=summary)
@@ -494,7 +569,8 @@ def _expected_sections() -> list[str]:
 
 @flow(name="envq-nightly", log_prints=True)
 def nightly(date: str | None = None, parts: list[str] = list(PARTS), store_root: str | None = None,
-            maps: bool = True, maps_output: str | None = None, wait_minutes: float | None = None):
+            maps: bool = True, maps_output: str | None = None, wait_minutes: float | None = None,
+            reports_output: str | None = None):
     """Pull yesterday's (or *date*'s) air and water data, upsert, recompute, publish.
 
     The source's ``repull_days`` last days are pulled again to catch upstream revisions and the
@@ -502,6 +578,12 @@ def nightly(date: str | None = None, parts: list[str] = list(PARTS), store_root:
     its month (water) into *maps_output* (default ``[maps] output`` or ``<store>/maps``). A run
     finding the store in use waits up to *wait_minutes* (default ``[store] wait_minutes``, 180;
     :mod:`flows.queue`).
+
+    It publishes the bulletin of the month to date as the Markdown artifact ``envq-bulletin`` and,
+    on the first run of a month, the final bulletin of the month before as
+    ``envq-bulletin-final`` (:func:`envq.bulletin.run_bulletins`), keeps them in the store's
+    reports, and with the maps writes their files into *reports_output* (default ``[reports]
+    output`` or ``<store>/bulletins``), one folder per period.
     """
     from envq.sources.adapters import source_config
 
@@ -509,14 +591,15 @@ def nightly(date: str | None = None, parts: list[str] = list(PARTS), store_root:
     repull = max(source_config(p).repull_days for p in parts)
     start = day - dt.timedelta(days=max(repull, 1) - 1)
     return _run(RunSpec("nightly", start, day, tuple(parts), store_root=store_root, ready_day=day,
-                        maps=MapSpec(maps, maps_output), wait_minutes=wait_minutes))
+                        maps=MapSpec(maps, maps_output, reports_output=reports_output), wait_minutes=wait_minutes))
 
 
 @flow(name="envq-backfill", log_prints=True)
 def backfill(start: str, end: str, parts: list[str] = list(PARTS), store_root: str | None = None,
              dask_chunks: bool = False, maps: bool = True, maps_output: str | None = None,
              map_period: str | None = None, map_water_period: str | None = None,
-             wait_minutes: float | None = None):
+             wait_minutes: float | None = None, bulletin_periods: list[str] | None = None,
+             reports_output: str | None = None):
     """The nightly run over a range of days: pulls (http sources: in batches of a few months, in
     parallel; local sources: at once, their files hold many days), then recomputes every month,
     quarter and year touched.
@@ -524,7 +607,9 @@ def backfill(start: str, end: str, parts: list[str] = list(PARTS), store_root: s
     *dask_chunks* reads the store as dask arrays (a month per chunk) for the computations, as on
     a Dask cluster (``envq backfill --dask``). The maps are rendered at the end as in
     :func:`nightly`, for *map_period* / *map_water_period* if given (default: the year and the
-    month of *end*).
+    month of *end*). The bulletins of *bulletin_periods* (for the parts the store holds results
+    of) are kept in the store's reports, published as artifacts and, with the maps, written into
+    *reports_output* as in :func:`nightly`.
     """
     a, b = _date(start), _date(end)
     if b < a:
@@ -534,6 +619,9 @@ def backfill(start: str, end: str, parts: list[str] = list(PARTS), store_root: s
         parse_period(map_period)
     if map_water_period is not None:
         parse_period(map_water_period)
+    for p in bulletin_periods or ():
+        parse_period(p)
     return _run(RunSpec("backfill", a, b, tuple(parts), store_root=store_root, chunks=chunks,
                         batch_months=BACKFILL_BATCH_MONTHS,
-                        maps=MapSpec(maps, maps_output, map_period, map_water_period), wait_minutes=wait_minutes))
+                        maps=MapSpec(maps, maps_output, map_period, map_water_period, reports_output,
+                                     tuple(bulletin_periods or ())), wait_minutes=wait_minutes))

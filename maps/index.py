@@ -47,12 +47,14 @@ def index_html(*, generated: str, day: str | None, air_period: str | None, water
                freshness: list[tuple[str, str, str]], air_rates: pd.DataFrame | None,
                water_province: pd.Series | None, basin_water: pd.DataFrame | None,
                reaches: list[dict], pages: dict[str, str], notes: list[str],
-               edition: str = "hj633_2012", alerts_html: str = "") -> str:
+               edition: str = "hj633_2012", alerts_html: str = "", past: list[dict] | None = None) -> str:
     """The index page as HTML text.
 
     *freshness*: ``(what_zh, what_en, through)`` lines; *reaches*: summary dicts of the reach
     reports plus ``href``; *pages*: ``{"air": "air.html", "water": "water.html"}`` (present pages);
-    *alerts_html*: the warnings and audit section (:func:`maps.alerts.alerts_section`, escaped).
+    *alerts_html*: the warnings and audit section (:func:`maps.alerts.alerts_section`, escaped);
+    *past*: the periods held (:func:`maps.render.past_periods`), listed as 往期 with their maps and
+    bulletins.
     """
     out = [f'<main><h1>湖南省生态环境质量地图 <span class="en">Hunan environmental quality maps (envq)</span></h1>'
            f'<div>生成时间 generated {esc(generated)}'
@@ -112,6 +114,9 @@ def index_html(*, generated: str, day: str | None, air_period: str | None, water
             out.append('<div class="note">示例河段（非正式河长名录） example reaches, not an official list: '
                        '配置 configure your own with $ENVQ_REACHES</div>')
 
+    if past:
+        out.append(_past_html(past))
+
     # tables: cities and basins
     if air_rates is not None and len(air_rates):
         c = air_rates[air_rates["scope"] == "city"].sort_values("good_day_ratio", ascending=False)
@@ -153,3 +158,22 @@ def index_html(*, generated: str, day: str | None, air_period: str | None, water
 def _link(pages: dict, key: str, label: str) -> str:
     href = pages.get(key)
     return f'<div><a class="envq-link" href="{esc(href)}">{esc(label)} →</a></div>' if href else ""
+
+
+_MAP_LABELS = {"air": "空气质量 air", "water": "地表水 water"}
+_FORMAT_LABELS = {"html": "网页 HTML", "pdf": "PDF", "xlsx": "Excel", "md": "Markdown"}
+
+
+def _past_html(past: list[dict]) -> str:
+    """往期: every period held, latest first, with its maps and its bulletin's files."""
+    heads = ("时段 period", "地图 maps", "公报 bulletin")
+    lab = [f' data-label="{esc(h)}"' for h in heads]
+    rows = []
+    for r in past:
+        maps_ = " · ".join(f'<a class="envq-link envq-past-map" href="{esc(href)}">{esc(_MAP_LABELS.get(k, k))}</a>'
+                           for k, href in r["maps"].items()) or "—"
+        files = " · ".join(f'<a class="envq-link envq-past-report" href="{esc(r["bulletin"][k])}">'
+                           f'{esc(_FORMAT_LABELS[k])}</a>' for k in _FORMAT_LABELS if k in r["bulletin"]) or "—"
+        rows.append(f'<tr><td{lab[0]}>{esc(r["period"])}</td><td{lab[1]}>{maps_}</td><td{lab[2]}>{files}</td></tr>')
+    return ('<h2>往期 Past periods</h2><table class="envq-stack envq-past"><tr>'
+            + "".join(f"<th>{esc(h)}</th>" for h in heads) + "</tr>" + "".join(rows) + "</table>")

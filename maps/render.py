@@ -189,7 +189,7 @@ def _held_text(held: dict) -> str:
 
 
 def render_maps(store, output, *, period, day: str | None = None, water_period=None,
-                tiles=None, reaches=None) -> Rendered:
+                tiles=None, reaches=None, reports=None) -> Rendered:
     """Render the pages of *period* (and *water_period*, default the same) into *output*.
 
     Parameters
@@ -211,6 +211,15 @@ def render_maps(store, output, *, period, day: str | None = None, water_period=N
         Base tiles (default none, see :mod:`maps.base`).
     reaches : iterable of reach ids (or a mapping keyed by them), optional
         Which of the stored reaches get a page (default every stored reach of the water period).
+    reports : path, optional
+        The bulletins' folder (``envq report --output``, ``maps.bulletin.render_report``): the
+        index links the bulletin of each period it holds (``reports.json``) among the past periods.
+
+    History: besides the pages of the latest render at the top of *output*, each period's pages
+    are kept in ``<output>/<period>/`` (``2019/air.html``, ``2026-08/water.html``,
+    ``2026-08/reaches/<id>.html``, their home link the top index); rendering a period again
+    replaces only that period's pages, and the index lists every period held (往期) with its
+    bulletin. ``maps.json`` records them under ``history``.
     """
     from maps.base import tiles_setting
 
@@ -256,11 +265,14 @@ def render_maps(store, output, *, period, day: str | None = None, water_period=N
     links = {keys.get(rel, rel): rel for rel in html}
     from maps.alerts import alerts_section, latest_audit, latest_warnings
 
+    history, copies = _history(out, html, ap, wp)
+    html.update(copies)
     index = index_html(generated=now, day=day, air_period=ap.label if air_rates is not None else None,
                        water_period=wp.label if sections is not None else None, freshness=freshness,
                        air_rates=air_rates, water_province=water_province, basin_water=basin_water,
                        reaches=reach_rows, pages=links, notes=notes, edition=edition,
-                       alerts_html=alerts_section(latest_warnings(store), latest_audit(store)))
+                       alerts_html=alerts_section(latest_warnings(store), latest_audit(store)),
+                       past=past_periods(out, history, reports))
     from maps.assets import ExternalReferenceError, external_urls
 
     left = external_urls(index)
@@ -268,7 +280,7 @@ def render_maps(store, output, *, period, day: str | None = None, water_period=N
         raise ExternalReferenceError(left, where="index.html")
     html["index.html"] = index
     return _publish(out, html, notes, {"generated": now, "period": ap.label, "water_period": wp.label, "day": day,
-                                       "tiles": tiles.name})
+                                       "tiles": tiles.name}, history)
 
 
 def _render_air(store, ap: Period, day, tiles, html: dict, notes: list):
@@ -317,24 +329,95 @@ def _page_key(rel: str) -> str:
     return rel[:-len(".html")]
 
 
-def _publish(out: Path, html: dict[str, str], notes, meta) -> Rendered:
+def _old_manifest(out: Path) -> dict:
+    old = out / "maps.json"
+    if not old.is_file():
+        return {}
+    try:
+        doc = json.loads(old.read_text(encoding="utf-8"))
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _rehome(text: str, depth: int) -> str:
+    """A page's link to the index, *depth* folders further down (``index.html`` -> ``../index.html``)."""
+    up = "../" * depth
+    return re.sub(r'(<a class="envq-home" href=")((?:\.\./)*)index\.html"',
+                  lambda m: f'{m[1]}{up}{m[2]}index.html"', text)
+
+
+def _history(out: Path, html: dict[str, str], ap: Period, wp: Period) -> tuple[dict, dict[str, str]]:
+    """The periods held (the previous ``maps.json`` history with this render's periods replaced)
+    and this render's period copies (path under *out* -> HTML): the air page into ``<air
+    period>/``, the water and reach pages into ``<water period>/``."""
+    history = {k: dict(v) for k, v in (_old_manifest(out).get("history") or {}).items() if isinstance(v, dict)}
+    copies: dict[str, str] = {}
+    if "air.html" in html:
+        rel = f"{ap.label}/air.html"
+        copies[rel] = _rehome(html["air.html"], 1)
+        history.setdefault(ap.label, {})["air"] = rel
+    if "water.html" in html:
+        rel = f"{wp.label}/water.html"
+        copies[rel] = _rehome(html["water.html"], 1)
+        entry = history.setdefault(wp.label, {})
+        entry["water"] = rel
+        entry["reaches"] = []
+        for page in sorted(p for p in html if p.startswith("reaches/")):
+            copies[f"{wp.label}/{page}"] = _rehome(html[page], 1)
+            entry["reaches"].append(f"{wp.label}/{page}")
+    return dict(sorted(history.items())), copies
+
+
+def past_periods(out: Path, history: dict, reports=None) -> list[dict]:
+    """The rows of the index's past periods (往期), latest first: ``period``, ``maps`` (label ->
+    href) and ``bulletin`` (format -> href, from the reports folder's ``reports.json``)."""
+    from maps.bulletin import read_manifest
+
+    held = read_manifest(reports)["periods"] if reports is not None else {}
+    rows = []
+    for label in set(history) | set(held):
+        try:
+            p = parse_period(label)
+        except ValueError:
+            continue
+        h = history.get(label, {})
+        maps_ = {k: h[k] for k in ("air", "water") if h.get(k)}
+        files = (held.get(label) or {}).get("files", {})
+        bulletin = {fmt: os.path.relpath(Path(reports) / rel, out).replace(os.sep, "/")
+                    for fmt, rel in files.items() if fmt in ("html", "pdf", "xlsx", "md")}
+        rows.append({"period": label, "start": p.start, "end": p.end, "maps": maps_, "bulletin": bulletin,
+                     "title": (held.get(label) or {}).get("title", "")})
+    return sorted(rows, key=lambda r: (r["end"], r["start"]), reverse=True)
+
+
+def _publish(out: Path, html: dict[str, str], notes, meta, history: dict | None = None) -> Rendered:
     """Write every page and ``maps.json`` (all or none, :func:`_write_all`); remove the previous
-    render's pages not written now."""
+    render's pages not written now (at the top, and in the periods rendered now)."""
     out.mkdir(parents=True, exist_ok=True)
     _remove_orphans(out)
-    old = out / "maps.json"
+    old = _old_manifest(out)
     before: set[str] = set()
-    if old.is_file():
-        try:
-            before = {v["path"] for v in json.loads(old.read_text(encoding="utf-8")).get("pages", {}).values()}
-        except (ValueError, AttributeError, KeyError, TypeError):
-            before = set()
+    try:
+        before = {v["path"] for v in old.get("pages", {}).values()}
+    except (AttributeError, KeyError, TypeError):
+        before = set()
+    history = history or {}
+    for label, entry in (old.get("history") or {}).items():  # a period's part rendered again: its old pages
+        if not isinstance(entry, dict):
+            continue
+        if f"{label}/air.html" in html and isinstance(entry.get("air"), str):
+            before.add(entry["air"])
+        if f"{label}/water.html" in html:
+            before |= {v for v in [entry.get("water"), *(entry.get("reaches") or [])] if isinstance(v, str)}
     data = {rel: text.encode("utf-8") for rel, text in html.items()}
+    top = {rel for rel in data if rel.startswith("reaches/") or "/" not in rel}
     manifest = {"format": MANIFEST_FORMAT, **meta,
-                "pages": {_page_key(rel): {"path": rel, "bytes": len(b)} for rel, b in data.items() if rel != "index.html"},
-                "notes": notes}
+                "pages": {_page_key(rel): {"path": rel, "bytes": len(b)} for rel, b in data.items()
+                          if rel != "index.html" and rel in top},
+                "history": history, "notes": notes}
     written = _write_all(out, {**data, "maps.json": json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")})
-    pages = {_page_key(rel): written[rel] for rel in html}
+    pages = {_page_key(rel): written[rel] for rel in html if rel in top}
     for rel in sorted(before - set(html)):
         stale = (out / rel).resolve()
         if stale.is_relative_to(out.resolve()) and stale.suffix == ".html" and stale.is_file():

@@ -59,16 +59,19 @@ BASE = {"pm10": 50.0, "so2": 10.0, "no2": 20.0, "co": 0.8, "o3": 80.0}
 
 
 def synthetic_hourly(stations: dict[str, str], days: list[dt.date], pm25) -> xr.Dataset:
-    """Hourly data of *stations* (code -> city of 湖南省) over *days*, every hour of a day equal
-    to the day's value: PM2.5 from ``pm25(code, day)``, the others :data:`BASE`. A constant day
-    gives the same 24-hour mean and MDA8, so each daily AQI is known by hand."""
+    """Hourly data of *stations* (code -> city of 湖南省) over *days*, the hours of a day
+    alternating one above and one below the day's value (so that no analyser looks stuck to the
+    screening, envq.air.screening.Stuck): PM2.5 from ``pm25(code, day)``, the others
+    :data:`BASE` (CO constant, below the stuck check). The 24-hour mean and the MDA8 (8 hours:
+    four above, four below) equal the day's value, so each daily AQI is known by hand."""
     codes = list(stations)
     times = pd.DatetimeIndex([pd.Timestamp(d) + pd.Timedelta(hours=h) for d in days for h in range(1, 25)])
     day_of = np.repeat(np.arange(len(days)), 24)
-    pm = np.array([[float(pm25(c, d)) for d in days] for c in codes])[:, day_of]
+    wiggle = np.tile(np.where(np.arange(24) % 2 == 0, 1.0, -1.0), len(days))
+    pm = np.array([[float(pm25(c, d)) for d in days] for c in codes])[:, day_of] + wiggle
     data = {"pm25": (("station", "time"), pm)}
     for v, x in BASE.items():
-        data[v] = (("station", "time"), np.full((len(codes), len(times)), x))
+        data[v] = (("station", "time"), np.full((len(codes), len(times)), x) + (0.0 if v == "co" else wiggle))
     return xr.Dataset(data, coords={
         "station": codes, "time": times,
         "name": ("station", [f"测试站{c}" for c in codes]), "city": ("station", [stations[c] for c in codes]),

@@ -259,3 +259,83 @@ def test_a_bad_configuration_is_a_usage_error_before_anything_runs(tmp_path, mon
     _, err = capsys.readouterr()
     assert code == 2 and "envq: bad configuration:" in err and says in err, err
     assert not (tmp_path / "store").exists()  # nothing started, nothing written
+
+
+def _artifacts(state) -> dict:
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        arts = client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])))
+    return {a.key: a for a in arts}
+
+
+def test_nightly_publishes_the_bulletins_and_keeps_each_period(tmp_path):
+    """The first run of August publishes the month to date and the final bulletin of July (issue
+    13); the next night only the month to date. Their files and the maps are kept per period, and
+    rendering a period again replaces only that period."""
+    import json
+
+    from openpyxl import load_workbook
+
+    from flows.pipeline import nightly
+    from maps.render import render_maps
+
+    root, maps_dir, reports = tmp_path / "store", tmp_path / "maps", tmp_path / "reports"
+    first = nightly(date="2026-08-01", parts=["water"], store_root=str(root), maps_output=str(maps_dir),
+                    reports_output=str(reports), return_state=True)
+    assert first.is_completed(), first.message
+    arts = _artifacts(first)
+    assert {"envq-bulletin", "envq-bulletin-final"} <= set(arts)
+    assert arts["envq-bulletin"].type == "markdown" and arts["envq-bulletin-final"].type == "markdown"
+    assert "2026年8月" in arts["envq-bulletin"].data and "截至8月1日" in arts["envq-bulletin"].data
+    assert "2026年7月" in arts["envq-bulletin-final"].data and "水系" in arts["envq-bulletin-final"].data
+    store = Store(root, create=False)
+    # the figures are the stored ones: July (07-30..31) in the final bulletin, August 1 in the other
+    jul = store.read_result("water_rates", "2026-07")
+    prov = float(jul[jul["group"] == "province"]["i_iii_share"].iloc[0])
+    assert f"{prov:.1f}" in store.read_report("bulletin-2026-07")
+    assert store.read_report("bulletin") == arts["envq-bulletin"].data
+    # the files, one folder per period
+    summary = first.result()
+    assert sorted(summary.reports) == [str(reports / "2026-07"), str(reports / "2026-08")]
+    for period in ("2026-07", "2026-08"):
+        folder = reports / period
+        assert {"bulletin.xlsx", "bulletin.html", "bulletin.md"} <= {p.name for p in folder.iterdir()}
+        assert load_workbook(folder / "bulletin.xlsx").sheetnames[0] == "水系水质"
+    # the maps: the latest at the top, each period in its folder, the index listing 往期 with the bulletins
+    assert (maps_dir / "2026-08" / "water.html").is_file()
+    index = (maps_dir / "index.html").read_text(encoding="utf-8")
+    assert "往期" in index and 'href="2026-08/water.html"' in index
+    assert 'href="../reports/2026-08/bulletin.html"' in index and 'href="../reports/2026-07/bulletin.html"' in index
+
+    second = nightly(date="2026-08-02", parts=["water"], store_root=str(root), maps_output=str(maps_dir),
+                     reports_output=str(reports), return_state=True)
+    assert second.is_completed(), second.message
+    arts = _artifacts(second)
+    assert "envq-bulletin" in arts and "envq-bulletin-final" not in arts  # July was published the night before
+    assert "截至8月2日" in arts["envq-bulletin"].data
+
+    # July's maps rendered again: a folder of its own; August's pages are left as they were
+    aug_page = (maps_dir / "2026-08" / "water.html").read_bytes()
+    render_maps(Store(root, create=False), maps_dir, period="2026", water_period="2026-07", reports=reports)
+    assert (maps_dir / "2026-07" / "water.html").is_file()
+    assert (maps_dir / "2026-08" / "water.html").read_bytes() == aug_page
+    july_page = (maps_dir / "2026-07" / "water.html").read_text(encoding="utf-8")
+    assert '<a class="envq-home" href="../index.html">' in july_page  # home: the top index
+    manifest = json.loads((maps_dir / "maps.json").read_text(encoding="utf-8"))
+    assert set(manifest["history"]) == {"2026-07", "2026-08"}
+    index = (maps_dir / "index.html").read_text(encoding="utf-8")
+    assert index.index('href="2026-08/water.html"') < index.index('href="2026-07/water.html"')  # latest first
+    # a period's reach page no longer rendered goes with that period's render only
+    stale = maps_dir / "2026-07" / "reaches" / "gone.html"
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_text("old", encoding="utf-8")
+    manifest["history"]["2026-07"].setdefault("reaches", []).append("2026-07/reaches/gone.html")
+    manifest["history"]["2026-08"].setdefault("reaches", []).append("2026-08/reaches/kept.html")
+    (maps_dir / "2026-08" / "reaches").mkdir(parents=True, exist_ok=True)
+    (maps_dir / "2026-08" / "reaches" / "kept.html").write_text("old", encoding="utf-8")
+    (maps_dir / "maps.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    render_maps(Store(root, create=False), maps_dir, period="2026", water_period="2026-07", reports=reports)
+    assert not stale.exists() and (maps_dir / "2026-08" / "reaches" / "kept.html").exists()

@@ -52,6 +52,11 @@ __all__ = [
     "good_day_rates",
     "monthly_rates",
     "period_air_statistics",
+    "air_statistics",
+    "air_rates_same_basis",
+    "air_rates_by_edition",
+    "rescored",
+    "rescored_on_next_year",
 ]
 
 
@@ -158,7 +163,8 @@ def is_good_day(aqi, valid) -> np.ndarray:
 
 def count_days(sel: xr.Dataset, edition_day: dt.date) -> pd.DataFrame:
     """Compute: valid, good, per-category and per-primary-pollutant day counts of each unit
-    (``city``) over the dates of *sel* (a tied primary day counts for each pollutant).
+    (``city``) over the dates of *sel* (a tied primary day counts for each pollutant), and the
+    exceedance days (AQI > 100) by primary pollutant (``exceed_<name>``, 超标天数 of the bulletins).
 
     *edition_day* picks the HJ 633 edition whose categories name the ``days_<category>`` columns.
     """
@@ -186,6 +192,10 @@ def count_days(sel: xr.Dataset, edition_day: dt.date) -> pd.DataFrame:
         for name in _primary_names():
             hit = (np.char.find(prim, f",{name},") >= 0)[codes].reshape(raw.shape)
             cols[f"primary_{name}"] = (hit & valid).sum(axis=1)
+        # exceedance days (超标天数) by primary pollutant, as the bulletins count them
+        for name in _primary_names():
+            hit = (np.char.find(prim, f",{name},") >= 0)[codes].reshape(raw.shape)
+            cols[f"exceed_{name}"] = (hit & valid & ~good).sum(axis=1)
     return pd.DataFrame(cols)   # built once: a column added at a time costs more than the counting
 
 
@@ -282,7 +292,8 @@ def good_day_rates(city_days: xr.Dataset, period: Period | str, *, by: str = "ci
     pandas.DataFrame with columns ``scope, name, period, through`` (last day with data),
     ``start, end, calendar_days, valid_days, valid_days_all_six, good_days, good_day_ratio`` [% to
     1 decimal], ``good_day_ratio_all_six``, one ``days_<category>`` per category (优 .. 严重污染),
-    one ``primary_<name>`` per primary pollutant (a tied day counts for each), ``target``,
+    one ``primary_<name>`` per primary pollutant (a tied day counts for each), one ``exceed_<name>``
+    per primary pollutant (the days over 100 it is primary of: 超标天数 by pollutant), ``target``,
     ``target_met`` and (periods starting on 1 January) ``budget_non_good_days``.
 
     Raises
@@ -340,3 +351,153 @@ def period_air_statistics(city_days: xr.Dataset, period: Period | str, *,
     df = df.drop(columns=[c for c in ("period_end", "period_label") if c in df])
     df.insert(1, "period", p.label)
     return df
+
+
+#: The six statistics of a bulletin (HJ 663): those the province row averages.
+BULLETIN_STATISTICS = ("pm25_mean", "pm10_mean", "o3_mda8_p90", "so2_mean", "no2_mean", "co_p95")
+
+
+def air_statistics(city_days: xr.Dataset, periods, *, dust_days=None, province_name: str = "湖南省") -> pd.DataFrame:
+    """HJ 663 statistics and the composite index of each city and of the province for each period
+    with data (periods without are left out): the ``air_statistics`` result the bulletins read.
+
+    Parameters
+    ----------
+    city_days : xarray.Dataset
+        City daily concentrations (dims city, date), e.g. the first output of
+        :func:`envq.air.pipeline.city_days_from_hourly`.
+    periods : iterable of Period or str
+    dust_days : pandas.DataFrame, optional
+        Dust-affected city-days (columns ``city``, ``date``): their PM10 and PM2.5 are left out of
+        the statistics and the index (环办监测〔2016〕120号, :func:`envq.air.stats.exclude_dust_days`);
+        ``dust_days_excluded`` counts them per city and period. None: nothing is excluded.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`period_air_statistics` with ``scope`` (``city``, ``province``) and
+        ``name`` for ``city``, ``dust_days_excluded`` and ``composite_rounding``. The province row
+        holds the mean of the cities' published (GB/T 8170 rounded) statistics, rounded again,
+        and the composite index of those means (reference/bulletin.md, air item 3: "the province
+        mean"); its ``mean_valid_<p>`` is true when every city's is.
+    """
+    from envq.air.stats import composite_index, exclude_dust_days, round_statistics
+
+    days = city_days
+    dust = None
+    if dust_days is not None and len(dust_days):
+        days, _ = exclude_dust_days(city_days, dust_days)
+        dust = pd.DataFrame({"city": dust_days["city"].astype(str).to_numpy(),
+                             "date": pd.to_datetime(dust_days["date"]).to_numpy()})
+    out = []
+    for period in periods:
+        try:
+            s = period_air_statistics(days, period)
+        except NoDataError:
+            continue
+        p = parse_period(s["period"].iloc[0])
+        s = s.rename(columns={"city": "name"})
+        s.insert(0, "scope", "city")
+        if dust is not None:
+            inside = dust[p.contains(dust["date"].to_numpy())]
+            s["dust_days_excluded"] = s["name"].map(inside.groupby("city").size()).fillna(0).astype(int)
+        else:
+            s["dust_days_excluded"] = 0
+        cities = s[s["name"] != province_name]
+        if len(cities):
+            means = {c: ("city", [float(np.nanmean(cities[c].to_numpy(float)))
+                                  if np.isfinite(cities[c].to_numpy(float)).any() else np.nan])
+                     for c in BULLETIN_STATISTICS if c in cities}
+            prov = round_statistics(xr.Dataset(means, coords={"city": [province_name]}))
+            ci = composite_index(prov, assessment=standards.edition_for("hj663", p.start))
+            row = xr.merge([prov, ci], compat="override").to_dataframe().reset_index().rename(columns={"city": "name"})
+            row.insert(0, "scope", "province")
+            row.insert(2, "period", p.label)
+            for c in [c for c in s.columns if c.startswith("mean_valid_")]:
+                row[c] = bool(cities[c].astype(bool).all())
+            for c in [c for c in s.columns if c.startswith("n_days_")]:
+                row[c] = int(cities[c].sum())
+            row["dust_days_excluded"] = int(s["dust_days_excluded"].sum())
+            s = pd.concat([s, row[[c for c in row.columns if c in s.columns]]], ignore_index=True)
+        s["composite_rounding"] = "per_term"
+        out.append(s)
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+
+
+def _aqi_variables(city_days: xr.Dataset) -> list[str]:
+    """The variables :func:`envq.air.city.city_daily_aqi` adds to the daily concentrations."""
+    from envq.air.city import city_daily_aqi
+
+    conc = [v for v in city_days.data_vars if v.endswith(("_24h", "_mda8", "_1h_max")) and not v.startswith("iaqi_")]
+    probe = city_daily_aqi(city_days[conc].isel(date=slice(0, 1)))
+    return [v for v in probe.data_vars if v in city_days.data_vars]
+
+
+def rescored(city_days: xr.Dataset, basis: str) -> xr.Dataset:
+    """*city_days* with each day's AQI, category and validity rescored on *basis*
+    (:func:`envq.air.city.city_daily_aqi_on_basis`: ``next_year`` or an edition id)."""
+    from envq.air.city import city_daily_aqi_on_basis
+
+    conc = city_days.drop_vars(_aqi_variables(city_days))
+    aqi = city_daily_aqi_on_basis(conc, basis, day_rule=city_days.attrs.get("day_rule", "pm25_o3"))
+    out = xr.merge([conc, aqi], compat="override", combine_attrs="drop_conflicts")
+    out.attrs.update(basis=basis, edition=aqi.attrs.get("edition", ""))
+    return out
+
+
+def _days_of(p: Period) -> pd.DatetimeIndex:
+    return pd.date_range(p.start, p.end, freq="D")
+
+
+def rescored_on_next_year(p: Period) -> bool:
+    """Whether some day of *p* is scored by another HJ 633 edition on the basis of the same day a
+    year later (同口径 of a 同比 whose later period is under a newer edition)."""
+    from envq.air.city import editions_on_basis
+
+    d = _days_of(p)
+    try:
+        return bool((editions_on_basis(d, "next_year") != editions_on_basis(d, "auto")).any())
+    except ValueError:  # a day before the first HJ 633 edition
+        return False
+
+
+def air_rates_same_basis(city_days: xr.Dataset, periods, *, targets: Targets | None = None) -> pd.DataFrame:
+    """Good-air-day rates of the *periods* some of whose days a 同比 a year later scores by another
+    edition (:func:`rescored_on_next_year`), recomputed with each day under the edition in force
+    on the same day a year later (result ``air_rates_same_basis``, keyed by the earlier period;
+    columns of :func:`good_day_rates` plus ``basis`` and ``edition``). Other periods: no row."""
+    need = [parse_period(p) for p in periods if rescored_on_next_year(parse_period(p))]
+    if not need:
+        return pd.DataFrame()
+    cd = rescored(city_days, "next_year")
+    out = []
+    for p in need:
+        try:
+            r = good_day_rates(cd, p, by="both", targets=targets)
+        except NoDataError:
+            continue
+        from envq.air.city import editions_on_basis
+
+        eds = "+".join(dict.fromkeys(editions_on_basis(_days_of(p), "next_year")))
+        out.append(r.assign(basis="next_year", edition=eds))
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+
+
+def air_rates_by_edition(city_days: xr.Dataset, periods, *, targets: Targets | None = None) -> pd.DataFrame:
+    """Good-air-day rates of the *periods* that end on or after the first day of the newest HJ 633
+    edition, once under each edition for every day (``--editions both``; result
+    ``air_rates_by_edition``, column ``edition``)."""
+    eds = list(standards.FAMILIES["hj633"])
+    newest = dt.date.fromisoformat(str(standards.load(eds[-1])["in_force_from"]))
+    need = [parse_period(p) for p in periods if parse_period(p).end >= newest]
+    if not need or len(eds) < 2:
+        return pd.DataFrame()
+    out = []
+    for ed in eds:
+        cd = rescored(city_days, ed)
+        for p in need:
+            try:
+                out.append(good_day_rates(cd, p, by="both", targets=targets).assign(edition=ed))
+            except NoDataError:
+                continue
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
