@@ -77,9 +77,10 @@ figure svg { max-width: 100%; height: auto; }
 figcaption { font-size: 9pt; color: #333; }
 .envq-about th { width: 28%; text-align: left; }
 .envq-about td, .envq-about th { font-size: 8.5pt; }
+.envq-about td { white-space: normal; overflow-wrap: anywhere; }
 @media print { main { max-width: none; padding: 0; margin: 0; } }
 @media screen { body { background: #F4F6F8; } main { background: #fff; box-shadow: 0 0 6px #bbb; margin: 12px auto; }
-                .table-block.wide { overflow-x: auto; } }
+                .table-block.wide { overflow-x: auto; } .table-block.wide:focus { outline: 2px solid #1F4E79; } }
 @media screen and (max-width: 640px) {
   main { padding: 3mm; } h1 { font-size: 16pt; } p { text-indent: 0; }
   /* a table of many columns: one block per row, each cell with its column's name (as the maps' index) */
@@ -88,6 +89,7 @@ figcaption { font-size: 9pt; color: #333; }
   table.envq-table tr { border: 1px solid #ccc; border-radius: 6px; margin: 0 0 8px; padding: 4px 8px; background: #fff; }
   table.envq-table td { border: 0; padding: 1px 0; text-align: left; white-space: normal; }
   table.envq-table td[data-label]::before { content: attr(data-label) "："; color: #555; font-size: .9em; }
+  .envq-about th, .envq-about td { display: block; width: auto; }
   figure svg { width: 100%; }
 }
 """

@@ -9,7 +9,7 @@ from envq.errors import InputError
 
 @pytest.mark.parametrize("toml, field, says", [
     ('[map]\ntiles = "osm"\n', "map", "is not a table envq reads; use [geo], [sources], [schedule], [store], "
-                                      "[maps], [warnings], [[alerts]]"),
+                                      "[maps], [reports], [warnings], [[alerts]]"),
     ('[maps]\ntile = "osm"\n', "maps.tile", "is not a setting of [maps]; use tiles, tianditu_key"),
     ('[geo]\nbasin = "b.gpkg"\n', "geo.basin", "is not a setting of [geo]; use basins, basins_layer"),
     ('[schedule]\ncorn = "0 2 * * *"\n', "schedule.corn", "is not a setting of [schedule]; use cron, timezone"),

@@ -339,3 +339,47 @@ def test_nightly_publishes_the_bulletins_and_keeps_each_period(tmp_path):
     (maps_dir / "maps.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
     render_maps(Store(root, create=False), maps_dir, period="2026", water_period="2026-07", reports=reports)
     assert not stale.exists() and (maps_dir / "2026-08" / "reaches" / "kept.html").exists()
+
+
+def _pdf_pages(path) -> int:
+    """Pages of a PDF Chromium printed (its page objects; the page tree's /Count agrees)."""
+    import re
+
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF-")
+    pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", data))
+    assert str(pages).encode() in re.findall(rb"/Count\s+(\d+)", data)
+    return pages
+
+
+def test_the_demo_writes_the_bulletins_and_links_them(tmp_path, monkeypatch, capsys):
+    """``make demo``'s run (flows.demo, on shorter ranges of the same files): the bulletins of
+    August 2019 (air) and August 2026 (water) in demo-output/reports/<period>/, their paths printed,
+    the maps' index linking them among the past periods."""
+    from openpyxl import load_workbook
+
+    from flows import demo
+
+    monkeypatch.setattr(demo, "AIR_RANGE", ("2019-07-01", "2019-08-31"))
+    monkeypatch.setattr(demo, "WATER_RANGE", ("2026-08-01", "2026-08-05"))
+    monkeypatch.setattr(demo, "MAP_PERIODS", ("2019-08", "2026-08"))
+    out = tmp_path / "demo-output"
+    assert demo._run(out, out / "store") == 0
+    printed = capsys.readouterr().out
+    for period, part, sheet in (("2019-08", "air", "空气优良天数"), ("2026-08", "water", "水系水质")):
+        folder = out / "reports" / period
+        assert f"Bulletin {period}: {folder.resolve()}/" in printed
+        assert {"bulletin.xlsx", "bulletin.html", "bulletin.pdf", "bulletin.md"} <= {p.name for p in folder.iterdir()}
+        wb = load_workbook(folder / "bulletin.xlsx")
+        assert wb.sheetnames[0] == sheet and wb.sheetnames[-1] == "说明"
+        assert _pdf_pages(folder / "bulletin.pdf") >= 2
+        md = (folder / "bulletin.md").read_text(encoding="utf-8")
+        assert ("、环境空气质量（" in md) == (part == "air") and ("、地表水水质（" in md) == (part == "water")
+    # 2019-08: 张家界市, 郴州市 and 湘西州 at 100%, the 14 cities ranked by the composite index
+    md = (out / "reports" / "2019-08" / "bulletin.md").read_text(encoding="utf-8")
+    assert "张家界市、郴州市、湘西州3个城市优良天数比例为100%" in md and "从好到差依次为：湘西州" in md
+    index = (out / "maps" / "index.html").read_text(encoding="utf-8")
+    for period in ("2019-08", "2026-08"):
+        assert f'href="../reports/{period}/bulletin.pdf"' in index and f'href="../reports/{period}/bulletin.html"' in index
+    assert 'href="2019-08/air.html"' in index and 'href="2026-08/water.html"' in index
+    assert printed.rstrip().splitlines()[-1] == f"Maps: {(out / 'maps' / 'index.html').resolve()}"

@@ -340,3 +340,38 @@ def test_pages_stay_small(maps_site):
     _, done = maps_site
     sizes = {k: p.stat().st_size for k, p in done.pages.items()}
     assert max(sizes.values()) < 2_000_000, sizes
+
+
+# ------------------------------------------------------------------------------------------------
+# the bulletin page (envq report's HTML, issue 13) on a phone and a desktop
+
+
+@pytest.fixture(scope="module")
+def bulletin_pages(maps_site, tmp_path_factory):
+    """The bulletin pages of the maps' store: July 2019 (air) and August 2026 (water)."""
+    from envq.bulletin import build_bulletin, parts_with_results
+    from maps.bulletin import bulletin_html
+
+    store, _ = maps_site
+    out = tmp_path_factory.mktemp("bulletin-pages")
+    pages = {}
+    for period in (AIR_PERIOD, WATER_PERIOD):
+        b = build_bulletin(store, period, parts=parts_with_results(store, period), generated="2026-12-06 10:00")
+        pages[period] = out / f"{period}.html"
+        pages[period].write_text(bulletin_html(b), encoding="utf-8")
+    return pages
+
+
+@pytest.mark.parametrize("size", [(400, 800), (1400, 1000)], ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("period", [AIR_PERIOD, WATER_PERIOD])
+def test_bulletin_page_fits_and_axe_finds_nothing(chromium, bulletin_pages, period, size):
+    phone = size[0] <= 640
+    with open_page(chromium, bulletin_pages[period], viewport=size, mobile=phone, wait_for="main") as visit:
+        page = visit.page
+        assert page.evaluate("document.documentElement.lang") == "zh-CN"
+        if phone:  # no sideways scrolling: the tables become one block per row
+            assert page.evaluate("document.documentElement.scrollWidth") <= size[0]
+        found = run_axe(page)
+        assert found == [], found
+        visit.shoot(f"phone-bulletin-{period}-{size[0]}x{size[1]}")
+        assert_clean(visit)

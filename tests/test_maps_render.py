@@ -179,9 +179,14 @@ def test_a_render_replaces_the_previous_pages_as_a_set(rendered, tmp_path):
         assert first.pages[key].read_bytes() == again.pages[key].read_bytes(), key
     one = {"dongting-lake": load_reaches()["dongting-lake"]}  # only this stored reach gets a page now
     done = render_maps(store, tmp_path / "a", period="2018", water_period=WATER_PERIOD, reaches=one)
-    assert sorted(p.name for p in (tmp_path / "a").rglob("*.html")) == ["dongting-lake.html", "index.html",
-                                                                          "water.html"]
+    # the latest render at the top: no air page now, one reach; each period keeps its own pages
+    # (issue 13, history): August 2026 rendered again keeps only its reach of now, July 2019 is past
+    assert sorted(str(p.relative_to(tmp_path / "a")) for p in (tmp_path / "a").rglob("*.html")) == [
+        "2019-07/air.html", "2026-08/reaches/dongting-lake.html", "2026-08/water.html", "index.html",
+        "reaches/dongting-lake.html", "water.html"]
     assert set(done.pages) == {"index", "water", "reach/dongting-lake"}
+    index = done.index.read_text(encoding="utf-8")
+    assert 'href="2019-07/air.html"' in index and 'href="2026-08/water.html"' in index  # 往期
 
 
 def test_periods_are_checked_before_anything_is_written(rendered, tmp_path):
