@@ -48,7 +48,7 @@ from envq.errors import PeriodError
 
 __all__ = ["KINDS", "GRAMMAR", "TOUCHED_KINDS", "Period", "parse_period", "as_period", "periods_of", "kinds_of", "latest",
            "periods_touched", "calendar_periods", "check_held", "labels_of_days",
-           "resolve_held"]
+           "resolve_held", "days_period"]
 
 #: The kinds of period, finest first.
 KINDS = ("day", "month", "quarter", "half", "year", "ytd", "range")
@@ -550,3 +550,19 @@ def resolve_held(period, held: Iterable, *, last_day=None, what: str = "results"
         return min(same, key=lambda h: KINDS.index(h.kind))
     days = f"{p.start}..{p.end} " if p.kind == "ytd" else ""
     raise PeriodError(p.label, f"{days}has no {what}", held=have)
+
+
+def days_period(start, end) -> Period:
+    """The period of exactly the days *start..end*: the calendar period (month, quarter, half-year,
+    year) of those days when there is one, else the range. A year to date is filed so (through
+    June it is 2019-H1, through August the range).
+
+    >>> [days_period(dt.date(2019, 1, 1), dt.date(2019, m, d)).label for m, d in ((1, 31), (6, 30), (8, 31))]
+    ['2019-01', '2019-H1', '2019-01-01..2019-08-31']
+    """
+    a, b = _as_date(start), _as_date(end)
+    for kind in ("month", "quarter", "half", "year"):
+        c = Period.containing(a, kind)
+        if (c.start, c.end) == (a, b):
+            return c
+    return parse_period(f"{a.isoformat()}..{b.isoformat()}")

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from envq.errors import NoDataError
-from envq.periods import Period, latest, parse_period
+from envq.periods import Period, days_period, latest, parse_period
 from envq.targets import published
 
 __all__ = ["air_results", "area_period_rates", "station_days", "station_period_rates", "water_results", "air_period_rates",
@@ -38,15 +38,16 @@ def year_to_date_periods(periods: Iterable) -> list[Period]:
     """The years to date a bulletin of *periods* shows beside them (1-M月累计): 1 January to the
     end of each month, quarter and half-year, as a range of days, so that the year to date
     through each month is filed apart (``2019-01-01..2019-08-31``; envq.bulletin reads them so).
-    A month still in progress gives its year to date so far (the rows say ``through``).
+    A month still in progress gives its year to date so far (the rows say ``through``). A year to
+    date of a calendar period's days is that period (:func:`envq.periods.days_period`).
 
-    >>> [p.label for p in year_to_date_periods(["2019-08", "2019-Q3", "2019"])]
-    ['2019-01-01..2019-08-31', '2019-01-01..2019-09-30']
+    >>> [p.label for p in year_to_date_periods(["2019-08", "2019-Q3", "2019-06", "2019"])]
+    ['2019-01-01..2019-08-31', '2019-01-01..2019-09-30', '2019-H1']
     """
     out: list[Period] = []
     for p in map(parse_period, periods):
         if p.kind in ("month", "quarter", "half"):
-            r = parse_period(f"{p.start.year}-01-01..{p.end.isoformat()}")
+            r = days_period(dt.date(p.start.year, 1, 1), p.end)  # through March: 2019-Q1, not a range
             if r not in out:
                 out.append(r)
     return out

@@ -11,7 +11,7 @@ import datetime as dt  # noqa: F401  (the doctests use it)
 
 import pandas as pd
 
-from envq.periods import Period, parse_period
+from envq.periods import Period, days_period, parse_period
 
 __all__ = ["StoredResults", "store_key"]
 
@@ -19,13 +19,16 @@ __all__ = ["StoredResults", "store_key"]
 def store_key(period: Period) -> str:
     """The key a result of *period* is filed under in the store: the period's label; a year to
     date is filed as its range of days (``2019-01-01..2019-08-31``), so that the year to date
-    through each month is kept apart.
+    through each month is kept apart, or as the calendar period of the same days (through June:
+    ``2019-H1``; :func:`envq.periods.days_period`).
 
     >>> store_key(parse_period("2019-08")), store_key(parse_period("2019-YTD", through=dt.date(2019, 8, 31)))
     ('2019-08', '2019-01-01..2019-08-31')
+    >>> store_key(parse_period("2019-YTD", through=dt.date(2019, 6, 30)))
+    '2019-H1'
     """
     if period.kind == "ytd":
-        return f"{period.start.isoformat()}..{period.end.isoformat()}"
+        return days_period(period.start, period.end).label
     return period.label
 
 
