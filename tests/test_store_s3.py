@@ -106,16 +106,21 @@ def test_same_store_as_a_local_folder(url, tmp_path, days):
         Store(url.rsplit("/", 1)[0] + "/nothing-here", create=False)
 
 
-def test_water_on_s3(url):
+def test_water_on_s3(url, tmp_path):
     long = pd.DataFrame({"section": ["S1", "S1", "S2"], "time": pd.to_datetime(["2026-07-20 08:00"] * 3),
                          "item": ["ph", "do", "ph"], "value": [7.1, 6.5, 7.4], "below_detection": [False] * 3,
                          "source_kind": ["auto"] * 3, "file": ["f.csv"] * 3, "row": [2, 3, 4]})
-    store = Store(url)
-    with store.lock():
-        store.upsert_water(long, source="water")
-    got = store.read_water(pd.Timestamp("2026-07-20").date(), pd.Timestamp("2026-07-20").date())
-    assert got["value"].tolist() == [6.5, 7.1, 7.4] or sorted(got["value"]) == [6.5, 7.1, 7.4]
-    assert [str(d) for d in store.water_days()] == ["2026-07-20"]
+    day = pd.Timestamp("2026-07-20").date()
+    got = {}
+    for kind, store in (("s3", Store(url)), ("local", Store(tmp_path / "local"))):
+        with store.lock():
+            store.upsert_water(long, source="water")
+        got[kind] = store.read_water(day, day)
+        assert [str(d) for d in store.water_days()] == ["2026-07-20"]
+    # the same rows as a local store, in the same order
+    pd.testing.assert_frame_equal(got["s3"], got["local"])
+    assert sorted(zip(got["s3"]["section"], got["s3"]["item"], got["s3"]["value"])) == \
+        [("S1", "do", 6.5), ("S1", "ph", 7.1), ("S2", "ph", 7.4)]
 
 
 def test_one_writer_at_a_time(url):
