@@ -352,6 +352,24 @@ def _pdf_pages(path) -> int:
     return pages
 
 
+def _first_page_ink(pdf, tmp) -> float:
+    """Share of the first page's pixels that are not white, the page rendered back by poppler's
+    pdftoppm (installed by ``make test``: .ci/browser-deps) as an 8-bit grey PGM at 40 dpi."""
+    import subprocess
+
+    import numpy as np
+
+    root = tmp / pdf.stem
+    subprocess.run(["pdftoppm", "-f", "1", "-l", "1", "-singlefile", "-r", "40", "-gray", str(pdf), str(root)],
+                   check=True, capture_output=True)
+    data = root.with_suffix(".pgm").read_bytes()
+    magic, w, h, maxval, pixels = data.split(maxsplit=4)
+    assert magic == b"P5" and maxval == b"255"
+    img = np.frombuffer(pixels[: int(w) * int(h)], dtype=np.uint8)
+    assert img.size == int(w) * int(h) and int(h) > int(w)  # a portrait A4 page
+    return float((img < 200).mean())
+
+
 def test_the_demo_writes_the_bulletins_and_links_them(tmp_path, monkeypatch, capsys):
     """``make demo``'s run (flows.demo, on shorter ranges of the same files): the bulletins of
     August 2019 (air) and August 2026 (water) in demo-output/reports/<period>/, their paths printed,
@@ -373,6 +391,8 @@ def test_the_demo_writes_the_bulletins_and_links_them(tmp_path, monkeypatch, cap
         wb = load_workbook(folder / "bulletin.xlsx")
         assert wb.sheetnames[0] == sheet and wb.sheetnames[-1] == "说明"
         assert _pdf_pages(folder / "bulletin.pdf") >= 2
+        ink = _first_page_ink(folder / "bulletin.pdf", tmp_path)
+        assert 0.005 < ink < 0.5, ink  # text, tables and a chart on white: not blank, not a black page
         md = (folder / "bulletin.md").read_text(encoding="utf-8")
         assert ("、环境空气质量（" in md) == (part == "air") and ("、地表水水质（" in md) == (part == "water")
     # 2019-08: 张家界市, 郴州市 and 湘西州 at 100%, the 14 cities ranked by the composite index

@@ -12,7 +12,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / ".ci" / "browser-deps"
-PACKAGES = "chromium fonts-wqy-microhei fonts-dejavu-core"
+PACKAGES = "chromium fonts-wqy-microhei fonts-dejavu-core poppler-utils"
 
 
 def _stub(folder: Path, name: str, body: str):
@@ -67,10 +67,11 @@ def test_nothing_to_do_when_present(system):
     tmp_path, bin_, log = system
     root = tmp_path / "root"
     for f in ("usr/bin/chromium", "usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-              "usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"):
+              "usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "usr/bin/pdftoppm"):
         (root / f).parent.mkdir(parents=True, exist_ok=True)
         (root / f).write_text("")
     (root / "usr/bin/chromium").chmod(0o755)
+    (root / "usr/bin/pdftoppm").chmod(0o755)
     assert _run(tmp_path, bin_, 0).returncode == 0 and not log.exists()
 
 
