@@ -173,6 +173,29 @@ def test_a_writer_whose_lease_was_taken_over_writes_nothing_more(url, monkeypatc
     assert Store(url).read_report("summary") == "successor"
 
 
+def test_a_writer_whose_lease_was_taken_over_removes_nothing(url, days, monkeypatch):
+    """Clean-up is a write too: a paused writer whose lease was taken over cannot remove a tree
+    (here the version the successor's pointer names), or readers would find a pointer to nothing."""
+    first, _ = days
+    store = Store(url)
+    with store.lock(run_id="first"):
+        store.upsert_air(first, source="air")
+    live = sorted({k.split("/")[2] for k in _keys(url, "air/hourly/") if ".zarr/" in k})
+    assert live == ["2019-01.v1.zarr"]
+    monkeypatch.setenv("ENVQ_STORE_LEASE_S", "1")
+    slow, other = Store(url), Store(url)
+    with slow.lock(run_id="paused"):
+        slow.lease._stop.set()          # paused: no renewal
+        slow.lease._renewer.join()
+        time.sleep(1.3)                   # its lease expires
+        with other.lock(run_id="successor", wait_s=5):
+            with pytest.raises(StoreError, match="lost the store's lease"):
+                slow.backend.remove_tree([f"air/hourly/{live[0]}"])
+    assert [k for k in _keys(url, "air/hourly/") if k.startswith(f"air/hourly/{live[0]}/")]
+    got = Store(url).read_air(pd.Timestamp("2019-01-01").date(), pd.Timestamp("2019-01-05").date())
+    assert int(got["pm25"].notnull().sum()) > 1_000
+
+
 KILLED_WRITER = """
 import pickle, sys
 from envq.store import Store

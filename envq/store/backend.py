@@ -351,6 +351,8 @@ class S3Backend(Backend):
             list(pool.map(lambda kv: self.objects.put(f"{prefix}/{kv[0]}", kv[1].to_bytes()), items))
 
     def remove_tree(self, prefixes):
+        if self._lease is not None:
+            self._lease.check()   # a writer that lost its lease removes nothing (a successor's tree)
         keys = [k for p in prefixes for k in self.objects.list(p.rstrip("/") + "/")]
         self.objects.delete_many(keys)
 
