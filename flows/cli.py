@@ -99,7 +99,7 @@ def _bad_config(args) -> int | None:
         for part in args.parts:
             source_config(part, conf)
         if args.maps:
-            from maps.cli import tiles_from_config
+            from maps.render import tiles_from_config
 
             tiles_from_config(config=conf)
         from flows.alerts import check_alerts_config

@@ -177,7 +177,7 @@ def _maps_setting(store_root: str, output: str | None):
     """(absolute output folder, tiles) of the maps, read in the flow's process (a Dask worker may
     run elsewhere, in another folder, with another environment)."""
     from envq.config import load_config
-    from maps.cli import tiles_from_config
+    from maps.render import tiles_from_config
 
     conf = load_config()
     out = output or conf.get("maps", {}).get("output") or os.path.join(store_root, "maps")

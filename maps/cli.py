@@ -12,7 +12,7 @@ import sys
 
 from maps.render import tiles_from_config
 
-__all__ = ["register", "tiles_from_config"]
+__all__ = ["register"]
 
 
 def _date(text: str) -> str:

@@ -109,7 +109,7 @@ def test_amap_overlays_are_shifted_to_gcj02():
 def test_maps_config_table(tmp_path):
     from envq.config import load_config
     from envq.errors import InputError
-    from maps.cli import tiles_from_config
+    from maps.render import tiles_from_config
 
     cfg = tmp_path / "envq.toml"
     cfg.write_text('[maps]\ntiles = "amap"\noutput = "pages"\n', encoding="utf-8")
