@@ -22,7 +22,7 @@ from envq.errors import NoDataError
 from envq.periods import Period, days_period, latest, parse_period
 from envq.targets import published
 
-__all__ = ["air_results", "area_period_rates", "station_days", "station_period_rates", "water_results", "air_period_rates",
+__all__ = ["air_results", "area_period_rates", "year_to_date_periods", "with_year_to_date", "station_days", "station_period_rates", "water_results", "air_period_rates",
            "water_period_rates", "headline_markdown", "health_report", "health_markdown", "RESULT_NAMES"]
 
 #: Every result a run stores (``Store.write_results``), by part.
@@ -53,6 +53,17 @@ def year_to_date_periods(periods: Iterable) -> list[Period]:
     return out
 
 
+def with_year_to_date(periods: Iterable) -> list[Period]:
+    """*periods* and the years to date beside them (:func:`year_to_date_periods`) not already
+    among them: the periods a run files each bulletin result for.
+
+    >>> [p.label for p in with_year_to_date(["2019-08", "2019-Q3", "2019"])]
+    ['2019-08', '2019-Q3', '2019', '2019-01-01..2019-08-31', '2019-01-01..2019-09-30']
+    """
+    periods = [parse_period(p) for p in periods]
+    return [*periods, *(p for p in year_to_date_periods(periods) if p not in periods)]
+
+
 def air_results(hourly, periods: Iterable, *, targets=None, areas=None, dust_days=None,
                 **kwargs) -> dict[str, pd.DataFrame]:
     """Everything a run publishes for air from the hourly data of one year (to date).
@@ -68,7 +79,8 @@ def air_results(hourly, periods: Iterable, *, targets=None, areas=None, dust_day
     HJ 633-2026 on the rates under each edition (:func:`envq.air.rates.air_rates_by_edition`).
     *areas* ``{name: (scope, labels)}`` adds, for each, the rates of :func:`area_period_rates`
     of the stations grouped by *labels* (the area of each station, a Series indexed by station
-    code: river basins by ``geo.areas``), from the same station daily values (no second pass).
+    code: river basins by ``geo.areas``), from the same station daily values (no second pass),
+    for the periods and the years to date beside them, like the city rates.
     *kwargs* go to :func:`envq.air.pipeline.city_days_from_hourly` (edition, day_rule, ...).
     """
     from envq.air.pipeline import city_days_from_station_daily, station_daily_from_hourly
@@ -76,7 +88,7 @@ def air_results(hourly, periods: Iterable, *, targets=None, areas=None, dust_day
     from envq.air.tables import city_days_table, station_days_table
 
     periods = [parse_period(p) for p in periods]
-    bulletin = [*periods, *(p for p in year_to_date_periods(periods) if p not in periods)]
+    bulletin = with_year_to_date(periods)
 
     edition, day_rule = kwargs.pop("edition", "auto"), kwargs.pop("day_rule", "pm25_o3")
     mda8_method = kwargs.get("mda8_method", "mean_of_station_mda8")
@@ -92,8 +104,8 @@ def air_results(hourly, periods: Iterable, *, targets=None, areas=None, dust_day
            "air_statistics": air_statistics(city_days, bulletin, dust_days=dust_days),
            "air_rates_same_basis": air_rates_same_basis(city_days, bulletin, targets=targets),
            "air_rates_by_edition": air_rates_by_edition(city_days, bulletin, targets=targets)}
-    for name, (scope, labels) in (areas or {}).items():
-        out[name] = area_period_rates(sdaily, labels, periods, scope=scope, targets=targets, clean=clean,
+    for name, (scope, labels) in (areas or {}).items():  # the periods and their years to date
+        out[name] = area_period_rates(sdaily, labels, bulletin, scope=scope, targets=targets, clean=clean,
                                       edition=edition, day_rule=day_rule, mda8_method=mda8_method)
     return out
 

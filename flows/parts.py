@@ -51,6 +51,8 @@ class Part:
         raise NotImplementedError
 
     def basin_rates(self, data, periods: list[Period]) -> pd.DataFrame:
+        """Rates by river basin of *periods* and of the years to date beside them (the
+        bulletins' 1-M月累计, filed like the other results: :func:`envq.report.with_year_to_date`)."""
         raise NotImplementedError
 
     #: True when :meth:`results` already holds the basin rates (``basin_name``), computed from
@@ -100,9 +102,10 @@ class _Air(Part):
         return report.air_results(data, periods, areas={self.basin_name: ("basin", station_labels(data, "basins"))})
 
     def basin_rates(self, data, periods):
+        from envq.report import with_year_to_date
         from geo.areas import air_rates_by_area
 
-        return air_rates_by_area(data, "basins", periods, scope="basin", skip_empty=True)
+        return air_rates_by_area(data, "basins", with_year_to_date(periods), scope="basin", skip_empty=True)
 
 
 class _Water(Part):
@@ -133,11 +136,12 @@ class _Water(Part):
         return report.water_results(data, periods)
 
     def basin_rates(self, data, periods):
+        from envq.report import with_year_to_date
         from envq.water.screen import screen
         from geo.areas import water_rates_by_area
 
         long, _ = screen(data)
-        return water_rates_by_area(long, "basins", periods, scope="basin", skip_empty=True)
+        return water_rates_by_area(long, "basins", with_year_to_date(periods), scope="basin", skip_empty=True)
 
 
 AIR = _Air("air")

@@ -12,7 +12,8 @@ Run shape, for each part (``air``, ``water``):
    ``envq.report.air_results`` / ``water_results`` for the periods touched
    (:func:`envq.periods.periods_touched`: month, quarter, half-year and year), the river-chief reaches
    included;
-4. ``basin_rates`` (task): the same periods by river basin (``geo.areas``); for air they are
+4. ``basin_rates`` (task): the same periods and the years to date beside them (the bulletins'
+   1-M月累计, as ``compute`` files them) by river basin (``geo.areas``); for air they are
    part of ``compute`` (``Part.basins_in_results``: the basins' days from the same station daily
    values, membership joined once per geometry-pack version), so no task runs for them;
 5. the flow writes the results, then renders the maps (``maps`` task: ``maps.render.render_maps``

@@ -140,6 +140,43 @@ def test_water_july_to_august_2026_mom_of_every_system(store):
     assert "water_systems_ytd" in b.tables
 
 
+def _same_rows(stored: pd.DataFrame, computed: pd.DataFrame) -> None:
+    """The stored rows equal the computed ones (every column, the Parquet dtypes aside)."""
+    assert len(computed) and list(stored.columns) == list(computed.columns)
+    pd.testing.assert_frame_equal(stored.reset_index(drop=True), computed.reset_index(drop=True), check_dtype=False)
+
+
+def test_basin_rates_of_the_year_to_date_are_stored(store):
+    # the run files the basin rates of the years to date beside each period, like the city and
+    # system rates (the bulletins' 1-8月累计): the same rows as geo.areas computes for that range
+    from envq.periods import parse_period
+    from envq.water.screen import screen
+    from geo.areas import air_rates_by_area, water_rates_by_area
+
+    ytd = "2019-01-01..2019-08-31"
+    assert ytd in {p.label for p in store.result_periods("air_basin_rates")}
+    hourly = store.read_air(dt.date(2019, 1, 1), dt.date(2019, 12, 31))  # as the run read the year
+    want = air_rates_by_area(hourly, "basins", parse_period(ytd), scope="basin")
+    got = store.read_result("air_basin_rates", ytd)
+    _same_rows(got, want)
+    assert set(got["name"]) >= {"湘江", "资水", "沅江", "澧水"} and (got["period"] == ytd).all()
+    # eight months, not the month: more valid days than August's rows
+    aug = store.read_result("air_basin_rates", "2019-08").set_index("name")
+    assert (got.set_index("name")["valid_days"] > aug.loc[got["name"], "valid_days"].to_numpy()).all()
+
+    wytd = "2026-01-01..2026-08-31"
+    assert wytd in {p.label for p in store.result_periods("water_basin_rates")}
+    long, _ = screen(store.read_water(dt.date(2026, 6, 1), dt.date(2026, 8, 31)))
+    wwant = water_rates_by_area(long, "basins", parse_period(wytd), scope="basin")
+    _same_rows(store.read_result("water_basin_rates", wytd), wwant)
+    # the 2026-08 bulletin's 1-8月 basin table, from the stored result (no missing reason)
+    b = build_bulletin(store, "2026-08", parts=["water"], generated="x")
+    tab = b.tables["water_basins_ytd"]
+    assert set(tab.frame["name"]) >= {"湘江", "洞庭湖区"}
+    assert not any("no results for" in n or "no 2026 data" in n for n in tab.notes)
+    assert not any("no results for" in p or "no 2026 data" in p for s in b.sections for p in s.paragraphs)
+
+
 # ------------------------------------------------------------------------------------------------
 # constructed stores
 

@@ -96,6 +96,19 @@ def test_backfill_twice_gives_identical_results_and_no_revisions(tmp_path, hunan
     assert prov["i_iii_share"] == pytest.approx(direct["i_iii_share"]) == pytest.approx(100 * 58 / 61)
     basins = store.read_result("water_basin_rates", "2026-07").set_index("name")
     assert basins.loc["湘江", "sections"] == 20
+    # the years to date beside the months, by basin too (issue 13: the bulletins' 1-M月累计): air's
+    # from the compute task's own station daily values, equal to what geo.areas computes for them
+    import datetime as dt
+
+    from geo.areas import air_rates_by_area
+
+    ytd = "2019-01-01..2019-02-28"
+    got_b = store.read_result("air_basin_rates", ytd)
+    want_b = air_rates_by_area(store.read_air(dt.date(2019, 1, 1), dt.date(2019, 2, 28)), "basins", ytd, scope="basin")
+    assert len(want_b) and (got_b["period"] == ytd).all()
+    pd.testing.assert_frame_equal(got_b, want_b, check_dtype=False)
+    wytd = store.read_result("water_basin_rates", "2026-01-01..2026-07-31").set_index("name")
+    assert wytd.loc["湘江", "sections"] == 20 and wytd.loc["湘江", "i_iii_share"] == basins.loc["湘江", "i_iii_share"]
 
 
 def _closed_port() -> int:
