@@ -48,7 +48,7 @@ from envq.errors import PeriodError
 
 __all__ = ["KINDS", "GRAMMAR", "TOUCHED_KINDS", "Period", "parse_period", "as_period", "periods_of", "kinds_of", "latest",
            "periods_touched", "calendar_periods", "check_held", "labels_of_days",
-           "resolve_held", "days_period"]
+           "resolve_held", "days_period", "as_date"]
 
 #: The kinds of period, finest first.
 KINDS = ("day", "month", "quarter", "half", "year", "ytd", "range")
@@ -197,17 +197,17 @@ class Period:
 
     @classmethod
     def day_of(cls, day: dt.date) -> "Period":
-        day = _as_date(day)
+        day = as_date(day)
         return cls("day", day, day)
 
     @classmethod
     def ytd_of(cls, year: int, through: dt.date | None = None) -> "Period":
-        end = dt.date(year, 12, 31) if through is None else min(_as_date(through), dt.date(year, 12, 31))
+        end = dt.date(year, 12, 31) if through is None else min(as_date(through), dt.date(year, 12, 31))
         return cls("ytd", dt.date(year, 1, 1), end)
 
     @classmethod
     def range_of(cls, start: dt.date, end: dt.date) -> "Period":
-        return cls("range", _as_date(start), _as_date(end))
+        return cls("range", as_date(start), as_date(end))
 
     @classmethod
     def containing(cls, day, kind: str) -> "Period":
@@ -216,7 +216,7 @@ class Period:
         >>> str(Period.containing(dt.date(2019, 8, 15), "half")), str(Period.containing(dt.date(2019, 8, 15), "quarter"))
         ('2019-H2', '2019-Q3')
         """
-        d = _as_date(day)
+        d = as_date(day)
         if kind == "day":
             return cls.day_of(d)
         if kind == "month":
@@ -288,7 +288,7 @@ class Period:
         """
         if self.kind != "ytd" or last_day is None:
             return self
-        last = _as_date(last_day)
+        last = as_date(last_day)
         return Period.ytd_of(self.year, max(min(last, self.end), self.start))
 
     # -------------------------------------------------------------------------------- comparisons
@@ -344,14 +344,20 @@ class Period:
         return self.sort_key() < other.sort_key()
 
 
-def _as_date(x) -> dt.date:
+def as_date(x, what: str = "a date") -> dt.date:
+    """*x* (a date, datetime, ISO text, numpy or pandas time) as a :class:`datetime.date`;
+    TypeError naming *what* otherwise (the one conversion: the store's days use it too).
+
+    >>> as_date("2019-08-31"), as_date(np.datetime64("2019-08-31T23:00"))
+    (datetime.date(2019, 8, 31), datetime.date(2019, 8, 31))
+    """
     if isinstance(x, dt.datetime):
         return x.date()
     if isinstance(x, dt.date):
         return x
     if isinstance(x, (str, np.datetime64, pd.Timestamp)):
         return pd.Timestamp(x).date()
-    raise TypeError(f"expected a date, not {type(x).__name__}")
+    raise TypeError(f"{what} must be a datetime.date, not {type(x).__name__}")
 
 
 def parse_period(text, *, through=None, held: Iterable | None = None) -> Period:
@@ -471,7 +477,7 @@ def periods_touched(days: Iterable[dt.date], kinds: Iterable[str] = TOUCHED_KIND
     >>> [str(p) for p in periods_touched([dt.date(2019, 3, 31), dt.date(2019, 4, 1)])]
     ['2019-03', '2019-04', '2019-Q1', '2019-Q2', '2019-H1', '2019']
     """
-    d = {_as_date(x) for x in days}
+    d = {as_date(x) for x in days}
     return [p for kind in kinds for p in sorted({Period.containing(x, kind) for x in d})]
 
 
@@ -496,7 +502,7 @@ def calendar_periods(first, last, kind: str) -> list[Period]:
     >>> [str(p) for p in calendar_periods(dt.date(2019, 5, 20), dt.date(2019, 12, 1), "quarter")]
     ['2019-Q2', '2019-Q3', '2019-Q4']
     """
-    out, last = [], _as_date(last)
+    out, last = [], as_date(last)
     p = Period.containing(first, kind)
     while p.start <= last:
         out.append(p)
@@ -543,7 +549,7 @@ def resolve_held(period, held: Iterable, *, last_day=None, what: str = "results"
     for h in have:
         if h.label == p.label:
             return h
-    if p.kind == "ytd" and last_day is not None and _as_date(last_day) >= p.start:
+    if p.kind == "ytd" and last_day is not None and as_date(last_day) >= p.start:
         p = p.until(last_day)
     same = [h for h in have if (h.start, h.end) == (p.start, p.end)]
     if same:
@@ -560,7 +566,7 @@ def days_period(start, end) -> Period:
     >>> [days_period(dt.date(2019, 1, 1), dt.date(2019, m, d)).label for m, d in ((1, 31), (6, 30), (8, 31))]
     ['2019-01', '2019-H1', '2019-01-01..2019-08-31']
     """
-    a, b = _as_date(start), _as_date(end)
+    a, b = as_date(start), as_date(end)
     for kind in ("month", "quarter", "half", "year"):
         c = Period.containing(a, kind)
         if (c.start, c.end) == (a, b):

@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-import pandas as pd
+
+from envq.periods import as_date
 
 __all__ = ["now_utc", "as_date", "months_between", "check_span", "month_of_name", "month_version_of_name"]
 
@@ -16,16 +17,6 @@ def now_utc() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def as_date(x, what: str) -> dt.date:
-    """*x* (a date, datetime, ISO text, numpy or pandas time) as a :class:`datetime.date`;
-    TypeError naming *what* otherwise."""
-    if isinstance(x, dt.datetime):
-        return x.date()
-    if isinstance(x, dt.date):
-        return x
-    if isinstance(x, (str, np.datetime64, pd.Timestamp)):
-        return pd.Timestamp(x).date()
-    raise TypeError(f"{what} must be a datetime.date, not {type(x).__name__}")
 
 
 def check_span(start, end) -> tuple[dt.date, dt.date]:
