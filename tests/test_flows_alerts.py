@@ -147,6 +147,7 @@ def test_make_demo_prints_writes_shows_and_delivers_the_warnings_and_the_audit(t
 
     monkeypatch.setattr(demo, "AIR_RANGE", ("2019-12-29", "2019-12-31"))
     monkeypatch.setattr(demo, "WATER_RANGE", ("2026-08-02", "2026-08-04"))
+    monkeypatch.setattr(demo, "BULLETIN_PERIODS", ("2019-12", "2026-08"))  # the bulletins of the days run
     monkeypatch.delenv("ENVQ_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)  # envq.toml of the current folder, as `make demo` reads it
     base = "http://127.0.0.1:8000/envq/maps/"

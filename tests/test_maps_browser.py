@@ -59,8 +59,13 @@ def test_page_loads_offline_and_shows_every_feature(chromium, maps_site, page_ke
 def test_index_page_links_every_map(chromium, maps_site):
     _, done = maps_site
     with open_page(chromium, done.index, wait_for=None) as visit:
-        hrefs = visit.page.eval_on_selector_all("a.envq-link", "as => as.map(a => a.getAttribute('href'))")
+        hrefs = visit.page.eval_on_selector_all("a.envq-link:not(.envq-past-map):not(.envq-past-report)",
+                                                "as => as.map(a => a.getAttribute('href'))")
         assert sorted(set(hrefs)) == sorted(["air.html", "water.html", *(f"reaches/{r}.html" for r in REACHES)])
+        # the past periods (往期) list this render's periods too, each page kept in its period's folder
+        past = visit.page.eval_on_selector_all("a.envq-past-map", "as => as.map(a => a.getAttribute('href'))")
+        assert {"2019-07/air.html", "2026-08/water.html"} <= set(past), past
+        assert all((done.index.parent / h).is_file() for h in past), past
         # following a link opens the map (file:// inside the folder: allowed)
         visit.page.click("a.envq-reach-link >> nth=0")
         visit.page.wait_for_selector(".envq-reach-panel")

@@ -293,7 +293,10 @@ def test_later_payload_wins(data_dir, air_20191231):
     table = pd.read_csv(path, dtype=str, keep_default_na=False, usecols=["date", "hour", "type", "1001A", "1002A"])
     table = table[table["hour"].isin(["22", "23"])]
     num = pd.to_numeric(table["1001A"].replace("", None))
-    table["1001A"] = (num + 1000).map(lambda x: "" if pd.isna(x) else f"{x:g}")
+    # the revision raises 1001A's concentrations by 1000 and its published AQI by 1 (an AQI over
+    # 500 is bad input since 513a752: HJ 633 gives none)
+    delta = np.where(table["type"].eq("AQI"), 1, 1000)
+    table["1001A"] = (num + delta).map(lambda x: "" if pd.isna(x) else f"{x:g}")
     table["1002A"] = ""  # the revision withdraws 1002A's values of 22:00 and 23:00
     revision = Payload.from_bytes("china_sites_20191231.csv", "http://example.test/rev/china_sites_20191231.csv",
                                   table.to_csv(index=False).encode())
@@ -302,9 +305,9 @@ def test_later_payload_wins(data_dir, air_20191231):
     ds = parse_payloads("air", [original, revision], day, day)
     ref = _labels(air_20191231, day, day)
     late = ["2019-12-31T22:00", "2019-12-31T23:00"]
-    for var in ("pm25", "o3", "aqi_cnemc", "co_24h_moving"):
+    for var, d in (("pm25", 1000), ("o3", 1000), ("aqi_cnemc", 1), ("co_24h_moving", 1000)):
         np.testing.assert_array_equal(ds[var].sel(station="1001A", time=late).values,
-                                      ref[var].sel(station="1001A", time=late).values + 1000)
+                                      ref[var].sel(station="1001A", time=late).values + d)
         assert np.isnan(ds[var].sel(station="1002A", time=late).values).all()
     untouched = ds.drop_sel(station=["1001A", "1002A"])
     xr.testing.assert_identical(untouched.assign_attrs(ref.attrs), ref.drop_sel(station=["1001A", "1002A"]))
