@@ -26,7 +26,7 @@ test: $(STAMP) browser-deps
 	$(PY) -m pytest -n 2 -q
 
 browser-deps:
-	@./.ci/browser-deps
+	@bash .ci/browser-deps
 
 bench: $(STAMP)
 	$(PY) bench/air_national_year.py
