@@ -189,13 +189,13 @@ def count_days(sel: xr.Dataset, edition_day: dt.date) -> pd.DataFrame:
         raw = sel["primary_pollutant"].values
         codes, texts = pd.factorize(raw.ravel(), use_na_sentinel=False)
         prim = np.char.add(np.char.add(",", np.asarray(texts, dtype=object).astype(str)), ",")
-        for name in _primary_names():
-            hit = (np.char.find(prim, f",{name},") >= 0)[codes].reshape(raw.shape)
-            cols[f"primary_{name}"] = (hit & valid).sum(axis=1)
+        hits = {name: (np.char.find(prim, f",{name},") >= 0)[codes].reshape(raw.shape) & valid
+                for name in _primary_names()}
+        for name, hit in hits.items():
+            cols[f"primary_{name}"] = hit.sum(axis=1)
         # exceedance days (超标天数) by primary pollutant, as the bulletins count them
-        for name in _primary_names():
-            hit = (np.char.find(prim, f",{name},") >= 0)[codes].reshape(raw.shape)
-            cols[f"exceed_{name}"] = (hit & valid & ~good).sum(axis=1)
+        for name, hit in hits.items():
+            cols[f"exceed_{name}"] = (hit & ~good).sum(axis=1)
     return pd.DataFrame(cols)   # built once: a column added at a time costs more than the counting
 
 
