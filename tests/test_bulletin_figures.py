@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from envq.errors import NoDataError
+
 from _bulletin_store import real_store, store_of, synthetic_hourly
 from envq.bulletin import build_bulletin
 from envq.targets import published
@@ -112,6 +114,19 @@ def test_report_command_on_the_store(store, tmp_path, capsys):
     assert csv["composite_index"].notna().all() and len(csv) == 15
     md = (tmp_path / "2019-08" / "bulletin.md").read_text(encoding="utf-8")
     assert "从好到差依次为：湘西州、张家界市、永州市" in md
+
+
+def test_a_period_the_store_holds_nothing_of_is_no_data_not_an_empty_bulletin(store, tmp_path, capsys):
+    """2018-08 (the store holds 2019 air and 2026 water): exit 2 with what the store covers, and no
+    file written; an empty bulletin handed round would read as a month without pollution."""
+    from envq.cli import main
+
+    with pytest.raises(NoDataError) as err:
+        build_bulletin(store, "2018-08", generated="x")
+    assert err.value.span.startswith("air 2019-") and "water 2026-" in err.value.span
+    code = main(["report", "--period", "2018-08", "--format", "md", "--output", str(tmp_path), "--store", str(store.root)])
+    assert code == 2 and "period 2018-08 (2018-08-01..2018-08-31) has no data" in capsys.readouterr().err
+    assert not (tmp_path / "2018-08").exists()
 
 
 def test_water_july_to_august_2026_mom_of_every_system(store):

@@ -16,7 +16,7 @@ from envq.bulletin.model import Bulletin, Section, Table
 from envq.bulletin.results import StoredResults, store_key
 from envq.bulletin.water import class_distribution, water_tables
 from envq.bulletin.words import period_zh, published_name
-from envq.errors import UsageError
+from envq.errors import NoDataError, UsageError
 from envq.periods import Period, parse_period
 
 __all__ = ["build_bulletin", "PARTS", "EDITIONS"]
@@ -116,12 +116,24 @@ def build_bulletin(store, period, *, parts=PARTS, editions: str = "auto", genera
                 tables[x.key] = x
             sections.append(Section(f"地表水水质（{period_zh(ytd)}累计）", paras2, [x.key for x in t2]))
 
+    if not tables:  # not one figure of any part: no bulletin, the user is told what the store holds
+        raise NoDataError(period, _held_span(store, parts) or None, what="envq report (the store's results)")
     about = _about(results, period, ytd, parts, generated, tables)
     title = title or f"湖南省{label}环境质量状况"
     b = Bulletin(period=period, title=title, generated=generated, sections=sections, tables=tables, charts=charts,
                  about=about, notes=notes)
     b.facts = facts  # for summaries and checks; not printed
     return b
+
+
+def _held_span(store, parts) -> str:
+    """What the store's rates cover, per part (``air 2019-01-01..2019-12-31; water ...``)."""
+    out = []
+    for part in parts:
+        held = store.result_periods(f"{part}_rates")
+        if held:
+            out.append(f"{part} {min(p.start for p in held)}..{max(p.end for p in held)}")
+    return "; ".join(out)
 
 
 def _editions_table(results: StoredResults, period: Period) -> Table:
