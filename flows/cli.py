@@ -102,6 +102,10 @@ def _bad_config(args) -> int | None:
             from maps.render import tiles_from_config
 
             tiles_from_config(config=conf)
+            from envq.config import config_path
+            from maps.bulletin import reports_from_config
+
+            reports_from_config(conf, str(config_path() or "envq.toml"))  # [reports] output, formats
         from flows.alerts import check_alerts_config
 
         check_alerts_config(conf)  # [warnings], [[alerts]], [store] wait_minutes

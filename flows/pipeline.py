@@ -164,14 +164,12 @@ def report_files(found: list, output: str, formats: list) -> list[str]:
 def _reports_setting(store_root: str, output: str | None) -> tuple[str, list[str]]:
     """(absolute folder of the bulletins' files, formats): *output*, else ``[reports] output``, else
     ``<store>/bulletins``; formats ``[reports] formats`` (default xlsx, html, pdf, md)."""
-    from envq.config import load_config
+    from envq.config import config_path, load_config
+    from maps.bulletin import reports_from_config
 
-    conf = load_config().get("reports", {})
-    out = output or conf.get("output") or os.path.join(store_root, "bulletins")
-    formats = conf.get("formats") or ["xlsx", "html", "pdf", "md"]
-    if isinstance(formats, str):
-        formats = [f.strip() for f in formats.split(",") if f.strip()]
-    return os.path.abspath(out), list(formats)
+    conf_out, formats = reports_from_config(load_config(), str(config_path() or "envq.toml"))
+    out = output or conf_out or os.path.join(store_root, "bulletins")
+    return os.path.abspath(out), formats
 
 
 def _maps_setting(store_root: str, output: str | None):

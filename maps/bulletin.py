@@ -30,11 +30,35 @@ from markupsafe import Markup
 
 from maps.style import esc
 
-__all__ = ["FORMATS", "bulletin_html", "print_pdf", "render_report", "Report", "chromium_path",
+__all__ = ["FORMATS", "DEFAULT_FORMATS", "reports_from_config", "bulletin_html", "print_pdf", "render_report", "Report", "chromium_path",
            "ChromiumMissing", "read_manifest", "register"]
 
 FORMATS = ("xlsx", "html", "pdf", "md", "csv")
+#: The files a run writes of each bulletin unless ``[reports] formats`` says otherwise.
+DEFAULT_FORMATS = ("xlsx", "html", "pdf", "md")
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
+
+
+def reports_from_config(config: dict, file: str = "envq.toml") -> tuple[str | None, list[str]]:
+    """``[reports]`` of envq.toml: (``output`` folder or None, ``formats``), checked, so that a run
+    refuses a wrong setting before it starts rather than failing its bulletins at the end.
+
+    >>> reports_from_config({"reports": {"formats": "md, pdf"}})
+    (None, ['md', 'pdf'])
+    """
+    from envq.errors import InputError
+
+    conf = config.get("reports") or {}
+    out = conf.get("output")
+    if out is not None and (not isinstance(out, str) or not out.strip()):
+        raise InputError(file, None, "reports.output", out, "must be a folder (a text)")
+    formats = conf.get("formats", list(DEFAULT_FORMATS))
+    if isinstance(formats, str):
+        formats = [f.strip() for f in formats.split(",") if f.strip()]
+    if not isinstance(formats, list) or not formats or not all(isinstance(f, str) and f in FORMATS for f in formats):
+        raise InputError(file, None, "reports.formats", conf.get("formats"),
+                         f"must be a list among {', '.join(FORMATS)} (e.g. [\"xlsx\", \"pdf\"])")
+    return out, list(formats)
 CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update")
 INSTALL_HINT = ("install Debian's Chromium and a CJK font (as root: `apt-get update && apt-get install -y chromium "
                 "fonts-wqy-microhei`), or point ENVQ_CHROMIUM at a Chromium binary; never `playwright install`")

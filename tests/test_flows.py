@@ -263,6 +263,8 @@ def test_a_failing_map_render_leaves_the_results_published(tmp_path, capsys):
     ('[maps]\ntiles = "google"\n', "tiles must be one of"),
     ('[sources.water]\nkind = "ftp"\n', "sources.water"),
     ('[sources\nkind = 1\n', "is not valid TOML"),
+    ('[reports]\nformats = "docx"\n', "reports.formats"),
+    ('[reports]\noutput = 5\n', "reports.output"),
 ])
 def test_a_bad_configuration_is_a_usage_error_before_anything_runs(tmp_path, monkeypatch, capsys, toml, says):
     conf = tmp_path / "envq.toml"
