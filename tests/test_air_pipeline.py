@@ -131,3 +131,26 @@ def test_cli_stats_screen_and_city_days(data_dir, tmp_path):
 def test_cli_bad_input_exits_2_with_a_message(data_dir, args, message):
     run = _envq(*[a.format(data=data_dir) for a in args])
     assert run.returncode == 2 and message in run.stderr and "Traceback" not in run.stderr
+
+
+def test_statistics_of_periods_are_those_of_each_period_bit_for_bit(hunan_city_days):
+    # air_statistics takes every period of a run at once; each period's numbers must be exactly
+    # those of period_statistics(period=p): same means (to the last bit), percentiles, counts, flags
+    from envq.air.stats import period_statistics, statistics_of_periods
+
+    keep = ["so2_24h", "no2_24h", "pm10_24h", "pm25_24h", "co_24h", "o3_mda8"]
+    days = hunan_city_days[keep]
+    periods = ["2019-02", "2019-Q1", "2019", "2019-01-01..2019-08-31", "2019-03-05..2019-03-20",
+               "2018-12-20..2019-01-10"]   # the last: days before the data count as days without values
+    for layout in (days, days.transpose("date", "city")):
+        many = statistics_of_periods(layout, periods, rounded=False)
+        assert many.sizes["period"] == len(periods)
+        assert many.period_label.values.tolist() == periods
+        for k, p in enumerate(periods):
+            one = period_statistics(layout, period=p, rounded=False)
+            assert list(one.data_vars) == list(many.data_vars)
+            for v in one.data_vars:
+                a, b = one[v].isel(period=0).values, many[v].isel(period=k).values
+                assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), (p, v)
+    jan = statistics_of_periods(days, ["2019-01"], rounded=True).sel(city="长沙市").isel(period=0)
+    assert int(jan.n_days_pm10) == int(days.pm10_24h.sel(city="长沙市").isel(date=slice(0, 31)).notnull().sum())

@@ -28,6 +28,7 @@ from envq.canonical import AIR_UNITS
 __all__ = [
     "percentile_hj663",
     "period_statistics",
+    "statistics_of_periods",
     "round_statistics",
     "composite_index",
     "COMPOSITE_ROUNDINGS",
@@ -384,6 +385,130 @@ def _mean_valid(da, codes, periods, dim, rules, require_every_month) -> xr.DataA
     if require_every_month:
         return year_ok & months_ok
     return year_ok & (whole_year | months_ok)
+
+
+def statistics_of_periods(
+    daily: xr.Dataset,
+    periods,
+    *,
+    dim: str = "date",
+    assessment: str = "hj663_2013",
+    rounded: bool = False,
+    require_every_month: bool = True,
+) -> xr.Dataset:
+    """:func:`period_statistics` of each of *periods* (any periods, overlapping or not: months,
+    quarters, years to date...), at once: the values of each period are exactly those of
+    ``period_statistics(daily, period=p, ...)``, along a ``period`` dimension in the order given.
+
+    The same rules (HJ 663 Table 1/2 and Appendix A; GB 3095 Table 4 minimum numbers of daily
+    values) on NumPy arrays: each variable is read once, and each period is a slice of it put on
+    the period's complete daily axis (days the data lacks are NaN, as GB 3095 Table 4 counts
+    them), reduced with the same NumPy functions :func:`period_statistics` reaches through
+    xarray (:func:`numpy.nanmean` along the date axis of the same layout, :func:`percentile_hj663`,
+    counts of valid values). The many small xarray operations of one call per period cost far
+    more than the arithmetic (27 periods of 370 cities: seconds against milliseconds).
+
+    Parameters and the variables returned are those of :func:`period_statistics` (*periods*
+    replaces *period* and *every*).
+    """
+    from envq.periods import calendar_periods, parse_period
+
+    if not isinstance(daily, xr.Dataset):
+        raise TypeError(f"daily must be an xarray.Dataset, got {type(daily).__name__}")
+    if dim not in daily.dims:
+        raise ValueError(f"daily has dims {tuple(daily.dims)}; expected a {dim!r} dimension")
+    rules = _rules(assessment)
+    mean_vars = [(p, f"{p}_24h") for p in rules["mean_pollutants"] if f"{p}_24h" in daily]
+    pct_vars = [(p, v, q) for p, v, q in rules["percentiles"] if v in daily]
+    if not mean_vars and not pct_vars:
+        wanted = sorted({v for _, v in mean_vars} | {v for _, v, _ in rules["percentiles"]})
+        raise ValueError(f"daily has none of the daily variables {', '.join(wanted)}")
+    dates = pd.DatetimeIndex(daily[dim].values)
+    if dates.has_duplicates:
+        raise ValueError(f"daily.{dim} has duplicate dates, first {dates[dates.duplicated()][0]}")
+    periods = [parse_period(p) for p in periods]
+    if not periods:
+        raise ValueError("no period given")
+
+    # each period's complete daily axis, and the month of each of its days
+    where = []
+    for p in periods:
+        full = pd.date_range(pd.Timestamp(p.start), pd.Timestamp(p.end), freq="D", unit=dates.unit)
+        months = calendar_periods(full[0].date(), full[-1].date(), "month")
+        need = np.array([rules["min_days_february"] if m.start.month == 2 else rules["min_days_month"]
+                         for m in months])
+        whole_year = p.start == p.start.replace(month=1, day=1) and p.end == p.start.replace(month=12, day=31)
+        where.append((full, _codes(full, months), need, whole_year))
+    var_of = dict(mean_vars + [(p, v) for p, v, _ in pct_vars])
+    used = daily[list(dict.fromkeys(var_of.values()))]
+
+    template = daily[next(iter(var_of.values()))]
+    other = tuple(d for d in template.dims if d != dim)
+    coords = {c: template.coords[c] for c in template.coords if dim not in template.coords[c].dims}
+
+    def stack(values: list, dtype=None) -> xr.DataArray:
+        data = np.stack(values, axis=-1)
+        return xr.DataArray(data if dtype is None else data.astype(dtype), dims=other + ("period",), coords=coords)
+
+    means: dict[str, list] = {p: [] for p, _ in mean_vars}
+    pcts: dict[str, list] = {_stat_name(v, q): [] for _, v, q in pct_vars}
+    counts: dict[str, list] = {p: [] for p in var_of}
+    valid_mean: dict[str, list] = {p: [] for p, _ in mean_vars}
+    for k, (full, month_of_day, need, whole_year) in enumerate(where):
+        # the period on its complete daily axis, as period_statistics reindexes it: the memory
+        # layout of the result (which NumPy's sums follow) is the reindex's, so the means are too
+        on = used.reindex({dim: full})
+        got = {v: (np.asarray(on[v].values), on[v].dims.index(dim)) for v in used.data_vars}
+        for p, v in var_of.items():
+            vals, axis = got[v]
+            counts[p].append((~np.isnan(vals)).sum(axis=axis))
+        for p, v in mean_vars:
+            vals, axis = got[v]
+            means[p].append(on[v].mean(dim, skipna=True).values)
+            # GB 3095 Table 4: enough valid daily values in every month, and in a whole year
+            valid = np.moveaxis(~np.isnan(vals), axis, -1)
+            per_month = np.stack([valid[..., month_of_day == m].sum(axis=-1) for m in range(len(need))], axis=-1)
+            months_ok = (per_month >= need).all(axis=-1)
+            year_ok = (valid.sum(axis=-1) >= rules["min_days_year"]) if whole_year else np.ones(months_ok.shape, bool)
+            valid_mean[p].append(year_ok & months_ok if require_every_month else year_ok & (whole_year | months_ok))
+        for _, v, q in pct_vars:
+            vals, axis = got[v]
+            pcts[_stat_name(v, q)].append(percentile_hj663(vals, q / 100, axis=axis))
+
+    out: dict[str, xr.DataArray] = {}
+    for p, v in mean_vars:
+        out[f"{p}_mean"] = stack(means[p]).assign_attrs(
+            units=_UNITS[p], long_name=f"{p.upper()} mean of the valid 24-hour means",
+        )
+    for p, v, q in pct_vars:
+        out[_stat_name(v, q)] = stack(pcts[_stat_name(v, q)]).assign_attrs(
+            units=_UNITS[p],
+            long_name=f"{q}th percentile of the {'MDA8' if v.endswith('mda8') else '24-hour mean'} values",
+            formula=rules["percentile_clause"],
+        )
+    for p, v in var_of.items():
+        out[f"n_days_{p}"] = stack(counts[p], np.int32).assign_attrs(long_name=f"valid daily {v} values in the period")
+    for p, v in mean_vars:
+        out[f"mean_valid_{p}"] = stack(valid_mean[p], bool).assign_attrs(
+            long_name=f"{p}_mean is a valid period mean ({rules['validity_clause']})",
+        )
+    ds = xr.Dataset(out)
+    ds = ds.assign_coords(
+        period=("period", pd.DatetimeIndex([pd.Timestamp(p.start) for p in periods]).as_unit("ns").values),
+        period_end=("period", pd.DatetimeIndex([pd.Timestamp(p.end) for p in periods]).as_unit("ns").values),
+        period_label=("period", np.array([p.label for p in periods], dtype=object)),
+    )
+    ds.attrs.update(
+        assessment=assessment,
+        limits_standard=rules["gb3095"],
+        periods=",".join(p.label for p in periods),
+        rounded=int(rounded),
+        min_days_year=rules["min_days_year"],
+        min_days_month=rules["min_days_month"],
+        min_days_february=rules["min_days_february"],
+        require_every_month=int(require_every_month),
+    )
+    return round_statistics(ds) if rounded else ds
 
 
 def round_statistics(stats: xr.Dataset) -> xr.Dataset:
