@@ -356,21 +356,27 @@ def station_daily(
     '18 of 20 required hours'
     """
     t = _check_hourly(hourly)
-    rules = dict(_rules(assessment))
-    given = {
-        "min_hours": min_hours,
-        "mda8_min_window_hours": mda8_min_window_hours,
-        "mda8_min_windows": mda8_min_windows,
-        "mda8_valid_if_exceeds": mda8_valid_if_exceeds,
-    }
-    rules.update({k: v for k, v in given.items() if v is not None})
-    for key in ("min_hours", "mda8_min_window_hours", "mda8_min_windows"):
-        if rules[key] < 0:
-            raise ValueError(f"{key} must be >= 0, got {rules[key]}")
+    rules = daily_rules(assessment, min_hours=min_hours, mda8_min_window_hours=mda8_min_window_hours,
+                        mda8_min_windows=mda8_min_windows, mda8_valid_if_exceeds=mda8_valid_if_exceeds)
     if o3_1h_max_min_hours < 0:
         raise ValueError(f"o3_1h_max_min_hours must be >= 0, got {o3_1h_max_min_hours}")
 
     dates, hours = _full_hours(t)
+    present = [p for p in POLLUTANTS if p in hourly.data_vars]
+    if not any(hourly[p].chunks for p in present):
+        # NumPy-backed: the kernels on the (station, date, hour) arrays directly
+        by_day = {}
+        for p in present:
+            da = _on_hours(hourly[p].astype(np.float64, copy=False), hours)
+            if da.dims != ("station", "time"):
+                by_day = None   # other dims: through xarray below
+                break
+            by_day[p] = da.values.reshape(da.shape[0], len(dates), _HOURS_PER_DAY)
+        if by_day is not None:
+            coords = {k: c for k, c in hourly.coords.items() if "time" not in c.dims}
+            return daily_dataset(daily_arrays(by_day, rules, o3_1h_max_min_hours), coords, dates, rules,
+                                 o3_1h_max_min_hours, assessment)
+
     out: dict[str, xr.DataArray] = {}
 
     def ufunc(kernel, da, n_out, dtypes, **kw):
@@ -390,64 +396,100 @@ def station_daily(
     for p in DAILY_MEAN_POLLUTANTS:
         if p not in hourly.data_vars:
             continue
-        mean, n, code = ufunc(
+        out[f"{p}_24h"], out[f"n_hours_{p}"], out[f"invalid_{p}_24h"] = ufunc(
             _daily_mean_kernel, _by_day(hourly[p].astype(np.float64, copy=False), hours), 3,
             [np.float64, np.int16, np.int8], min_hours=rules["min_hours"],
         )
-        out[f"{p}_24h"] = mean.assign_attrs(
+    if "o3" in hourly.data_vars:
+        (out["o3_mda8"], out["n_windows_o3"], out["invalid_o3_mda8"], out["o3_1h_max"], out["invalid_o3_1h_max"],
+         out["n_hours_o3"]) = ufunc(
+            _o3_kernel, _by_day(hourly["o3"].astype(np.float64, copy=False), hours), 6,
+            [np.float64, np.int16, np.int8, np.float64, np.int8, np.int16], **_o3_kw(rules, o3_1h_max_min_hours),
+        )
+    return daily_dataset(out, {}, dates, rules, o3_1h_max_min_hours, assessment)
+
+
+def daily_rules(assessment: str = "hj663_2013", **given) -> dict:
+    """The validity numbers :func:`station_daily` applies: those of *assessment* (HJ 663 and the
+    GB 3095 edition in force with it), replaced by the ones *given* that are not None
+    (``min_hours``, ``mda8_min_window_hours``, ``mda8_min_windows``, ``mda8_valid_if_exceeds``)."""
+    rules = dict(_rules(assessment))
+    rules.update({k: v for k, v in given.items() if v is not None})
+    for key in ("min_hours", "mda8_min_window_hours", "mda8_min_windows"):
+        if rules[key] < 0:
+            raise ValueError(f"{key} must be >= 0, got {rules[key]}")
+    return rules
+
+
+def _o3_kw(rules: dict, o3_1h_max_min_hours: int) -> dict:
+    return dict(window=rules["window_hours"], first_end=rules["first_window_end_hour"],
+                last_end=rules["last_window_end_hour"], min_window_hours=rules["mda8_min_window_hours"],
+                min_windows=rules["mda8_min_windows"], limit=rules["mda8_valid_if_exceeds"],
+                max1h_min_hours=o3_1h_max_min_hours)
+
+
+def daily_arrays(by_day: dict, rules: dict, o3_1h_max_min_hours: int = 20) -> dict[str, np.ndarray]:
+    """The kernels of :func:`station_daily` on NumPy arrays: *by_day* maps each pollutant present
+    to its float64 hourly values folded ``(station, date, hour)`` on the complete hourly axis
+    (hour 01 first, missing hours NaN); *rules* as :func:`daily_rules`. Returns the daily
+    variables of :func:`station_daily` as arrays ``(station, date)`` (values, counts, codes)."""
+    out = {}
+    for p in DAILY_MEAN_POLLUTANTS:
+        if p in by_day:
+            out[f"{p}_24h"], out[f"n_hours_{p}"], out[f"invalid_{p}_24h"] = _daily_mean_kernel(
+                by_day[p], min_hours=rules["min_hours"])
+    if "o3" in by_day:
+        (out["o3_mda8"], out["n_windows_o3"], out["invalid_o3_mda8"], out["o3_1h_max"], out["invalid_o3_1h_max"],
+         out["n_hours_o3"]) = _o3_kernel(by_day["o3"], **_o3_kw(rules, o3_1h_max_min_hours))
+    return out
+
+
+def daily_dataset(out: dict, coords: dict, dates: pd.DatetimeIndex, rules: dict, o3_1h_max_min_hours: int,
+                  assessment: str) -> xr.Dataset:
+    """The station daily dataset of :func:`station_daily` from its variables *out* (arrays
+    ``(station, date)`` of :func:`daily_arrays`, or DataArrays), the station coordinates
+    *coords*, the natural days *dates*: each variable with what it is, the rules in the attrs."""
+    n_windows_day = rules["last_window_end_hour"] - rules["first_window_end_hour"] + 1
+    attrs = {}
+    for p in DAILY_MEAN_POLLUTANTS:
+        attrs[f"{p}_24h"] = dict(
             units=_UNITS[p],
             long_name=f"{p.upper()} 24-hour mean of the natural day (unrounded)",
             cell_methods="date: mean (hours 01-24)",
             validity=f">= {rules['min_hours']} valid hours ({rules['daily_clause']})",
         )
-        out[f"n_hours_{p}"] = n.assign_attrs(long_name=f"valid hourly {p.upper()} values in the natural day")
-        out[f"invalid_{p}_24h"] = code.assign_attrs(
-            long_name=f"why {p}_24h is NaN (0 = valid)", **_FLAG_ATTRS
-        )
-
-    if "o3" in hourly.data_vars:
-        mda8, n_win, mda8_code, max1h, max1h_code, n_hours = ufunc(
-            _o3_kernel, _by_day(hourly["o3"].astype(np.float64, copy=False), hours), 6,
-            [np.float64, np.int16, np.int8, np.float64, np.int8, np.int16],
-            window=rules["window_hours"],
-            first_end=rules["first_window_end_hour"],
-            last_end=rules["last_window_end_hour"],
-            min_window_hours=rules["mda8_min_window_hours"],
-            min_windows=rules["mda8_min_windows"],
-            limit=rules["mda8_valid_if_exceeds"],
-            max1h_min_hours=o3_1h_max_min_hours,
-        )
-        n_windows_day = rules["last_window_end_hour"] - rules["first_window_end_hour"] + 1
-        out["o3_mda8"] = mda8.assign_attrs(
-            units="ug/m3",
-            long_name="O3 daily maximum 8-hour mean of the natural day (unrounded)",
-            cell_methods=f"date: maximum of {n_windows_day} 8-hour means ending at hours "
-            f"{rules['first_window_end_hour']:02d}-{rules['last_window_end_hour']:02d}",
-            validity=f"8-h mean: >= {rules['mda8_min_window_hours']} valid hours; MDA8: >= "
-            f"{rules['mda8_min_windows']} valid 8-h means, or fewer if the GB/T 8170-rounded value "
-            f"> {rules['mda8_valid_if_exceeds']} ({rules['mda8_clause']})",
-        )
-        out["o3_1h_max"] = max1h.assign_attrs(
-            units="ug/m3",
-            long_name="O3 daily maximum 1-hour value of the natural day",
-            cell_methods="date: maximum (hours 01-24)",
-            validity=f">= {o3_1h_max_min_hours} valid hours (envq's choice [U]; no rule verified)",
-        )
-        out["n_hours_o3"] = n_hours.assign_attrs(long_name="valid hourly O3 values in the natural day")
-        out["n_windows_o3"] = n_win.assign_attrs(
-            long_name=f"valid 8-hour O3 means among the day's {n_windows_day}"
-        )
-        out["invalid_o3_mda8"] = mda8_code.assign_attrs(
-            long_name="why o3_mda8 is NaN (0 = valid)", **_FLAG_ATTRS
-        )
-        out["invalid_o3_1h_max"] = max1h_code.assign_attrs(
-            long_name="why o3_1h_max is NaN (0 = valid)", **_FLAG_ATTRS
-        )
+        attrs[f"n_hours_{p}"] = dict(long_name=f"valid hourly {p.upper()} values in the natural day")
+        attrs[f"invalid_{p}_24h"] = dict(long_name=f"why {p}_24h is NaN (0 = valid)", **_FLAG_ATTRS)
+    attrs["o3_mda8"] = dict(
+        units="ug/m3",
+        long_name="O3 daily maximum 8-hour mean of the natural day (unrounded)",
+        cell_methods=f"date: maximum of {n_windows_day} 8-hour means ending at hours "
+        f"{rules['first_window_end_hour']:02d}-{rules['last_window_end_hour']:02d}",
+        validity=f"8-h mean: >= {rules['mda8_min_window_hours']} valid hours; MDA8: >= "
+        f"{rules['mda8_min_windows']} valid 8-h means, or fewer if the GB/T 8170-rounded value "
+        f"> {rules['mda8_valid_if_exceeds']} ({rules['mda8_clause']})",
+    )
+    attrs["o3_1h_max"] = dict(
+        units="ug/m3",
+        long_name="O3 daily maximum 1-hour value of the natural day",
+        cell_methods="date: maximum (hours 01-24)",
+        validity=f">= {o3_1h_max_min_hours} valid hours (envq's choice [U]; no rule verified)",
+    )
+    attrs["n_hours_o3"] = dict(long_name="valid hourly O3 values in the natural day")
+    attrs["n_windows_o3"] = dict(long_name=f"valid 8-hour O3 means among the day's {n_windows_day}")
+    attrs["invalid_o3_mda8"] = dict(long_name="why o3_mda8 is NaN (0 = valid)", **_FLAG_ATTRS)
+    attrs["invalid_o3_1h_max"] = dict(long_name="why o3_1h_max is NaN (0 = valid)", **_FLAG_ATTRS)
 
     order = [f"{p}_24h" for p in DAILY_MEAN_POLLUTANTS] + ["o3_mda8", "o3_1h_max"]
     order += [f"n_hours_{p}" for p in POLLUTANTS] + ["n_windows_o3"]
     order += [f"invalid_{v}" for v in order[:7]]
-    ds = xr.Dataset({k: out[k] for k in order if k in out})
+    data = {}
+    for k in order:
+        if k in out:
+            v = out[k]
+            v = v if isinstance(v, xr.DataArray) else xr.DataArray(v, dims=("station", "date"))
+            data[k] = v.assign_attrs(attrs[k])
+    ds = xr.Dataset(data, coords=coords)
     ds = ds.assign_coords(date=("date", dates.as_unit("ns").values)).transpose("station", "date", ...)
     ds["date"].attrs.update(long_name="natural day (Beijing time), hours 01-24", standard_name="time")
     ds.attrs.update(

@@ -161,15 +161,15 @@ def station_daily_by_month(hourly: xr.Dataset, *, screen: bool = True, screening
     (station_daily, screened, hourly_kept): the station daily values; the screening log; the
     screened hourly variables named in *keep_hourly* (a dataset, or None when none is asked).
     """
-    from envq.air.daily import station_daily
-    from envq.air.screening import DEFAULT_RULES, PieceScreening, context_hours
+    from envq.air.daily import POLLUTANTS, daily_arrays, daily_dataset, daily_rules, station_daily
+    from envq.air.screening import DEFAULT_RULES, PieceScreening, context_hours, rule_variables, station_info
     from envq.air.screening import screen as run_screen
 
     rules = tuple(screening_rules or DEFAULT_RULES)
     time = np.asarray(hourly["time"].values)
     pieces = _month_pieces(time)
     halo = context_hours(rules) if screen else 0.0
-    if pieces is None or len(pieces) < 2 or halo is None:
+    if pieces is None or len(pieces) < 2 or halo is None or not any(p in hourly.data_vars for p in POLLUTANTS):
         if screen:
             hourly, screened = run_screen(hourly, rules)
         else:
@@ -181,22 +181,45 @@ def station_daily_by_month(hourly: xr.Dataset, *, screen: bool = True, screening
     pad = np.timedelta64(int(np.ceil(halo)), "h")
     screening = PieceScreening(rules) if screen else None
     months = _Months(hourly, [(np.searchsorted(t, a, "left"), np.searchsorted(t, b, "right")) for a, b in pieces])
-    daily, kept = [], []
+    # the months as NumPy arrays (station, time): screened in place, folded into (station, date,
+    # hour) and reduced by the daily kernels; one dataset is made at the end, not one per month
+    info = station_info(hourly)
+    screened_vars = rule_variables(hourly, rules) if screen else []
+    pollutants = [p for p in POLLUTANTS if p in hourly.data_vars]
+    drules = daily_rules(assessment)
+    parts: dict[str, list] = {}
+    days, kept = [], []
     for first, last in pieces:
         lo, hi = np.searchsorted(t, first - pad, "left"), np.searchsorted(t, last + pad, "right")
         piece = months.get(lo, hi)
+        work = {v: piece[v].transpose("station", "time").values.astype(float) for v in screened_vars}
         if screening is not None:
-            piece = screening.piece(piece, first, last)
+            i0, i1 = screening.screen_values(work, first, last, **{**info, "time": time[lo:hi]})
         else:
-            piece = piece.isel(time=np.flatnonzero((t[lo:hi] >= first) & (t[lo:hi] <= last)))
+            i0, i1 = np.searchsorted(t[lo:hi], first, "left"), np.searchsorted(t[lo:hi], last, "right")
         if keep_hourly:
-            kept.append(piece[list(keep_hourly)])
+            inner = piece.isel(time=slice(i0, i1))
+            if screening is not None:
+                inner = screening.dataset(inner, {v: np.ascontiguousarray(a[:, i0:i1]) for v, a in work.items()})
+            kept.append(inner[list(keep_hourly)])
         labels = first + np.arange(int((last - first) // _HOUR) + 1) * _HOUR.astype("timedelta64[ns]")
-        if piece.sizes["time"] != labels.size:
-            piece = piece.reindex(time=labels)
-        daily.append(station_daily(piece, assessment=assessment))
-    sdaily = xr.concat(daily, dim="date", data_vars="all", coords="minimal", compat="identical",
-                       join="exact", combine_attrs="identical")
+        n_days = labels.size // 24
+        at = None if i1 - i0 == labels.size else np.searchsorted(labels, t[lo + i0:lo + i1])
+        by_day = {}
+        for p in pollutants:
+            x = work[p][:, i0:i1] if p in work else \
+                piece[p].transpose("station", "time").values[:, i0:i1].astype(np.float64, copy=False)
+            if at is not None:   # put on the complete hourly axis of the month's days
+                filled = np.full((x.shape[0], labels.size), np.nan)
+                filled[:, at] = x
+                x = filled
+            by_day[p] = x.reshape(x.shape[0], n_days, 24)
+        for k, v in daily_arrays(by_day, drules).items():
+            parts.setdefault(k, []).append(v)
+        days.append(labels[::24] - _HOUR)
+    coords = {k: c for k, c in hourly.coords.items() if "time" not in c.dims}
+    sdaily = daily_dataset({k: np.concatenate(v, axis=1) for k, v in parts.items()}, coords,
+                           pd.DatetimeIndex(np.concatenate(days)), drules, 20, assessment)
     if screening is not None:
         screened = screening.log()
     else:

@@ -40,6 +40,8 @@ __all__ = [
     "LOG_COLUMNS",
     "context_hours",
     "PieceScreening",
+    "rule_variables",
+    "station_info",
     "screen",
     "list_screened",
 ]
@@ -403,15 +405,30 @@ def _screen_arrays(ds: xr.Dataset, rules) -> tuple[dict[str, np.ndarray], list[_
     time = np.asarray(ds["time"].values)
     if time.size > 1 and not (np.diff(time) > np.timedelta64(0, "ns")).all():
         raise ValueError("screen() needs a strictly increasing time coordinate; sort the dataset first")
+    work = {v: ds[v].transpose("station", "time").values.astype(float) for v in rule_variables(ds, rules)}
+    return work, _screen_values(work, rules, **station_info(ds))
+
+
+def rule_variables(ds: xr.Dataset, rules) -> list[str]:
+    """The variables of *ds* some rule looks at, in the order the rules name them."""
+    return list(dict.fromkeys(v for r in rules for v in r.variables if v in ds.data_vars))
+
+
+def station_info(ds: xr.Dataset) -> dict:
+    """What the rules and the log read of *ds* besides the values: ``time``, ``city`` (str per
+    station, "" without a ``city`` coord), ``stations`` and the ``units`` of each variable."""
     city = (
         np.asarray(ds["city"].values, dtype=str)
         if "city" in ds.coords
         else np.full(ds.sizes["station"], "", dtype=str)
     )
-    stations = np.asarray(ds["station"].values)
+    return {"time": np.asarray(ds["time"].values), "city": city, "stations": np.asarray(ds["station"].values),
+            "units": {v: ds[v].attrs.get("units", _DEFAULT_UNITS.get(v, "ug/m3")) for v in ds.data_vars}}
 
-    names = [v for r in rules for v in r.variables if v in ds.data_vars]
-    work = {v: ds[v].transpose("station", "time").values.astype(float) for v in dict.fromkeys(names)}
+
+def _screen_values(work: dict[str, np.ndarray], rules, *, time, city, stations, units) -> list[_Block]:
+    """Apply *rules* in order to the arrays (station, time) of *work*, in place (a rejected value
+    becomes NaN): the log rows by rule and variable."""
     blocks = []
     for k, rule in enumerate(rules):
         for j, var in enumerate(rule.variables):
@@ -422,7 +439,6 @@ def _screen_arrays(ds: xr.Dataset, rules) -> tuple[dict[str, np.ndarray], list[_
             if not bad.any():
                 continue
             s, t = np.nonzero(bad)
-            units = ds[var].attrs.get("units", _DEFAULT_UNITS.get(var, "ug/m3"))
             rows = pd.DataFrame(
                 {
                     "station": stations[s].astype(str),
@@ -430,12 +446,12 @@ def _screen_arrays(ds: xr.Dataset, rules) -> tuple[dict[str, np.ndarray], list[_
                     "variable": var,
                     "value": values[s, t],
                     "rule": rule.name,
-                    "reason": rule.reason(var, units),
+                    "reason": rule.reason(var, units.get(var, _DEFAULT_UNITS.get(var, "ug/m3"))),
                 }
             )
             blocks.append(_Block(k, j, s, rows))
             values[bad] = np.nan
-    return work, blocks
+    return blocks
 
 
 def _clean(ds: xr.Dataset, work: dict[str, np.ndarray], rules) -> xr.Dataset:
@@ -472,16 +488,34 @@ class PieceScreening:
     def piece(self, ds: xr.Dataset, first, last) -> xr.Dataset:
         """The labels ``first..last`` of *ds*, screened (*ds* holds the context around them)."""
         work, blocks = _screen_arrays(ds, self.rules)
-        time = np.asarray(ds["time"].values)
+        i0, i1 = self._keep(blocks, np.asarray(ds["time"].values), first, last)
+        # (station, time) C-ordered, as screen() gives them (a mask would give the transpose)
+        work = {v: np.ascontiguousarray(a[:, i0:i1]) for v, a in work.items()}
+        return _clean(ds.isel(time=slice(i0, i1)), work, self.rules)
+
+    def screen_values(self, work: dict[str, np.ndarray], first, last, *, time, city, stations, units
+                      ) -> tuple[int, int]:
+        """:meth:`piece` on NumPy arrays: screen *work* (the arrays (station, time) of the
+        variables the rules look at, :func:`rule_variables`; float64, changed in place) whose
+        labels are *time* and the other arguments those of :func:`station_info`; log the
+        verdicts on the labels ``first..last`` and return their positions ``(i0, i1)`` in *time*."""
+        return self._keep(_screen_values(work, self.rules, time=time, city=city, stations=stations, units=units),
+                          np.asarray(time), first, last)
+
+    def dataset(self, ds: xr.Dataset, work: dict[str, np.ndarray]) -> xr.Dataset:
+        """*ds* (the labels of a piece) with the screened values *work* of :meth:`screen_values`
+        in place of its own, as :meth:`piece` returns it."""
+        return _clean(ds, work, self.rules)
+
+    def _keep(self, blocks: list[_Block], time: np.ndarray, first, last) -> tuple[int, int]:
+        """Keep the log rows of the labels ``first..last``; their positions ``(i0, i1)``."""
         inside = (time >= np.datetime64(first)) & (time <= np.datetime64(last))
         i0, i1 = np.searchsorted(time, np.datetime64(first), "left"), np.searchsorted(time, np.datetime64(last), "right")
         for b in blocks:
             keep = inside[np.searchsorted(time, b.rows["time"].to_numpy(dtype=time.dtype))]
             if keep.any():
                 self._blocks.append((_Block(b.k, b.j, b.s[keep], b.rows[keep]), b.rows["time"].to_numpy()[keep]))
-        # (station, time) C-ordered, as screen() gives them (a mask would give the transpose)
-        work = {v: np.ascontiguousarray(a[:, i0:i1]) for v, a in work.items()}
-        return _clean(ds.isel(time=slice(i0, i1)), work, self.rules)
+        return int(i0), int(i1)
 
     def log(self) -> pd.DataFrame:
         """The log of every piece so far, in the order of one :func:`screen` of the whole series."""
