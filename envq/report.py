@@ -123,7 +123,7 @@ def area_period_rates(station_daily, labels, periods: Iterable, *, scope: str = 
     left out (``skip_empty``) or raise :class:`envq.errors.NoDataError`.
     """
     from envq.air.pipeline import city_days_from_station_daily
-    from envq.air.rates import good_day_rates
+    from envq.air.rates import good_day_rates_of_periods, resolve_period
 
     codes = station_daily["station"].values.astype(str)
     label = pd.Series(labels).reindex(codes).fillna("").to_numpy().astype(str)
@@ -134,17 +134,14 @@ def area_period_rates(station_daily, labels, periods: Iterable, *, scope: str = 
     bg = station_daily["is_background"].values.astype(bool) if "is_background" in station_daily.coords \
         else np.zeros(len(label), bool)
     counts = pd.Series(label[~bg]).value_counts()
-    out = []
-    for p in periods:
-        try:  # the area days once, then each period's rates from them
-            rates = good_day_rates(city_days, p, by="city", targets=targets, scope=scope)
-        except NoDataError:
-            if skip_empty:
-                continue
-            raise
+    periods = list(periods)
+    if not skip_empty:
+        for p in periods:   # a period without data is an error: say which
+            resolve_period(city_days, p)
+    # the area days once, then each period's rates from them
+    rates = good_day_rates_of_periods(city_days, periods, by="city", targets=targets, scope=scope)
+    if len(rates):
         rates.insert(2, "stations", rates["name"].map(counts).fillna(0).astype(int))
-        out.append(rates)
-    rates = pd.concat(out, ignore_index=True) if out else pd.DataFrame()
     rates.attrs["area_stations"] = counts.to_dict()
     return rates
 
@@ -184,15 +181,9 @@ def air_period_rates(city_days, periods: Iterable, *, targets=None, by: str = "b
                      scope: str = "city") -> pd.DataFrame:
     """Good-air-day rates of the cities and the province for each period with data (periods
     without are left out); ``through`` is the last day with data in the period."""
-    from envq.air.rates import good_day_rates
+    from envq.air.rates import good_day_rates_of_periods
 
-    out = []
-    for p in periods:
-        try:
-            out.append(good_day_rates(city_days, p, by=by, targets=targets, scope=scope))
-        except NoDataError:
-            continue
-    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+    return good_day_rates_of_periods(city_days, periods, by=by, targets=targets, scope=scope)
 
 
 def water_results(long: pd.DataFrame, periods: Iterable, *, registry=None, reaches=None,

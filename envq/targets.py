@@ -129,14 +129,31 @@ class Targets:
         """:meth:`get` for each (scope, name, year) of equal-length arrays (or scalars)."""
         n = max(len(x) if not isinstance(x, (str, int, type(None))) else 1 for x in (scopes, names, years))
         sc, nm, yr = (np.broadcast_to(np.asarray(x, dtype=object), n) for x in (scopes, names, years))
-        cache: dict = {}
-        out = np.empty(n, dtype=np.float64)
-        for i in range(n):  # one lookup per distinct key (a handful of scopes and names)
-            k = (sc[i], nm[i], yr[i])
-            if k not in cache:
-                cache[k] = self.get(indicator, str(sc[i]), str(nm[i]), None if _missing(yr[i]) else int(yr[i]))
-            out[i] = cache[k]
-        return out
+        if n == 0:
+            return np.empty(0, dtype=np.float64)
+        # one lookup per distinct key, found without a loop over rows: a name without a row of its
+        # own (every station, most cities) takes its scope's "*" row, looked up once per scope and year
+        sc, nm = sc.astype(str), nm.astype(str)
+        key = np.zeros(n, dtype=np.int64)
+        for col in (sc, yr, nm):
+            codes, uniques = pd.factorize(col, use_na_sentinel=False)
+            key = key * (len(uniques) + 1) + codes
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        named: dict = {}
+        for ind, scope, name, _ in self._index():
+            if ind == indicator and name != "*":
+                named.setdefault(scope, set()).add(name)
+        values = np.empty(len(first), dtype=np.float64)
+        years = [None if _missing(yr[i]) else int(yr[i]) for i in first]
+        sy = pd.factorize(pd.Series([f"{sc[i]}\x00{y}" for i, y in zip(first, years)]))[0]
+        for k in range(sy.max() + 1 if len(sy) else 0):
+            at = np.flatnonzero(sy == k)
+            scope, year = str(sc[first[at[0]]]), years[at[0]]
+            own = np.isin(nm[first[at]], list(named.get(scope, ())))
+            values[at[~own]] = self.get(indicator, scope, "*", year)
+            for j in at[own]:
+                values[j] = self.get(indicator, scope, str(nm[first[j]]), year)
+        return values[inverse.ravel()]
 
     def with_rows(self, rows: Iterable[Target]) -> "Targets":
         """These targets with *rows* added (winning over the same keys)."""

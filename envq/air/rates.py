@@ -50,6 +50,7 @@ __all__ = [
     "ratios",
     "judge_rates",
     "good_day_rates",
+    "good_day_rates_of_periods",
     "monthly_rates",
     "period_air_statistics",
     "air_statistics",
@@ -113,13 +114,19 @@ def _budgets(good, valid, remaining, target_pct) -> np.ndarray:
         x[at] = (den * (g[at] + r[at]) - num * (v[at] + r[at])) // den
     total = v + r
     active = (total > 0) & (x + 1 <= r)
-    while active.any():
+    width = 4   # the next steps of every row still widening, judged in one call; a row needing more
+    while active.any():   # (a province's pooled days: dozens) takes the next 64 at a time
         i = np.flatnonzero(active)
-        step = judge(100.0 * (g[i] + r[i] - (x[i] + 1)) / total[i], t[i]).to_numpy(dtype=bool, na_value=False)
-        x[i[step]] += 1
+        ahead = x[i, None] + np.arange(1, width + 1)          # the x + 1 of each step
+        step = judge((100.0 * (g[i, None] + r[i, None] - ahead) / total[i, None]).ravel(),
+                     np.repeat(t[i], width)).to_numpy(dtype=bool, na_value=False).reshape(len(i), width)
+        step &= ahead <= r[i, None]
+        taken = np.where(step.all(axis=1), width, np.argmin(step, axis=1))   # steps up to the first not met
+        x[i] += taken
         active[:] = False
-        active[i[step]] = True
+        active[i[taken == width]] = True
         active &= x + 1 <= r
+        width = 64
     return x
 
 
@@ -168,14 +175,37 @@ def count_days(sel: xr.Dataset, edition_day: dt.date) -> pd.DataFrame:
 
     *edition_day* picks the HJ 633 edition whose categories name the ``days_<category>`` columns.
     """
+    return _count_days(_day_flags(sel), sel["city"].values.astype(str), None, edition_day)
+
+
+def _day_flags(days: xr.Dataset) -> dict:
+    """What :func:`count_days` counts, per unit and day (arrays (unit, date)): valid, good
+    (:func:`is_good_day`), level, valid on all six, and the days each primary-pollutant name is
+    primary of (valid days; None without ``primary_pollutant``). Computed once, the counts of
+    any period are sums over its dates."""
+    valid = days["valid"].values.astype(bool)
+    flags = {"valid": valid, "good": is_good_day(days["aqi"].values, valid), "level": days["level"].values,
+             "strict": days["valid_all_six"].values.astype(bool), "hits": None}
+    if "primary_pollutant" in days:
+        # each distinct primary-pollutant text is searched once (a handful among all unit-days)
+        raw = days["primary_pollutant"].values
+        codes, texts = pd.factorize(raw.ravel(), use_na_sentinel=False)
+        prim = np.char.add(np.char.add(",", np.asarray(texts, dtype=object).astype(str)), ",")
+        flags["hits"] = {name: (np.char.find(prim, f",{name},") >= 0)[codes].reshape(raw.shape) & valid
+                         for name in _primary_names()}
+    return flags
+
+
+def _count_days(flags: dict, names: np.ndarray, at, edition_day: dt.date) -> pd.DataFrame:
+    """:func:`count_days` of the dates *at* (positions; None: all) of :func:`_day_flags`."""
     from envq.air.aqi import category_table
 
-    valid = sel["valid"].values.astype(bool)
-    good = is_good_day(sel["aqi"].values, valid)
-    level = sel["level"].values
-    strict = sel["valid_all_six"].values.astype(bool)
+    def take(a):
+        return a if at is None else a[:, at]
+
+    valid, good, level, strict = (take(flags[k]) for k in ("valid", "good", "level", "strict"))
     cols = {
-        "name": sel["city"].values.astype(str),
+        "name": names,
         "valid_days": valid.sum(axis=1),
         "valid_days_all_six": strict.sum(axis=1),
         "good_days": good.sum(axis=1),
@@ -184,13 +214,8 @@ def count_days(sel: xr.Dataset, edition_day: dt.date) -> pd.DataFrame:
     categories = category_table(standards.edition_for("hj633", edition_day))["category_zh"]
     for k, cat in categories.items():
         cols[f"days_{cat}"] = ((level == k) & valid).sum(axis=1)
-    if "primary_pollutant" in sel:
-        # each distinct primary-pollutant text is searched once (a handful among all unit-days)
-        raw = sel["primary_pollutant"].values
-        codes, texts = pd.factorize(raw.ravel(), use_na_sentinel=False)
-        prim = np.char.add(np.char.add(",", np.asarray(texts, dtype=object).astype(str)), ",")
-        hits = {name: (np.char.find(prim, f",{name},") >= 0)[codes].reshape(raw.shape) & valid
-                for name in _primary_names()}
+    if flags["hits"] is not None:
+        hits = {name: take(hit) for name, hit in flags["hits"].items()}
         for name, hit in hits.items():
             cols[f"primary_{name}"] = hit.sum(axis=1)
         # exceedance days (超标天数) by primary pollutant, as the bulletins count them
@@ -303,15 +328,49 @@ def good_day_rates(city_days: xr.Dataset, period: Period | str, *, by: str = "ci
     envq.errors.PeriodError
         A period the grammar does not know.
     """
-    if by not in ("city", "province", "both"):
-        raise ValueError(f"by must be 'city', 'province' or 'both', not {by!r}")
-    if province_method not in ("mean_of_cities", "pooled"):
-        raise ValueError(f"province_method must be 'mean_of_cities' or 'pooled', not {province_method!r}")
+    _check_by(by, province_method)
     p, sel, through = resolve_period(city_days, period)
     dates = pd.DatetimeIndex(city_days["date"].values)
     used = [v for v in ("valid", "aqi", "level", "valid_all_six", "primary_pollutant") if v in city_days]
     inside = city_days[used].isel(date=np.flatnonzero(p.contains(dates.values)))
-    counts = count_days(inside, p.start)
+    return _rates(count_days(inside, p.start), p, through, by=by, province_method=province_method,
+                  targets=targets, province_name=province_name, scope=scope)
+
+
+def good_day_rates_of_periods(city_days: xr.Dataset, periods, *, by: str = "city",
+                              province_method: str = "mean_of_cities", targets: Targets | None = None,
+                              province_name: str = "湖南省", scope: str = "city") -> pd.DataFrame:
+    """:func:`good_day_rates` of each of *periods* with data (the others are left out), stacked:
+    the days' flags (valid, good, category, primary pollutants) are found once for all the
+    periods, each period's counts are sums over its dates."""
+    _check_by(by, province_method)
+    dates = pd.DatetimeIndex(city_days["date"].values)
+    names = city_days["city"].values.astype(str)
+    flags = None
+    out = []
+    for period in periods:
+        try:
+            p, sel, through = resolve_period(city_days, period)
+        except NoDataError:
+            continue
+        if flags is None:
+            flags = _day_flags(city_days)
+        counts = _count_days(flags, names, np.flatnonzero(p.contains(dates.values)), p.start)
+        out.append(_rates(counts, p, through, by=by, province_method=province_method, targets=targets,
+                          province_name=province_name, scope=scope))
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+
+
+def _check_by(by: str, province_method: str) -> None:
+    if by not in ("city", "province", "both"):
+        raise ValueError(f"by must be 'city', 'province' or 'both', not {by!r}")
+    if province_method not in ("mean_of_cities", "pooled"):
+        raise ValueError(f"province_method must be 'mean_of_cities' or 'pooled', not {province_method!r}")
+
+
+def _rates(counts: pd.DataFrame, p: Period, through: dt.date, *, by, province_method, targets, province_name,
+           scope) -> pd.DataFrame:
+    """The rows of :func:`good_day_rates` from the day counts of period *p*."""
     out = ratios(counts, by=by, province_method=province_method, province_name=province_name)
     out["scope"] = out["scope"].replace("unit", scope)
     for i, (col, value) in enumerate((("period", p.label), ("through", through.isoformat()),
