@@ -171,6 +171,46 @@ def test_air_same_input_recognised_before_any_check_or_copy(hourly, tmp_path, mo
     assert int(rev["values_changed"].sum()) + int(rev["values_new"].sum()) == 1
 
 
+def test_air_pointer_of_an_older_digest_renewed(hourly, tmp_path, monkeypatch):
+    # a pointer written before the per-pollutant digest (input_sha256) is not compared: the next
+    # upsert of the same input goes the full way once, writes no version, and renews the digest
+    # and the counts, so the one after is recognised before any check
+    from envq.store import air as store_air
+    from envq.store.air_cubes import DIGEST_KIND, unchanged_revision
+
+    sub = days(hourly, D(2019, 3, 10), D(2019, 3, 11))
+    store = Store(tmp_path / "s")
+    with store.lock(run_id="r1"):
+        first = store.upsert_air(sub, source="archive")
+    ptr_path = store.root / "air" / "hourly" / "2019-03.json"
+    ptr = json.loads(ptr_path.read_text())
+    assert ptr["input_digest"].startswith(DIGEST_KIND + ":")
+    inc = store_air.Incoming.from_dataset(sub)
+    (month, sel), = inc.months()
+    counted = unchanged_revision(inc, sel, month)                # the counts kept equal the counted
+    assert ptr["input_counts"]["values"] == counted["values_unchanged"].tolist() \
+        == (first["values_new"]).tolist()
+    assert ptr["input_counts"]["stations"] == counted["stations"].tolist()
+    legacy = {k: v for k, v in ptr.items() if k not in ("input_digest", "input_counts")} | {"input_sha256": "0" * 64}
+    ptr_path.write_text(json.dumps(legacy))
+    with store.lock(run_id="r2"):
+        again = store.upsert_air(sub, source="archive")
+    assert sorted(p.name for p in (store.root / "air" / "hourly").glob("*.zarr")) == ["2019-03.v1.zarr"]
+    renewed = json.loads(ptr_path.read_text())
+    assert renewed["input_digest"] == ptr["input_digest"] and renewed["input_counts"] == ptr["input_counts"]
+    assert renewed["version"] == "2019-03.v1.zarr"
+
+    def refuse(ds):
+        raise AssertionError("the same input was checked and copied again")
+
+    monkeypatch.setattr(store_air.Incoming, "from_dataset", staticmethod(refuse))
+    with store.lock(run_id="r3"):
+        quick = store.upsert_air(sub, source="archive")
+    cols = ["day", "stations", *COUNTS]
+    pd.testing.assert_frame_equal(quick[cols], again[cols])
+    assert int(quick["values_unchanged"].sum()) == int(first["values_new"].sum()) > 0
+
+
 def test_air_revision_counted_exactly(hourly, tmp_path):
     sub = days(hourly, D(2019, 3, 10), D(2019, 3, 11))
     store = Store(tmp_path / "s")
@@ -244,7 +284,8 @@ def test_air_month_boundary_and_midnight_label(hourly, tmp_path):
     assert str(jan31["time"].values[-1])[:16] == "2019-02-01T00:00" and jan31.sizes["time"] == 24
     with xr.open_zarr(hourly_dir / "2019-01.v1.zarr", consolidated=False) as cube:
         assert cube.sizes["time"] == 31 * 24 and str(cube["time"].values[-1])[:16] == "2019-02-01T00:00"
-        assert cube["pm25"].encoding["chunks"] == (82, 24)
+        assert cube["pm25"].encoding["chunks"] == (82, 31 * 24)   # one chunk: the month, all stations
+        assert cube["pm25"].dtype == np.int16 and cube["co"].dtype == np.int16   # compact, exact (schema 2)
     dec31 = store.read_air(D(2018, 12, 31), D(2018, 12, 31))
     assert_same_values(dec31.sel(time=first["time"].values), first)
     assert int(dec31["pm25"].notnull().sum()) == int(first["pm25"].notnull().sum())
@@ -270,7 +311,8 @@ def test_read_air_across_months_dask_and_good_day_rates(hourly, jan_feb):
 
     lazy = jan_feb.read_air(D(2019, 1, 30), D(2019, 2, 2), chunks={})
     assert isinstance(lazy["pm25"].data, da.Array)
-    assert set(lazy["pm25"].chunks[1]) == {24}                 # one chunk per natural day
+    assert lazy["pm25"].chunks[1] == (48, 48)                  # one chunk per month cube (2 days of each)
+    assert lazy["pm25"].dtype == np.float64                    # decoded as read
     assert_same_values(lazy.compute(), mem.sel(time=lazy["time"].values))
     span = "2019-01-30..2019-02-02"
     pd.testing.assert_frame_equal(
@@ -487,9 +529,9 @@ def test_writes_need_the_lock(hourly, tmp_path):
 def test_store_json_and_default_root(tmp_path, monkeypatch):
     store = Store(tmp_path / "new" / "deeper")
     meta = json.loads((store.root / "store.json").read_text())
-    assert meta["format"] == "envq-store" and meta["schema_version"] == SCHEMA_VERSION == 1
+    assert meta["format"] == "envq-store" and meta["schema_version"] == SCHEMA_VERSION == 2
     assert meta["created"] and meta["envq_version"]
-    assert store.schema_version == 1
+    assert store.schema_version == 2
     monkeypatch.setenv("ENVQ_HOME", str(tmp_path / "home"))
     assert default_root() == tmp_path / "home"
     assert Store().root == tmp_path / "home"
@@ -513,24 +555,72 @@ def test_migration_runs_once(tmp_path, monkeypatch):
     root = tmp_path / "s"
     Store(root)
     calls = []
+    v = SCHEMA_VERSION
 
-    def to_v2(store):   # a migration is given the Store, under its writer lock
+    def to_next(store):   # a migration is given the Store, under its writer lock
         assert store.lease is None and store.backend.holds_lock()
         calls.append(store.root)
-        (store.root / "migrated-marker").write_text("v2")
+        (store.root / "migrated-marker").write_text("next")
 
-    monkeypatch.setattr(store_schema, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(MIGRATIONS, 1, to_v2)
+    monkeypatch.setattr(store_schema, "SCHEMA_VERSION", v + 1)
+    monkeypatch.setitem(MIGRATIONS, v, to_next)
     store = Store(root)
-    assert calls == [root] and store.schema_version == 2
+    assert calls == [root] and store.schema_version == v + 1
     meta = json.loads((root / "store.json").read_text())
-    assert meta["schema_version"] == 2 and "migrated" in meta
+    assert meta["schema_version"] == v + 1 and "migrated" in meta
     assert not (root / ".lock.json").exists()
     Store(root)
     assert calls == [root]
-    monkeypatch.setattr(store_schema, "SCHEMA_VERSION", 3)       # no migration 2 -> 3 registered
-    with pytest.raises(StoreError, match="no migration from schema version 2"):
+    monkeypatch.setattr(store_schema, "SCHEMA_VERSION", v + 2)       # no migration registered further
+    with pytest.raises(StoreError, match=f"no migration from schema version {v + 1}"):
         Store(root)
+
+
+def test_migration_1_to_2_compacts_air_months(hourly, tmp_path):
+    """A schema-1 store (float64 cubes, a chunk per day) is rewritten compact on opening: the
+    same values bit for bit, new versions, no revision rows, the old versions removed."""
+    import zarr
+
+    from envq.store import air as store_air
+
+    root = tmp_path / "s"
+    store = Store(root)
+    sub = days(hourly, D(2019, 1, 30), D(2019, 2, 2))
+    with store.lock(run_id="r1"):
+        store.upsert_air(sub, source="archive")
+    want = store.read_air(D(2019, 1, 30), D(2019, 2, 2))
+    revisions = store.revisions()
+    hourly_dir = root / "air" / "hourly"
+    for month in ("2019-01", "2019-02"):   # each month as schema version 1 wrote it
+        ptr = json.loads((hourly_dir / f"{month}.json").read_text())
+        with store_air.open_cube(hourly_dir / ptr["version"]) as cube:
+            old = cube.load()
+        old.attrs.pop(store_air.CUBE_FORMAT)
+        for v in P:
+            old[v].attrs = {"units": old[v].attrs["units"], "long_name": old[v].attrs["long_name"]}
+        n = old.sizes["station"]
+        enc = {v: {"chunks": (n, 24), "shards": (n, old.sizes["time"])} for v in P}
+        old.to_zarr(hourly_dir / f"{month}.v7.zarr", mode="w-", zarr_format=3, consolidated=False, encoding=enc)
+        (hourly_dir / f"{month}.json").write_text(json.dumps(ptr | {"version": f"{month}.v7.zarr"}))
+        assert zarr.open_group(hourly_dir / f"{month}.v7.zarr")["pm25"].dtype == np.float64
+    meta = json.loads((root / "store.json").read_text())
+    (root / "store.json").write_text(json.dumps(meta | {"schema_version": 1}))
+
+    migrated = Store(root)
+    assert migrated.schema_version == 2 == json.loads((root / "store.json").read_text())["schema_version"]
+    for month in ("2019-01", "2019-02"):
+        ptr = json.loads((hourly_dir / f"{month}.json").read_text())
+        assert ptr["version"] == f"{month}.v8.zarr" and "compacted" in ptr
+        group = zarr.open_group(hourly_dir / ptr["version"])
+        assert group.attrs[store_air.CUBE_FORMAT] == 2
+        assert group["pm25"].dtype == np.int16 and group["co"].attrs[store_air.ENC_DIVISOR] in (10, 100, 1000)
+        assert not (hourly_dir / f"{month}.v7.zarr").exists()   # the superseded version removed
+    got = migrated.read_air(D(2019, 1, 30), D(2019, 2, 2))
+    for v in P:   # the same float64 values, bit for bit (NaN where missing)
+        np.testing.assert_array_equal(got[v].values.view(np.int64), want[v].values.view(np.int64))
+    assert got.identical(want.assign_attrs(got.attrs))
+    pd.testing.assert_frame_equal(migrated.revisions(), revisions)   # no value changed: no revision
+    assert Store(root).compact_air() == []                            # nothing left to do
 
 
 def test_non_store_directory_refused(tmp_path):

@@ -4,7 +4,14 @@
 ``air/hourly/YYYY-MM.json`` points to the current version. Time labels are hour-ending Beijing
 time; natural day D is the labels ``D 01:00 .. D+1 00:00``, so the label ``2019-02-01 00:00``
 belongs to day 2019-01-31 and to the cube of 2019-01. A cube's time axis is preallocated (every
-label of its natural days) and chunked by 24 labels, one chunk per natural day, all stations.
+label of its natural days) and stored as one chunk per pollutant (the month, all stations).
+
+Values are kept exactly as pulled. Since schema version 2 a pollutant's month is stored as
+integers when that is exact (:func:`encode_plane`: CNEMC values are integers in ug/m3, CO in
+mg/m3 with up to three decimals, so int16 of the value or of its thousandths); decoding
+(:func:`decode_plane`) gives back the very float64 values, bit for bit, checked at every write.
+Anything else (a value no divisor makes an integer, or too large) stays float64. Version 1
+cubes (float64 throughout) are read as before.
 
 This module holds the pure parts: checking an incoming canonical dataset, merging it into a
 cube and counting the revision (:func:`merge`), and reading and writing one cube version. The
@@ -21,9 +28,10 @@ import xarray as xr
 
 from envq.canonical import AIR_POLLUTANTS, AIR_UNITS
 
-__all__ = ["POLLUTANTS", "STATION_COORDS", "LONG_NAMES", "Incoming", "Planes", "Cube", "natural_day", "month_labels",
+__all__ = ["POLLUTANTS", "STATION_COORDS", "LONG_NAMES", "DIVISORS", "INT_TYPES", "ENC_DIVISOR", "ENC_MISSING", "CUBE_FORMAT",
+           "encode_plane", "decode_plane", "decode_lazy", "Incoming", "Planes", "Cube", "natural_day", "month_labels",
            "day_labels", "text_array", "empty_coords", "coords_of", "merge", "cube_dataset", "read_cube",
-           "write_cube", "open_cube", "is_data_chunk"]
+           "write_cube", "open_cube", "is_data_chunk", "MonthArrays"]
 
 #: The variables kept by the store, in order.
 POLLUTANTS: tuple[str, ...] = AIR_POLLUTANTS
@@ -36,6 +44,101 @@ _DAY = np.timedelta64(1, "D")
 _TIME_ENCODING = {"units": "hours since 2000-01-01 00:00:00", "calendar": "proleptic_gregorian", "dtype": "int64"}
 LONG_NAMES = {"pm25": "PM2.5, 1-hour mean", "pm10": "PM10, 1-hour mean", "so2": "SO2, 1-hour mean",
                "no2": "NO2, 1-hour mean", "co": "CO, 1-hour mean", "o3": "O3, 1-hour mean"}
+
+
+#: The divisors tried, in order, to store a pollutant's month as integers: stored ``n``, value
+#: ``n / divisor`` (an IEEE division of two exact integers: the float64 nearest to the decimal,
+#: which is what parsing the decimal gives). CO is published to 0.1 mg/m3 and pulled with up to
+#: three decimals; the other five are integers (HJ 663-2013 reporting; CNEMC files).
+DIVISORS: tuple[int, ...] = (1, 10, 100, 1000)
+
+#: The integer types tried, smallest first; the type's minimum marks a missing value.
+INT_TYPES = (np.int16, np.int32)
+
+#: The cube attribute naming its format: 2 = compact pollutants, a chunk per month (schema
+#: version 2); absent in the float64, day-chunked cubes of schema version 1.
+CUBE_FORMAT = "envq_cube_format"
+
+#: Attributes of an integer-stored pollutant: its divisor and the stored value of "missing".
+ENC_DIVISOR, ENC_MISSING = "envq_divisor", "envq_missing"
+
+
+def encode_plane(values: np.ndarray) -> tuple[np.ndarray, dict]:
+    """The compact stored form of one pollutant's float64 ``values``: ``(array, attrs)``.
+
+    The first divisor ``d`` of :data:`DIVISORS` and the smallest type of :data:`INT_TYPES` such
+    that every value ``v`` is ``n / d`` for an integer ``n`` the type holds (above its minimum,
+    which marks a missing value), checked bit for bit by decoding (so ``-0.0`` or a value beyond
+    three decimals is never stored as something else): integers, with ``attrs`` naming ``d``
+    and the missing mark. Otherwise the float64 values themselves and no attrs.
+    """
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    missing = np.isnan(values)
+    if missing.all():
+        info = np.iinfo(INT_TYPES[0])
+        return np.full(values.shape, info.min, dtype=INT_TYPES[0]), {ENC_DIVISOR: 1, ENC_MISSING: int(info.min)}
+    bits = values.view(np.int64)
+    flat = values.ravel()
+    sample = flat[:: max(1, flat.size // 4096)]
+    sample = sample[~np.isnan(sample)]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for d in DIVISORS:
+            if sample.size and not _exact(sample, np.rint(sample * d), d):
+                continue   # a sample already says no (the whole plane is checked below)
+            n = np.rint(values * d) if d != 1 else np.rint(values)
+            n += 0.0   # -0.0 becomes 0.0, as the integer will: a -0.0 given is then not exact
+            if not _exact(values, n, d, bits=bits, missing=missing):
+                continue
+            lo, hi = np.fmin.reduce(n, axis=None), np.fmax.reduce(n, axis=None)   # NaN ignored
+            for t in INT_TYPES:
+                info = np.iinfo(t)
+                if info.min < lo and hi <= info.max:
+                    np.copyto(n, info.min, where=missing)
+                    return n.astype(t), {ENC_DIVISOR: d, ENC_MISSING: int(info.min)}
+            break   # exact with this divisor, but too large for the integer types: float64
+    return values, {}
+
+
+def _exact(values: np.ndarray, n: np.ndarray, d: int, *, bits=None, missing=None) -> bool:
+    """Whether ``n / d`` gives back every value of *values*, bit for bit (NaN where missing)."""
+    back = n / d if d != 1 else n
+    bits = values.view(np.int64) if bits is None else bits
+    if np.array_equal(back.view(np.int64), bits):
+        return True    # NaN kept its bits too
+    missing = np.isnan(values) if missing is None else missing
+    return bool(((back.view(np.int64) == bits) | missing).all())
+
+
+def decode_plane(raw, attrs, out: np.ndarray | None = None) -> np.ndarray:
+    """The float64 values of a stored pollutant *raw* with its *attrs* (:func:`encode_plane`);
+    into *out* (a float64 array of raw's shape, e.g. a slice of a larger array) when given."""
+    raw = np.asarray(raw)
+    if ENC_DIVISOR not in attrs:
+        if out is None:
+            return raw.astype(np.float64)
+        out[...] = raw
+        return out
+    d, mark = int(attrs[ENC_DIVISOR]), int(attrs[ENC_MISSING])
+    if out is None:
+        out = np.empty(raw.shape, dtype=np.float64)
+    np.copyto(out, raw, casting="unsafe")
+    if d != 1:
+        np.divide(out, d, out=out)
+    np.copyto(out, np.nan, where=raw == mark)
+    return out
+
+
+def decode_lazy(da: xr.DataArray) -> xr.DataArray:
+    """:func:`decode_plane` of an opened (possibly dask-backed) stored pollutant, as xarray
+    operations (lazy on dask); float64 with the stored attributes but the encoding's."""
+    attrs = {k: v for k, v in da.attrs.items() if k not in (ENC_DIVISOR, ENC_MISSING)}
+    if ENC_DIVISOR not in da.attrs:
+        return da.astype(np.float64).assign_attrs(attrs)
+    d, mark = int(da.attrs[ENC_DIVISOR]), int(da.attrs[ENC_MISSING])
+    out = da.astype(np.float64)
+    if d != 1:
+        out = out / d
+    return out.where(da != mark).assign_attrs(attrs)
 
 
 def natural_day(labels: np.ndarray) -> np.ndarray:
@@ -60,6 +163,8 @@ def day_labels(start: dt.date, end: dt.date) -> np.ndarray:
 
 def text_array(values) -> np.ndarray:
     """Strings (``""`` for missing) as a plain numpy str array, from any str-like array."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == "U":
+        return values   # already that (a numpy str array has no missing value)
     s = pd.Series(np.asarray(values, dtype=object), dtype=object)
     return np.asarray(s.where(s.notna(), "").astype(str).to_numpy(dtype=object), dtype=str)
 
@@ -83,17 +188,19 @@ def empty_coords(stations) -> pd.DataFrame:
 
 
 def _coords_frame(stations, ds: xr.Dataset) -> pd.DataFrame:
-    out = empty_coords(stations)
-    for name in STATION_COORDS:
+    cols = {}
+    for name, empty in STATION_COORDS.items():
         if name in ds.coords and ds[name].dims == ("station",):
             vals = ds[name].values
             if name in _TEXT:
-                out[name] = text_array(vals)
+                cols[name] = text_array(vals)
             elif name == "is_background":
-                out[name] = np.asarray(vals, dtype=bool)
+                cols[name] = np.asarray(vals, dtype=bool)
             else:
-                out[name] = np.asarray(vals, dtype=float)
-    return _norm_coords(out)
+                cols[name] = np.asarray(vals, dtype=float)
+        else:
+            cols[name] = empty
+    return _norm_coords(pd.DataFrame(cols, index=pd.Index(np.asarray(stations, dtype=str), name="station")))
 
 
 @dataclass
@@ -135,14 +242,19 @@ class Incoming:
             raise ValueError(f"coordinate 'time'{where}: label {bad} is not on the hour (labels are hour-ending)")
         stations = np.asarray(ds["station"].values)
         stations = text_array(stations) if stations.dtype.kind not in "U" else stations.astype(str)
-        for name, arr in (("time", times), ("station", stations)):
+        # strictly increasing (what the sources give) is sorted and unique: no sort needed
+        t_sorted = bool((times[1:] > times[:-1]).all())
+        s_sorted = bool((stations[1:] > stations[:-1]).all())
+        for name, arr, ok in (("time", times, t_sorted), ("station", stations, s_sorted)):
+            if ok:
+                continue
             u, c = np.unique(arr, return_counts=True)
             if (c > 1).any():
                 raise ValueError(f"coordinate {name!r}{where} repeats {u[c > 1][0]!r}")
         if (stations == "").any():
             raise ValueError(f"coordinate 'station'{where} holds an empty station code")
-        t_order = np.argsort(times, kind="stable")
-        s_order = np.argsort(stations, kind="stable")
+        t_order = np.arange(times.size) if t_sorted else np.argsort(times, kind="stable")
+        s_order = np.arange(stations.size) if s_sorted else np.argsort(stations, kind="stable")
         values = np.empty((len(POLLUTANTS), stations.size, times.size), dtype=np.float64)
         for i, var in enumerate(POLLUTANTS):
             da = ds[var]
@@ -153,13 +265,18 @@ class Incoming:
             if arr.dtype.kind not in "fiu" or arr.dtype.itemsize < 8 and arr.dtype.kind == "f":
                 raise ValueError(f"variable {var!r}{where} is {arr.dtype}; the store keeps values exactly as pulled "
                                  "and takes float64 (or integers)")
-            values[i] = arr.astype(np.float64)[s_order][:, t_order]
+            if not s_sorted:
+                arr = arr[s_order]
+            if not t_sorted:
+                arr = arr[:, t_order]
+            values[i] = arr   # one copy (and the cast of integers), in the store's order
         if np.isinf(values).any():
             i, s, t = np.argwhere(np.isinf(values))[0]
             raise ValueError(f"variable {POLLUTANTS[i]!r}{where} is {values[i, s, t]} at station "
                              f"{stations[s_order][s]!r}, time {times[t_order][t]}: not a finite number")
         stations, times = stations[s_order], times[t_order]
-        coords = _coords_frame(stations, ds.isel(station=s_order))
+        station_coords = ds.coords.to_dataset()   # not the data variables (their copy is *values*)
+        coords = _coords_frame(stations, station_coords if s_sorted else station_coords.isel(station=s_order))
         known = ((coords["name"] != "") | (coords["city"] != "") | (coords["province"] != "")).to_numpy()
         if "is_background" not in ds.coords:
             known[:] = False
@@ -266,23 +383,43 @@ def merge(old: Cube | None, inc: Incoming, sel: slice, month: str) -> tuple[Cube
     """
     labels = month_labels(month)
     cols = ((inc.labels[sel] - labels[0]) // _HOUR.astype("timedelta64[ns]")).astype(np.int64)
+    # the incoming labels as a slice of the month when they are contiguous (basic indexing: views)
+    span = slice(int(cols[0]), int(cols[-1]) + 1) if cols.size and cols[-1] - cols[0] + 1 == cols.size else cols
     old_st = old.stations if old is not None else np.array([], dtype=str)
     stations = np.union1d(old_st, inc.stations).astype(str)
-    before = np.full((len(POLLUTANTS), stations.size, labels.size), np.nan)
-    if old is not None:
-        before[:, np.searchsorted(stations, old_st), :] = old.values
-    after = before.copy()
-    after[:, :, cols] = np.nan
     pos = np.searchsorted(stations, inc.stations)
-    after[:, pos[:, None], cols[None, :]] = inc.values[:, :, sel]
+    all_rows = pos.size == stations.size
+    if old is None and all_rows and isinstance(span, slice) and span == slice(0, labels.size):
+        before = None                                     # an empty month given whole: no copy
+    elif old is not None and np.array_equal(old_st, stations):
+        before = old.values                               # read only below
+    else:
+        before = np.full((len(POLLUTANTS), stations.size, labels.size), np.nan)
+        if old is not None:
+            before[:, np.searchsorted(stations, old_st), :] = old.values
+    if before is None:
+        after = inc.values[:, :, sel]
+    elif all_rows:
+        after = before.copy()
+        after[:, :, span] = inc.values[:, :, sel]
+    else:
+        after = before.copy()
+        after[:, :, span] = np.nan
+        after[:, pos[:, None], cols[None, :]] = inc.values[:, :, sel]
 
     # revision counts, per label then per natural day (cols are sorted: days are contiguous)
-    o, n = before[:, :, cols], after[:, :, cols]
-    has_o, has_n = ~np.isnan(o), ~np.isnan(n)
-    both = has_o & has_n
-    same = both & (o == n)
-    per_label = np.stack([(has_n & ~has_o).sum(axis=(0, 1)), (both & ~same).sum(axis=(0, 1)),
-                          (has_o & ~has_n).sum(axis=(0, 1)), same.sum(axis=(0, 1))])
+    n = after[:, :, span]
+    has_n = ~np.isnan(n)
+    if old is None:   # an empty month: every value is new
+        zeros = np.zeros(cols.size, dtype=np.int64)
+        per_label = np.stack([has_n.sum(axis=(0, 1)), zeros, zeros, zeros])
+    else:
+        o = before[:, :, span]
+        has_o = ~np.isnan(o)
+        both = has_o & has_n
+        same = both & (o == n)
+        per_label = np.stack([(has_n & ~has_o).sum(axis=(0, 1)), (both & ~same).sum(axis=(0, 1)),
+                              (has_o & ~has_n).sum(axis=(0, 1)), same.sum(axis=(0, 1))])
     day_idx = cols // 24
     days, starts = np.unique(day_idx, return_index=True)
     counts = np.add.reduceat(per_label, starts, axis=1)
@@ -313,8 +450,9 @@ def merge(old: Cube | None, inc: Incoming, sel: slice, month: str) -> tuple[Cube
     coords = _norm_coords(coords)
 
     cube = Cube(month, stations, after, coords)
+    # only the labels given can differ (the rest of *after* is a copy of *before*)
     changed = (old is None and stations.size > 0) or (old is not None and (
-        stations.size != old_st.size or not np.array_equal(before, after, equal_nan=True)
+        stations.size != old_st.size or int(per_label[0].sum() + per_label[1].sum() + per_label[2].sum()) > 0
         or not coords.equals(old.coords)))
     return cube, rev, bool(changed)
 
@@ -323,13 +461,16 @@ def merge(old: Cube | None, inc: Incoming, sel: slice, month: str) -> tuple[Cube
 # zarr versions
 
 
-def cube_dataset(cube: Cube) -> xr.Dataset:
-    """The xarray form of a cube as written to zarr (strings as variable-length UTF-8)."""
+def cube_dataset(cube: Cube, *, data: bool = True) -> xr.Dataset:
+    """The xarray form of a cube as written to zarr (strings as variable-length UTF-8; each
+    pollutant in its compact stored form, :func:`encode_plane`); its coordinates only unless
+    *data*."""
     labels = month_labels(cube.month)
     c = cube.coords
+    planes = [encode_plane(cube.values[i]) for i in range(len(POLLUTANTS))] if data else []
     ds = xr.Dataset(
-        {v: (("station", "time"), cube.values[i], {"units": AIR_UNITS[v], "long_name": LONG_NAMES[v]})
-         for i, v in enumerate(POLLUTANTS)},
+        {v: (("station", "time"), planes[i][0], _var_attrs(v, planes[i][1])) for i, v in enumerate(POLLUTANTS)}
+        if data else {},
         coords={
             "station": ("station", cube.stations.astype(object), {"long_name": "CNEMC station code"}),
             "time": ("time", labels, {"long_name": "end of the hour, Beijing time (UTC+8), as labelled by CNEMC"}),
@@ -340,25 +481,50 @@ def cube_dataset(cube: Cube) -> xr.Dataset:
             "lat": ("station", c["lat"].to_numpy(dtype=float), {"units": "degrees_north"}),
             "is_background": ("station", c["is_background"].to_numpy(dtype=bool)),
         },
-        attrs={"envq_store": "air/hourly", "month": cube.month,
+        attrs={"envq_store": "air/hourly", "month": cube.month, CUBE_FORMAT: 2,
                "natural_days": "labels D 01:00 .. D+1 00:00 (hour-ending Beijing time)"},
     )
     return ds
+
+
+def _var_attrs(var: str, encoding: dict) -> dict:
+    return {"units": AIR_UNITS[var], "long_name": LONG_NAMES[var]} | encoding
 
 
 def write_cube(target, cube: Cube) -> None:
     """Write *cube* as a new zarr (v3) version into *target* (a new folder or a zarr store; the
     backend, :meth:`envq.store.backend.Backend.write_tree`, makes it durable).
 
-    Chunks: 24 labels (one natural day) x all stations, stored as one shard per array (the
-    whole month: one file per pollutant instead of one per day; a day is still read alone, and
-    dask chunks are days).
+    The coordinates through xarray; the six pollutants encoded (:func:`encode_plane`) and
+    written with zarr on two threads (numpy and zstd release the GIL). Chunks: one per
+    pollutant, the whole month x all stations (zstd level 1). Every reader reads whole months
+    (a year, a month, the nightly's last days); per-day chunks in a month shard made writing and
+    reading the national year twice as slow (BENCHMARKS.md, round 4). The arrays name their
+    dimensions and coordinates (CF ``coordinates``), so ``xarray.open_zarr`` opens the version
+    as one dataset.
     """
-    ds = cube_dataset(cube)
-    n = max(cube.stations.size, 1)
-    chunk = {"chunks": (n, 24), "shards": (n, cube.values.shape[2])}
-    enc = {v: dict(chunk) for v in POLLUTANTS} | {"time": dict(_TIME_ENCODING)}
-    ds.to_zarr(target, mode="w-", zarr_format=3, consolidated=False, encoding=enc)
+    from concurrent.futures import ThreadPoolExecutor
+
+    import zarr
+    from zarr.codecs import ZstdCodec
+
+    ds = cube_dataset(cube, data=False)
+    ds.to_zarr(target, mode="w-", zarr_format=3, consolidated=False, encoding={"time": dict(_TIME_ENCODING)})
+    group = zarr.open_group(target, mode="r+", zarr_format=3)
+    shape = (cube.stations.size, cube.values.shape[2])
+    coords = " ".join(sorted(k for k in STATION_COORDS))
+
+    def one(i: int) -> None:
+        raw, encoding = encode_plane(cube.values[i])
+        v = POLLUTANTS[i]
+        arr = group.create_array(v, shape=shape, dtype=raw.dtype, chunks=(max(shape[0], 1), shape[1]),
+                                 compressors=(ZstdCodec(level=1),), dimension_names=("station", "time"),
+                                 attributes=_var_attrs(v, encoding) | {"coordinates": coords})
+        if raw.size:
+            arr[...] = raw
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(one, range(len(POLLUTANTS))))
 
 
 def is_data_chunk(key: str) -> bool:
@@ -367,8 +533,10 @@ def is_data_chunk(key: str) -> bool:
 
 
 def open_cube(path, chunks=None) -> xr.Dataset:
-    """The zarr version at *path* as a lazily opened dataset (dask-backed with *chunks*)."""
-    return xr.open_zarr(path, consolidated=False, chunks=chunks)
+    """The zarr version at *path* as a lazily opened dataset (dask-backed with *chunks*), its
+    pollutants decoded to float64 (:func:`decode_lazy`)."""
+    ds = xr.open_zarr(path, consolidated=False, chunks=chunks, mask_and_scale=False)
+    return ds.assign({v: decode_lazy(ds[v]) for v in POLLUTANTS})
 
 
 def coords_of(ds: xr.Dataset) -> pd.DataFrame:
@@ -385,10 +553,47 @@ def coords_of(ds: xr.Dataset) -> pd.DataFrame:
 
 def read_cube(path, month: str) -> Cube:
     """Load the zarr version at *path* into memory."""
-    with open_cube(path) as ds:
-        ds = ds.load()
-    labels = month_labels(month)
-    if ds.sizes["time"] != labels.size or not np.array_equal(ds["time"].values.astype("datetime64[ns]"), labels):
-        raise ValueError(f"{path}: time axis is not the labels of the natural days of {month}")
-    values = np.stack([np.asarray(ds[v].transpose("station", "time").values, dtype=np.float64) for v in POLLUTANTS])
-    return Cube(month, text_array(ds["station"].values), values, coords_of(ds))
+    m = MonthArrays.open(path, month)
+    values = np.empty((len(POLLUTANTS), m.stations.size, m.labels.size), dtype=np.float64)
+    for i, v in enumerate(POLLUTANTS):
+        m.decode(v, slice(0, m.labels.size), out=values[i])
+    return Cube(month, m.stations, values, m.coords)
+
+
+class MonthArrays:
+    """One month version opened with zarr directly (no xarray: the store's own reads), its
+    station coordinates read; :meth:`decode` reads a pollutant."""
+
+    def __init__(self, group, month: str, where):
+        self.group, self.month, self.where = group, month, where
+        self.labels = month_labels(month)
+        time = group["time"]
+        hours = np.asarray(time[...])
+        epoch = np.datetime64("2000-01-01T00:00", "ns")
+        if time.attrs.get("units") not in ("hours since 2000-01-01", _TIME_ENCODING["units"]) or hours.shape != self.labels.shape \
+                or not np.array_equal(epoch + hours * _HOUR.astype("timedelta64[ns]"), self.labels):
+            raise ValueError(f"{where}: time axis is not the labels of the natural days of {month}")
+        self.stations = text_array(group["station"][...])
+        c = pd.DataFrame(index=pd.Index(self.stations, name="station"))
+        for name in _TEXT:
+            c[name] = text_array(group[name][...])
+        for name in ("lon", "lat"):
+            c[name] = np.asarray(group[name][...], dtype=float)
+        c["is_background"] = np.asarray(group["is_background"][...], dtype=bool)
+        self.coords = _norm_coords(c)
+
+    @property
+    def format(self) -> int:
+        """The cube's format (:data:`CUBE_FORMAT`): 1 or 2."""
+        return int(self.group.attrs.get(CUBE_FORMAT, 1))
+
+    @classmethod
+    def open(cls, path, month: str) -> MonthArrays:
+        import zarr
+
+        return cls(zarr.open_group(path, mode="r", zarr_format=3), month, path)
+
+    def decode(self, var: str, cols: slice, out: np.ndarray | None = None) -> np.ndarray:
+        """Pollutant *var* at the month's labels *cols*, float64 ``(station, label)`` (into *out*)."""
+        arr = self.group[var]
+        return decode_plane(arr[:, cols], arr.attrs, out=out)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -26,24 +28,55 @@ from envq.store.dates import check_span, month_of_name, month_version_of_name, m
 from envq.store.errors import StoreError
 from envq.store.revisions import empty_revisions
 
-__all__ = ["AirCubes", "input_digest", "unchanged_revision"]
+__all__ = ["AirCubes", "DIGEST_KIND", "input_digest", "unchanged_revision", "unchanged_counts",
+           "revision_of_counts"]
 
 HOURLY = "air/hourly"
 
 
+#: The kind of digest a month pointer's ``input_digest`` holds (``"<kind>:<hex>"``): SHA-256 over
+#: the month, stations, labels, the SHA-256 of each pollutant's bytes (hashed on two threads),
+#: the station coords. A pointer written before (``input_sha256``, one stream) is not compared:
+#: its next unchanged upsert goes the full way once and records the new digest.
+DIGEST_KIND = "sha256x6"
+
+
 def input_digest(inc: _air.Incoming | _air.Planes, sel: slice, month: str) -> str:
-    """SHA-256 of what an upsert into *month* is made of: stations, hour labels, the six
-    pollutants' bytes, the station coords. Stored in the month's pointer: the same input again
-    is recognised without reading the cube."""
+    """The digest of what an upsert into *month* is made of: stations, hour labels, the six
+    pollutants' bytes, the station coords (:data:`DIGEST_KIND`). Stored in the month's pointer:
+    the same input again is recognised without reading the cube."""
+    def plane(i: int) -> bytes:
+        return hashlib.sha256(np.ascontiguousarray(inc.plane(i, sel))).digest()   # releases the GIL
+
+    with ThreadPoolExecutor(2) as pool:
+        planes = list(pool.map(plane, range(len(_air.POLLUTANTS))))
     h = hashlib.sha256()
     h.update(month.encode())
     h.update("\0".join(inc.stations.tolist()).encode("utf-8"))
     h.update(np.ascontiguousarray(inc.labels[sel]).view(np.int64).tobytes())
-    for i in range(len(_air.POLLUTANTS)):
-        h.update(np.ascontiguousarray(inc.plane(i, sel)))  # its buffer: the same bytes, no second copy
+    for digest in planes:
+        h.update(digest)
     h.update(pd.util.hash_pandas_object(inc.coords.reset_index(), index=False).to_numpy().tobytes())
     h.update(np.asarray(inc.known, dtype=bool).tobytes())
-    return h.hexdigest()
+    return f"{DIGEST_KIND}:{h.hexdigest()}"
+
+
+def unchanged_counts(rev: pd.DataFrame) -> dict:
+    """The counts of an upsert of the same input again, from the revision *rev* of the upsert
+    that stored it (every value it gave is then unchanged: new + changed + unchanged of *rev*),
+    for the pointer: ``{"day": [...], "stations": [...], "values": [...]}``."""
+    values = rev["values_new"] + rev["values_changed"] + rev["values_unchanged"]
+    return {"day": [d.isoformat() for d in rev["day"]], "stations": [int(x) for x in rev["stations"]],
+            "values": [int(x) for x in values]}
+
+
+def revision_of_counts(counts: dict) -> pd.DataFrame:
+    """The revision rows of an unchanged upsert from a pointer's :func:`unchanged_counts`."""
+    zeros = np.zeros(len(counts["day"]), dtype=np.int64)
+    return pd.DataFrame({"day": [dt.date.fromisoformat(d) for d in counts["day"]],
+                         "stations": np.asarray(counts["stations"], dtype=np.int64),
+                         "values_new": zeros, "values_changed": zeros, "values_removed": zeros,
+                         "values_unchanged": np.asarray(counts["values"], dtype=np.int64)})
 
 
 def unchanged_revision(inc: _air.Incoming | _air.Planes, sel: slice, month: str) -> pd.DataFrame:
@@ -128,15 +161,19 @@ class AirCubes:
         for month, sel in inc.months():
             ptr = self.pointer(month)
             digest = digests.get(month) or input_digest(inc, sel, month)
-            if ptr is not None and ptr.get("input_sha256") == digest:
+            if ptr is not None and ptr.get("input_digest") == digest:
                 # the very input that made this version: replacing its labels again is a no-op
                 # (an upsert is idempotent), so nothing is decompressed or compared
-                out.append(self.revisions.record("air", unchanged_revision(inc, sel, month), source, run_id))
+                out.append(self.revisions.record("air", self._unchanged(ptr, inc, sel, month), source, run_id))
                 continue
             old = _air.read_cube(self.backend.open_tree(f"{HOURLY}/{ptr['version']}"), month) if ptr else None
             cube, rev, changed = _air.merge(old, inc, sel, month)
             if not changed:
                 out.append(self.revisions.record("air", rev, source, run_id))
+                # recognise this input next time (a pointer of an older digest, or another
+                # input that changes nothing): the same version, the digest and counts renewed
+                self.backend.put(f"{HOURLY}/{month}.json", json_bytes(
+                    ptr | {"input_digest": digest, "input_counts": unchanged_counts(rev)}))
                 continue
             name = f"{month}.v{max(self.versions(month), default=0) + 1}.zarr"
             self.backend.write_tree(f"{HOURLY}/{name}", lambda target: _air.write_cube(target, cube),
@@ -145,10 +182,31 @@ class AirCubes:
             fault("air:before-switch")
             pointer = {"format": "envq-store/air-month", "month": month, "version": name,
                        "days": cube.days_with_data(), "stations": int(cube.stations.size),
-                       "source": str(source), "run_id": run_id, "updated": now_utc(), "input_sha256": digest}
+                       "source": str(source), "run_id": run_id, "updated": now_utc(), "input_digest": digest,
+                       "input_counts": unchanged_counts(rev)}
             self.backend.put(f"{HOURLY}/{month}.json", json_bytes(pointer))
             fault("air:after-switch")
         return pd.concat(out, ignore_index=True) if out else empty_revisions()
+
+    def compact(self) -> list[str]:
+        """Rewrite every month whose current version is of format 1 (float64, a chunk per day:
+        schema version 1) in the current format (:func:`envq.store.air.write_cube`): a new
+        version with the very same values, switched like an upsert; no revision is recorded
+        (no value changes). The months rewritten. Run again, it finds nothing to do."""
+        self.backend.require_lock("compact")
+        done = []
+        for month in self.months():
+            ptr = self.pointer(month)
+            tree = self.backend.open_tree(f"{HOURLY}/{ptr['version']}")
+            if _air.MonthArrays.open(tree, month).format >= 2:
+                continue
+            cube = _air.read_cube(tree, month)
+            name = f"{month}.v{max(self.versions(month), default=0) + 1}.zarr"
+            self.backend.write_tree(f"{HOURLY}/{name}", lambda target: _air.write_cube(target, cube),
+                                    mid_arrays=_air.is_data_chunk)
+            self.backend.put(f"{HOURLY}/{month}.json", json_bytes(ptr | {"version": name, "compacted": now_utc()}))
+            done.append(month)
+        return done
 
     def _same_input(self, hourly, digests: dict[str, str]) -> list[pd.DataFrame] | None:
         """The revisions of an upsert of the very input that made every month it touches (then
@@ -156,20 +214,34 @@ class AirCubes:
         the store checked the first time), else None. An input already in the store's order is
         hashed as it is (:class:`envq.store.air.Planes`); the digests of the months that match
         are left in *digests* for the full upsert."""
+        if not isinstance(hourly, xr.Dataset) or "time" not in hourly.dims or hourly.sizes["time"] == 0:
+            return None
+        times = np.asarray(hourly["time"].values)
+        if times.dtype.kind != "M" or np.isnat(times[[0, -1]]).any():
+            return None
+        first, last = (_air.natural_day(times[[0, -1]]).astype("datetime64[M]")).astype(str)
+        if any(not (ptr := self.pointer(m)) or not ptr.get("input_digest") for m in {first, last}):
+            return None   # a month (the first or last touched) never stored from a digested input
         planes = _air.Planes.of(hourly)
         if planes is None:
             return None
         revs = []
         for month, sel in planes.months():
             ptr = self.pointer(month)
-            if ptr is None or not ptr.get("input_sha256"):
+            if ptr is None or not ptr.get("input_digest"):
                 return None
             digest = input_digest(planes, sel, month)
-            if digest != ptr["input_sha256"]:
+            if digest != ptr["input_digest"]:
                 return None
             digests[month] = digest
-            revs.append(unchanged_revision(planes, sel, month))
+            revs.append(self._unchanged(ptr, planes, sel, month))
         return revs
+
+    @staticmethod
+    def _unchanged(ptr: dict, inc, sel: slice, month: str) -> pd.DataFrame:
+        """The revision of the same input again: the counts its pointer keeps (else counted)."""
+        counts = ptr.get("input_counts")
+        return revision_of_counts(counts) if counts else unchanged_revision(inc, sel, month)
 
     # -- read ---------------------------------------------------------------------------------
 
@@ -177,6 +249,51 @@ class AirCubes:
         """See :meth:`envq.store.Store.read_air`."""
         start, end = check_span(start, end)
         labels = _air.day_labels(start, end)
+        if chunks is not None:
+            return self._read_lazy(start, end, labels, chunks)
+        held = [(month, ptr) for month in months_between(start, end) if (ptr := self.pointer(month)) is not None]
+        pool = ThreadPoolExecutor(min(len(_air.POLLUTANTS), os.cpu_count() or 1))
+        opened = pool.map(lambda mp: _air.MonthArrays.open(self.backend.open_tree(f"{HOURLY}/{mp[1]['version']}"),
+                                                           mp[0]), held)
+        months, versions = [], []
+        for (month, ptr), m in zip(held, opened):
+            # the month's labels within the span: positions in the month and in the result
+            lo, hi = np.searchsorted(m.labels, labels[[0, -1]])
+            hi = min(int(hi) + 1, m.labels.size)
+            if hi <= lo:
+                continue
+            months.append((m, slice(int(lo), hi), int(np.searchsorted(labels, m.labels[lo]))))
+            versions.append(ptr["version"])
+        union = np.unique(np.concatenate([m.stations for m, _, _ in months])).astype(str) if months \
+            else np.array([], dtype=str)
+        # each month decoded straight into its place (one copy of the span, written once); the
+        # six pollutants on threads (decoding and the first touch of the result's memory, which
+        # is most of a year's read, release the GIL)
+        covered = np.zeros(labels.size, dtype=bool)
+        for m, cols, at in months:
+            covered[at: at + cols.stop - cols.start] = True
+
+        def one(v: str) -> np.ndarray:
+            dst = np.empty((union.size, labels.size))
+            for m, cols, at in months:
+                place = dst[:, at: at + cols.stop - cols.start]
+                if m.stations.size == union.size:
+                    m.decode(v, cols, out=place)
+                else:
+                    place[...] = np.nan
+                    place[np.searchsorted(union, m.stations)] = m.decode(v, cols)
+            if not covered.all():
+                dst[:, ~covered] = np.nan
+            return dst
+
+        with pool:
+            data = dict(zip(_air.POLLUTANTS, pool.map(one, _air.POLLUTANTS)))
+        out = xr.Dataset({v: (("station", "time"), data.pop(v)) for v in _air.POLLUTANTS},
+                         coords={"station": union, "time": labels})
+        return self._finish(out, union, [m.coords for m, _, _ in months], versions)
+
+    def _read_lazy(self, start, end, labels, chunks) -> xr.Dataset:
+        """:meth:`read` as dask arrays (*chunks* to ``xarray.open_zarr``)."""
         pieces, tables, versions = [], [], []
         for month in months_between(start, end):
             ptr = self.pointer(month)
@@ -191,23 +308,7 @@ class AirCubes:
         union = np.unique(np.concatenate([t.index.to_numpy(dtype=str) for t in tables])) if tables \
             else np.array([], dtype=str)
         union = union.astype(str)
-        if pieces and chunks is None:
-            # in memory: each month decoded straight into its place (no concat: one copy of the
-            # year, not two)
-            data = {v: np.full((union.size, labels.size), np.nan) for v in _air.POLLUTANTS}
-            for piece in pieces:
-                rows = np.searchsorted(union, piece["station"].values.astype(str))
-                cols = np.searchsorted(labels, piece["time"].values.astype("datetime64[ns]"))
-                whole = rows.size == union.size and (cols.size == 0 or cols[-1] - cols[0] + 1 == cols.size)
-                for v in _air.POLLUTANTS:
-                    values = piece[v].transpose("station", "time").values
-                    if whole and cols.size:
-                        data[v][:, cols[0]: cols[-1] + 1] = values
-                    else:
-                        data[v][rows[:, None], cols[None, :]] = values
-            out = xr.Dataset({v: (("station", "time"), data.pop(v)) for v in _air.POLLUTANTS},
-                             coords={"station": union, "time": labels})
-        elif pieces:
+        if pieces:
             pieces = [p if np.array_equal(p["station"].values, union) else p.reindex(station=union) for p in pieces]
             out = xr.concat(pieces, dim="time", data_vars="all", coords="minimal", join="exact",
                             combine_attrs="drop") if len(pieces) > 1 else pieces[0]
@@ -217,8 +318,15 @@ class AirCubes:
         else:
             out = xr.Dataset({v: (("station", "time"), np.empty((0, labels.size))) for v in _air.POLLUTANTS},
                              coords={"station": union, "time": labels})
+        return self._finish(out, union, tables, versions)
+
+    def _finish(self, out: xr.Dataset, union: np.ndarray, tables: list, versions: list) -> xr.Dataset:
+        """The station coordinates (later months win where they have a non-empty value),
+        attributes, and the result loaded unless dask-backed."""
         coords = _air.empty_coords(union)
         for t in tables:   # later months win where they have a non-empty value
+            if t.index.size == union.size and coords.index.equals(t.index) and t.equals(coords):
+                continue
             t = t.reindex(union)
             for c in ("name", "city", "province"):
                 take = t[c].fillna("").ne("").to_numpy()
@@ -240,7 +348,7 @@ class AirCubes:
         for v in _air.POLLUTANTS:
             out[v].attrs = {"units": AIR_UNITS[v], "long_name": _air.LONG_NAMES[v]}
         out.attrs = {"source": f"envq store {self.backend.root}", "store_versions": versions}
-        if chunks is None:
+        if out["pm25"].chunks is None:
             out = out.load()
         return out
 

@@ -20,14 +20,22 @@ __all__ = ["FORMAT", "SCHEMA_VERSION", "MIGRATIONS", "META_KEY", "read_meta", "c
 #: The ``format`` field of ``store.json``.
 FORMAT = "envq-store"
 
-#: The schema version this envq writes and reads.
-SCHEMA_VERSION = 1
+#: The schema version this envq writes and reads. 2: the air month cubes store each pollutant
+#: as exact integers where it can (:func:`envq.store.air.encode_plane`), one chunk per month; an
+#: envq of version 1 would read those integers as values, so it must refuse such a store.
+SCHEMA_VERSION = 2
+
+
+def _compact_air(store) -> None:
+    """1 -> 2: every air month rewritten in the compact format (the same values, bit for bit)."""
+    store.compact_air()
+
 
 #: ``{from_version: function(store)}``: the migration from ``from_version`` to
 #: ``from_version + 1`` of the :class:`envq.store.Store` *store*. Each runs under the writer lock;
 #: ``store.json`` is bumped atomically after each step, so a migration interrupted by a crash is
 #: run again (write migrations so that running one twice is harmless).
-MIGRATIONS: dict[int, Callable] = {}
+MIGRATIONS: dict[int, Callable] = {1: _compact_air}
 
 META_KEY = "store.json"
 

@@ -185,6 +185,12 @@ class Store:
         """
         return self._air.upsert(hourly, source=source, run_id=run_id)
 
+    def compact_air(self) -> list[str]:
+        """Rewrite the air months still in the format of schema version 1 (float64) in the
+        compact one (the schema migration 1 -> 2; under the writer lock). The months rewritten."""
+        with self.lock(run_id="compact-air"):
+            return self._air.compact()
+
     def read_air(self, start: dt.date, end: dt.date, *, chunks=None) -> xr.Dataset:
         """The canonical hourly dataset of the natural days *start..end* from the store.
 
