@@ -201,8 +201,8 @@ class Store:
         :func:`envq.air.pipeline.city_days_from_hourly`.
 
         *chunks* is passed to ``xarray.open_zarr`` (e.g. ``{}`` for the stored chunks, one
-        natural day each): the result is then dask-backed and lazy; without it the result is
-        loaded in memory. A lazy result reads the month versions current at the call; they stay
+        month cube each): the result is then dask-backed and lazy (decoded to float64 as it is
+        computed); without it the result is loaded in memory. A lazy result reads the month versions current at the call; they stay
         on disk until the next writer takes the lock.
         """
         return self._air.read(start, end, chunks=chunks)
