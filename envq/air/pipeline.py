@@ -192,7 +192,8 @@ def station_daily_by_month(hourly: xr.Dataset, *, screen: bool = True, screening
     for first, last in pieces:
         lo, hi = np.searchsorted(t, first - pad, "left"), np.searchsorted(t, last + pad, "right")
         piece = months.get(lo, hi)
-        work = {v: piece[v].transpose("station", "time").values.astype(float) for v in screened_vars}
+        # the piece's own arrays: the screening copies a variable only when it rejects values of it
+        work = {v: piece[v].transpose("station", "time").values.astype(float, copy=False) for v in screened_vars}
         if screening is not None:
             i0, i1 = screening.screen_values(work, first, last, **{**info, "time": time[lo:hi]})
         else:

@@ -426,18 +426,27 @@ def station_info(ds: xr.Dataset) -> dict:
             "units": {v: ds[v].attrs.get("units", _DEFAULT_UNITS.get(v, "ug/m3")) for v in ds.data_vars}}
 
 
-def _screen_values(work: dict[str, np.ndarray], rules, *, time, city, stations, units) -> list[_Block]:
+def _screen_values(work: dict[str, np.ndarray], rules, *, time, city, stations, units,
+                   shared: bool = False) -> list[_Block]:
     """Apply *rules* in order to the arrays (station, time) of *work*, in place (a rejected value
-    becomes NaN): the log rows by rule and variable."""
+    becomes NaN): the log rows by rule and variable. *shared*: the arrays are not *work*'s to
+    change; an array a rule rejects values of is copied first (and replaced in *work*)."""
     blocks = []
+    own = set() if shared else set(work)
     for k, rule in enumerate(rules):
         for j, var in enumerate(rule.variables):
             if var not in work:
                 continue
             values = work[var]
-            bad = np.asarray(rule.flag(values, variable=var, time=time, city=city), dtype=bool) & ~np.isnan(values)
+            bad = np.asarray(rule.flag(values, variable=var, time=time, city=city), dtype=bool)
+            if not bad.any():   # (most rules on most months: no need to look at the NaN)
+                continue
+            bad &= ~np.isnan(values)
             if not bad.any():
                 continue
+            if var not in own:
+                values = work[var] = values.copy()
+                own.add(var)
             s, t = np.nonzero(bad)
             rows = pd.DataFrame(
                 {
@@ -496,11 +505,12 @@ class PieceScreening:
     def screen_values(self, work: dict[str, np.ndarray], first, last, *, time, city, stations, units
                       ) -> tuple[int, int]:
         """:meth:`piece` on NumPy arrays: screen *work* (the arrays (station, time) of the
-        variables the rules look at, :func:`rule_variables`; float64, changed in place) whose
-        labels are *time* and the other arguments those of :func:`station_info`; log the
-        verdicts on the labels ``first..last`` and return their positions ``(i0, i1)`` in *time*."""
-        return self._keep(_screen_values(work, self.rules, time=time, city=city, stations=stations, units=units),
-                          np.asarray(time), first, last)
+        variables the rules look at, :func:`rule_variables`; float64) whose labels are *time* and
+        the other arguments those of :func:`station_info`; log the verdicts on the labels
+        ``first..last`` and return their positions ``(i0, i1)`` in *time*. The arrays themselves
+        are left alone: a variable with values rejected is replaced in *work* by a screened copy."""
+        blocks = _screen_values(work, self.rules, time=time, city=city, stations=stations, units=units, shared=True)
+        return self._keep(blocks, np.asarray(time), first, last)
 
     def dataset(self, ds: xr.Dataset, work: dict[str, np.ndarray]) -> xr.Dataset:
         """*ds* (the labels of a piece) with the screened values *work* of :meth:`screen_values`
@@ -605,11 +615,14 @@ def _time_neighbours(values: np.ndarray, time: np.ndarray, s: np.ndarray, t: np.
 def _city_peer_median(values: np.ndarray, city: np.ndarray, s: np.ndarray, t: np.ndarray):
     """Median and count of the valid values of the other stations of each cell's city."""
     codes, inverse = np.unique(city, return_inverse=True)
-    members = [np.flatnonzero(inverse == k) for k in range(codes.size)]
-    width = max((len(m) for m in members), default=1)
+    inverse = inverse.ravel()
+    # one row per city, its stations in order (a stable sort groups them), -1 = padding
+    order = np.argsort(inverse, kind="stable")
+    sizes = np.bincount(inverse, minlength=codes.size)
+    width = max(int(sizes.max()) if sizes.size else 0, 1)
+    rank = np.arange(order.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
     table = np.full((codes.size, width), -1)
-    for k, m in enumerate(members):  # one row per city, not per value
-        table[k, : len(m)] = m
+    table[inverse[order], rank] = order
     peers = table[inverse[s]]  # (n, width) station indices of the city, -1 = padding
     peers = np.where((peers == s[:, None]) | (codes[inverse[s]] == "")[:, None], -1, peers)
     vals = np.where(peers >= 0, values[np.clip(peers, 0, None), t[:, None]], np.nan)
@@ -633,12 +646,28 @@ def _long_runs(values: np.ndarray, time: np.ndarray, hours: int, minimum: float)
     cand = values >= minimum
     if hours <= 1 or values.size == 0:
         return cand
-    same = np.zeros(values.shape, dtype=bool)
-    same[:, 1:] = (values[:, 1:] == values[:, :-1]) & cand[:, 1:] & (np.diff(time) == _HOUR)[None, :]
+    # same[:, i]: value i equals value i - 1, both >= minimum, one hour apart
+    same = values[:, 1:] == values[:, :-1]
+    same &= cand[:, 1:]
+    same &= (np.diff(time) == _HOUR)[None, :]
+    # a long run is a stretch of >= hours - 1 cells, which holds a whole block [k b, (k + 1) b) of
+    # b = hours // 2 cells (a stretch of >= 2 b - 1 does): only the stations with such a block of
+    # `same` cells can have one, and only their rows are measured
+    b = hours // 2
+    nb = same.shape[1] // b
+    rows = np.flatnonzero(same[:, : nb * b].reshape(same.shape[0], nb, b).all(axis=2).any(axis=1))
+    out = np.zeros(values.shape, dtype=bool)
+    if not rows.size:
+        return out
+    # same[:, 0] is False: a stretch never crosses from one station to the next
+    same = np.concatenate([np.zeros((rows.size, 1), dtype=bool), same[rows]], axis=1)
     edges = np.diff(same.ravel().view(np.int8), prepend=np.int8(0), append=np.int8(0))
     first, stop = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)   # stretches [first, stop)
     long = stop - first + 1 >= hours
-    mark = np.zeros(values.size + 1, dtype=np.int8)   # +1 where a long run starts, -1 after it
+    if not long.any():
+        return out
+    mark = np.zeros(same.size + 1, dtype=np.int8)   # +1 where a long run starts, -1 after it
     mark[first[long] - 1] += 1      # the run starts one cell before its stretch (same[:, 0] is False)
     mark[stop[long]] -= 1
-    return np.cumsum(mark[:-1], dtype=np.int8).astype(bool).reshape(values.shape)
+    out[rows] = np.cumsum(mark[:-1], dtype=np.int8).astype(bool).reshape(same.shape)
+    return out
