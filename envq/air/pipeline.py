@@ -7,6 +7,8 @@ command line, the demo and the Prefect flows run the very same computation. Read
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -110,6 +112,18 @@ def _month_pieces(time: np.ndarray) -> list[tuple[np.datetime64, np.datetime64]]
     return out
 
 
+#: Months screened and reduced at once (threads) by :func:`station_daily_by_month`.
+_MONTH_THREADS = 2
+
+
+def _add_month(parts: dict, days: list, kept: list, out: dict, month_days, inner) -> None:
+    for k, v in out.items():
+        parts.setdefault(k, []).append(v)
+    days.append(month_days)
+    if inner is not None:
+        kept.append(inner)
+
+
 class _Months:
     """The labels ``lo..hi`` of *hourly*, a month at a time. A NumPy-backed dataset is sliced; a
     dask-backed one is computed a month at a time, each month once, and kept only while the next
@@ -187,22 +201,21 @@ def station_daily_by_month(hourly: xr.Dataset, *, screen: bool = True, screening
     screened_vars = rule_variables(hourly, rules) if screen else []
     pollutants = [p for p in POLLUTANTS if p in hourly.data_vars]
     drules = daily_rules(assessment)
-    parts: dict[str, list] = {}
-    days, kept = [], []
-    for first, last in pieces:
-        lo, hi = np.searchsorted(t, first - pad, "left"), np.searchsorted(t, last + pad, "right")
-        piece = months.get(lo, hi)
+
+    def month(first, last, lo, hi, piece):
+        """Screen one month (with its context) and reduce it to daily values."""
         # the piece's own arrays: the screening copies a variable only when it rejects values of it
         work = {v: piece[v].transpose("station", "time").values.astype(float, copy=False) for v in screened_vars}
         if screening is not None:
             i0, i1 = screening.screen_values(work, first, last, **{**info, "time": time[lo:hi]})
         else:
             i0, i1 = np.searchsorted(t[lo:hi], first, "left"), np.searchsorted(t[lo:hi], last, "right")
+        inner = None
         if keep_hourly:
             inner = piece.isel(time=slice(i0, i1))
             if screening is not None:
                 inner = screening.dataset(inner, {v: np.ascontiguousarray(a[:, i0:i1]) for v, a in work.items()})
-            kept.append(inner[list(keep_hourly)])
+            inner = inner[list(keep_hourly)]
         labels = first + np.arange(int((last - first) // _HOUR) + 1) * _HOUR.astype("timedelta64[ns]")
         n_days = labels.size // 24
         at = None if i1 - i0 == labels.size else np.searchsorted(labels, t[lo + i0:lo + i1])
@@ -215,9 +228,24 @@ def station_daily_by_month(hourly: xr.Dataset, *, screen: bool = True, screening
                 filled[:, at] = x
                 x = filled
             by_day[p] = x.reshape(x.shape[0], n_days, 24)
-        for k, v in daily_arrays(by_day, drules).items():
-            parts.setdefault(k, []).append(v)
-        days.append(labels[::24] - _HOUR)
+        return daily_arrays(by_day, drules), labels[::24] - _HOUR, inner
+
+    # two months at a time on two threads (NumPy's loops release the GIL): the pieces are taken
+    # in order by this thread (a dask-backed input is read here), the results kept in order, and
+    # the screening log is ordered by rule, variable, station and time whatever the order of the
+    # months' verdicts; memory: two months' work arrays
+    parts: dict[str, list] = {}
+    days, kept = [], []
+    with ThreadPoolExecutor(max_workers=_MONTH_THREADS) as pool:
+        pending = []
+        for first, last in pieces:
+            lo, hi = np.searchsorted(t, first - pad, "left"), np.searchsorted(t, last + pad, "right")
+            pending.append(pool.submit(month, first, last, lo, hi, months.get(lo, hi)))
+            if len(pending) >= _MONTH_THREADS:
+                done = pending.pop(0).result()
+                _add_month(parts, days, kept, *done)
+        for f in pending:
+            _add_month(parts, days, kept, *f.result())
     coords = {k: c for k, c in hourly.coords.items() if "time" not in c.dims}
     sdaily = daily_dataset({k: np.concatenate(v, axis=1) for k, v in parts.items()}, coords,
                            pd.DatetimeIndex(np.concatenate(days)), drules, 20, assessment)
