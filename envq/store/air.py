@@ -165,6 +165,9 @@ def text_array(values) -> np.ndarray:
     """Strings (``""`` for missing) as a plain numpy str array, from any str-like array."""
     if isinstance(values, np.ndarray) and values.dtype.kind == "U":
         return values   # already that (a numpy str array has no missing value)
+    if isinstance(values, np.ndarray) and isinstance(values.dtype, np.dtypes.StringDType) \
+            and not hasattr(values.dtype, "na_object"):
+        return np.array(values.tolist(), dtype=str).reshape(values.shape)   # zarr's strings: none missing
     s = pd.Series(np.asarray(values, dtype=object), dtype=object)
     return np.asarray(s.where(s.notna(), "").astype(str).to_numpy(dtype=object), dtype=str)
 
@@ -574,13 +577,25 @@ class MonthArrays:
                 or not np.array_equal(epoch + hours * _HOUR.astype("timedelta64[ns]"), self.labels):
             raise ValueError(f"{where}: time axis is not the labels of the natural days of {month}")
         self.stations = text_array(group["station"][...])
-        c = pd.DataFrame(index=pd.Index(self.stations, name="station"))
-        for name in _TEXT:
-            c[name] = text_array(group[name][...])
-        for name in ("lon", "lat"):
-            c[name] = np.asarray(group[name][...], dtype=float)
-        c["is_background"] = np.asarray(group["is_background"][...], dtype=bool)
-        self.coords = _norm_coords(c)
+        #: The station coordinates as stored: name, city, province (str), lon, lat, is_background.
+        self.coord_arrays = {name: text_array(group[name][...]) for name in _TEXT} | {
+            name: np.asarray(group[name][...], dtype=float) for name in ("lon", "lat")} | {
+            "is_background": np.asarray(group["is_background"][...], dtype=bool)}
+        self._coords = None
+
+    @property
+    def coords(self) -> pd.DataFrame:
+        """The station coordinates as a frame indexed by station (:func:`coords_of`'s form)."""
+        if self._coords is None:
+            self._coords = _norm_coords(pd.DataFrame(self.coord_arrays, index=pd.Index(self.stations,
+                                                                                        name="station")))
+        return self._coords
+
+    def same_coords(self, other: MonthArrays) -> bool:
+        """Whether *other* holds the very stations and coordinates of this month."""
+        a, b = self.coord_arrays, other.coord_arrays
+        return np.array_equal(self.stations, other.stations) and all(
+            np.array_equal(a[c], b[c], equal_nan=c in ("lon", "lat")) for c in a)
 
     @property
     def format(self) -> int:

@@ -290,6 +290,15 @@ class AirCubes:
             data = dict(zip(_air.POLLUTANTS, pool.map(one, _air.POLLUTANTS)))
         out = xr.Dataset({v: (("station", "time"), data.pop(v)) for v in _air.POLLUTANTS},
                          coords={"station": union, "time": labels})
+        last = months[-1][0] if months else None
+        if last is not None and last.stations.size == union.size and all(m.same_coords(last) for m, _, _ in months):
+            # every month holds the same stations and coordinates (the usual case): the merge
+            # below gives the last month's, without building a frame per month
+            c = last.coord_arrays
+            named = (c["name"] != "") | (c["province"] != "")
+            coords = pd.DataFrame({"name": c["name"], "city": c["city"], "province": c["province"], "lon": c["lon"],
+                                   "lat": c["lat"], "is_background": c["is_background"] & named})
+            return self._finish(out, union, [], versions, coords=coords)
         return self._finish(out, union, [m.coords for m, _, _ in months], versions)
 
     def _read_lazy(self, start, end, labels, chunks) -> xr.Dataset:
@@ -320,10 +329,11 @@ class AirCubes:
                              coords={"station": union, "time": labels})
         return self._finish(out, union, tables, versions)
 
-    def _finish(self, out: xr.Dataset, union: np.ndarray, tables: list, versions: list) -> xr.Dataset:
-        """The station coordinates (later months win where they have a non-empty value),
-        attributes, and the result loaded unless dask-backed."""
-        coords = _air.empty_coords(union)
+    def _finish(self, out: xr.Dataset, union: np.ndarray, tables: list, versions: list, *,
+                coords: pd.DataFrame | None = None) -> xr.Dataset:
+        """The station coordinates (later months win where they have a non-empty value; or
+        *coords* already merged), attributes, and the result loaded unless dask-backed."""
+        coords = _air.empty_coords(union) if coords is None else coords
         for t in tables:   # later months win where they have a non-empty value
             if t.index.size == union.size and coords.index.equals(t.index) and t.equals(coords):
                 continue
