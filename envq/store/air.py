@@ -208,11 +208,11 @@ def _coords_frame(stations, ds: xr.Dataset) -> pd.DataFrame:
 
 @dataclass
 class Incoming:
-    """A checked canonical hourly dataset: labels sorted, values ``(pollutant, station, label)``."""
+    """A checked canonical hourly dataset: labels sorted, six ``(station, label)`` planes."""
 
     stations: np.ndarray      # (S,) str, sorted, unique
     labels: np.ndarray        # (L,) datetime64[ns], sorted, unique
-    values: np.ndarray        # (6, S, L) float64
+    values: tuple             # six (S, L) float64 planes (the input's own arrays when already so)
     coords: pd.DataFrame      # index station: name, city, province, lon, lat, is_background
     known: np.ndarray         # (S,) bool: the dataset names the station (its coords may override)
 
@@ -258,7 +258,7 @@ class Incoming:
             raise ValueError(f"coordinate 'station'{where} holds an empty station code")
         t_order = np.arange(times.size) if t_sorted else np.argsort(times, kind="stable")
         s_order = np.arange(stations.size) if s_sorted else np.argsort(stations, kind="stable")
-        values = np.empty((len(POLLUTANTS), stations.size, times.size), dtype=np.float64)
+        values = []
         for i, var in enumerate(POLLUTANTS):
             da = ds[var]
             extra = [d for d in da.dims if d not in ("station", "time")]
@@ -272,11 +272,13 @@ class Incoming:
                 arr = arr[s_order]
             if not t_sorted:
                 arr = arr[:, t_order]
-            values[i] = arr   # one copy (and the cast of integers), in the store's order
-        if np.isinf(values).any():
-            i, s, t = np.argwhere(np.isinf(values))[0]
-            raise ValueError(f"variable {POLLUTANTS[i]!r}{where} is {values[i, s, t]} at station "
-                             f"{stations[s_order][s]!r}, time {times[t_order][t]}: not a finite number")
+            arr = arr.astype(np.float64, copy=False)   # float64 in order: the input's array itself
+            if np.isinf(arr).any():
+                s, t = np.argwhere(np.isinf(arr))[0]
+                raise ValueError(f"variable {var!r}{where} is {arr[s, t]} at station "
+                                 f"{stations[s_order][s]!r}, time {times[t_order][t]}: not a finite number")
+            values.append(arr)
+        values = tuple(values)
         stations, times = stations[s_order], times[t_order]
         station_coords = ds.coords.to_dataset()   # not the data variables (their copy is *values*)
         coords = _coords_frame(stations, station_coords if s_sorted else station_coords.isel(station=s_order))
@@ -292,6 +294,10 @@ class Incoming:
     def plane(self, i: int, sel: slice) -> np.ndarray:
         """The values of pollutant *i* at the labels *sel*, ``(station, label)``."""
         return self.values[i][:, sel]
+
+    def stacked(self, sel: slice) -> np.ndarray:
+        """The six pollutants at the labels *sel*, ``(pollutant, station, label)`` (a copy)."""
+        return np.stack([self.plane(i, sel) for i in range(len(POLLUTANTS))])
 
 
 def _months(labels: np.ndarray) -> list[tuple[str, slice]]:
@@ -360,16 +366,19 @@ class Planes:
 
 @dataclass
 class Cube:
-    """One month cube in memory: ``values (pollutant, station, label)`` on :func:`month_labels`."""
+    """One month cube in memory: ``values`` six ``(station, label)`` planes on :func:`month_labels`
+    (a ``(pollutant, station, label)`` array or a sequence of planes)."""
 
     month: str
     stations: np.ndarray
-    values: np.ndarray
+    values: np.ndarray | tuple
     coords: pd.DataFrame
 
     def days_with_data(self) -> list[str]:
         """ISO dates of the natural days holding at least one value."""
-        has = ~np.isnan(self.values).all(axis=(0, 1))             # (T,)
+        has = np.zeros(month_labels(self.month).size, dtype=bool)   # (T,)
+        for plane in self.values:
+            has |= ~np.isnan(plane).all(axis=0)
         per_day = has.reshape(-1, 24).any(axis=1)
         first = np.datetime64(self.month, "M").astype("datetime64[D]")
         return [str(d) for d in first + np.flatnonzero(per_day)]
@@ -400,23 +409,32 @@ def merge(old: Cube | None, inc: Incoming, sel: slice, month: str) -> tuple[Cube
         before = np.full((len(POLLUTANTS), stations.size, labels.size), np.nan)
         if old is not None:
             before[:, np.searchsorted(stations, old_st), :] = old.values
-    if before is None:
-        after = inc.values[:, :, sel]
+    if before is None:   # the input's planes themselves (views), every value new
+        after = tuple(inc.plane(i, sel) for i in range(len(POLLUTANTS)))
+        has = [~np.isnan(plane) for plane in after]
+        zeros = np.zeros(cols.size, dtype=np.int64)
+        per_label = np.stack([np.sum([h.sum(axis=0) for h in has], axis=0), zeros, zeros, zeros])
+        station_has = np.logical_or.reduce(has)                                  # (S, labels)
     elif all_rows:
         after = before.copy()
-        after[:, :, span] = inc.values[:, :, sel]
+        after[:, :, span] = inc.stacked(sel)
     else:
         after = before.copy()
         after[:, :, span] = np.nan
-        after[:, pos[:, None], cols[None, :]] = inc.values[:, :, sel]
+        after[:, pos[:, None], cols[None, :]] = inc.stacked(sel)
 
     # revision counts, per label then per natural day (cols are sorted: days are contiguous)
-    n = after[:, :, span]
-    has_n = ~np.isnan(n)
-    if old is None:   # an empty month: every value is new
+    if before is None:
+        pass
+    elif old is None:   # an empty month: every value is new
+        has_n = ~np.isnan(after[:, :, span])
         zeros = np.zeros(cols.size, dtype=np.int64)
         per_label = np.stack([has_n.sum(axis=(0, 1)), zeros, zeros, zeros])
+        station_has = has_n.any(axis=0)
     else:
+        n = after[:, :, span]
+        has_n = ~np.isnan(n)
+        station_has = has_n.any(axis=0)
         o = before[:, :, span]
         has_o = ~np.isnan(o)
         both = has_o & has_n
@@ -426,7 +444,7 @@ def merge(old: Cube | None, inc: Incoming, sel: slice, month: str) -> tuple[Cube
     day_idx = cols // 24
     days, starts = np.unique(day_idx, return_index=True)
     counts = np.add.reduceat(per_label, starts, axis=1)
-    station_any = np.add.reduceat(has_n.any(axis=0).astype(np.int64), starts, axis=1) > 0   # (S, D)
+    station_any = np.add.reduceat(station_has.astype(np.int64), starts, axis=1) > 0   # (S, D)
     first_day = np.datetime64(month, "M").astype("datetime64[D]")
     rev = pd.DataFrame({
         "day": [d.item() for d in first_day + days],
@@ -514,7 +532,7 @@ def write_cube(target, cube: Cube) -> None:
     ds = cube_dataset(cube, data=False)
     ds.to_zarr(target, mode="w-", zarr_format=3, consolidated=False, encoding={"time": dict(_TIME_ENCODING)})
     group = zarr.open_group(target, mode="r+", zarr_format=3)
-    shape = (cube.stations.size, cube.values.shape[2])
+    shape = (cube.stations.size, month_labels(cube.month).size)
     coords = " ".join(sorted(k for k in STATION_COORDS))
 
     def one(i: int) -> None:
