@@ -516,31 +516,53 @@ def write_cube(target, cube: Cube) -> None:
     """Write *cube* as a new zarr (v3) version into *target* (a new folder or a zarr store; the
     backend, :meth:`envq.store.backend.Backend.write_tree`, makes it durable).
 
-    The coordinates through xarray; the six pollutants encoded (:func:`encode_plane`) and
-    written with zarr on two threads (numpy and zstd release the GIL). Chunks: one per
-    pollutant, the whole month x all stations (zstd level 1). Every reader reads whole months
-    (a year, a month, the nightly's last days); per-day chunks in a month shard made writing and
-    reading the national year twice as slow (BENCHMARKS.md, round 4). The arrays name their
-    dimensions and coordinates (CF ``coordinates``), so ``xarray.open_zarr`` opens the version
-    as one dataset.
+    Written with zarr directly (xarray's writer cost more than the data): the coordinates, then
+    the six pollutants encoded (:func:`encode_plane`) and written on two threads (numpy and the
+    codec release the GIL). Chunks: one per pollutant, the whole month x all stations, Blosc LZ4
+    with bit shuffle (as small as zstd on these integers, three times faster to write). Every
+    reader reads whole months (a year, a month, the nightly's last days); per-day chunks in a
+    month shard made writing and reading the national year twice as slow (BENCHMARKS.md, round
+    4). The arrays name their dimensions, and the pollutants their coordinates (CF
+    ``coordinates``), so ``xarray.open_zarr`` opens a version as the dataset of
+    :func:`cube_dataset`.
     """
     from concurrent.futures import ThreadPoolExecutor
 
     import zarr
-    from zarr.codecs import ZstdCodec
+    from zarr.codecs import BloscCodec
 
-    ds = cube_dataset(cube, data=False)
-    ds.to_zarr(target, mode="w-", zarr_format=3, consolidated=False, encoding={"time": dict(_TIME_ENCODING)})
-    group = zarr.open_group(target, mode="r+", zarr_format=3)
-    shape = (cube.stations.size, month_labels(cube.month).size)
-    coords = " ".join(sorted(k for k in STATION_COORDS))
+    labels = month_labels(cube.month)
+    c = cube.coords
+    group = zarr.open_group(target, mode="w-", zarr_format=3, attributes={
+        "envq_store": "air/hourly", "month": cube.month, CUBE_FORMAT: 2,
+        "natural_days": "labels D 01:00 .. D+1 00:00 (hour-ending Beijing time)"})
+    epoch = np.datetime64("2000-01-01T00:00", "ns")
+    text = np.dtypes.StringDType()
+    coords = {
+        "station": (np.asarray(cube.stations, dtype=text), {"long_name": "CNEMC station code"}),
+        "name": (np.asarray(c["name"].to_numpy(dtype=str), dtype=text), {}),
+        "city": (np.asarray(c["city"].to_numpy(dtype=str), dtype=text), {}),
+        "province": (np.asarray(c["province"].to_numpy(dtype=str), dtype=text), {}),
+        "lon": (c["lon"].to_numpy(dtype=float), {"units": "degrees_east"}),
+        "lat": (c["lat"].to_numpy(dtype=float), {"units": "degrees_north"}),
+        "is_background": (c["is_background"].to_numpy(dtype=bool), {}),
+    }
+    for name, (data, attrs) in coords.items():
+        group.create_array(name, data=data, dimension_names=("station",), attributes=attrs)
+    group.create_array("time", data=((labels - epoch) // _HOUR.astype("timedelta64[ns]")).astype(np.int64),
+                       dimension_names=("time",), attributes={
+                           "long_name": "end of the hour, Beijing time (UTC+8), as labelled by CNEMC",
+                           "units": "hours since 2000-01-01", "calendar": "proleptic_gregorian"})
+    shape = (cube.stations.size, labels.size)
+    names = " ".join(sorted(k for k in STATION_COORDS))
 
     def one(i: int) -> None:
         raw, encoding = encode_plane(cube.values[i])
         v = POLLUTANTS[i]
+        codec = BloscCodec(cname="lz4", clevel=1, shuffle="bitshuffle", typesize=raw.dtype.itemsize)
         arr = group.create_array(v, shape=shape, dtype=raw.dtype, chunks=(max(shape[0], 1), shape[1]),
-                                 compressors=(ZstdCodec(level=1),), dimension_names=("station", "time"),
-                                 attributes=_var_attrs(v, encoding) | {"coordinates": coords})
+                                 compressors=(codec,), dimension_names=("station", "time"),
+                                 attributes=_var_attrs(v, encoding) | {"coordinates": names})
         if raw.size:
             arr[...] = raw
 
