@@ -190,7 +190,10 @@ def empty_coords(stations) -> pd.DataFrame:
                                       "is_background": False}, index=idx))
 
 
-def _coords_frame(stations, ds: xr.Dataset) -> pd.DataFrame:
+def coord_arrays(stations, ds: xr.Dataset) -> dict[str, np.ndarray]:
+    """The station coordinates of *ds* as plain arrays in their canonical form (text str with
+    "" for empty, lon/lat float64, is_background bool; a coordinate *ds* lacks: its empty value)."""
+    n = len(stations)
     cols = {}
     for name, empty in STATION_COORDS.items():
         if name in ds.coords and ds[name].dims == ("station",):
@@ -202,7 +205,18 @@ def _coords_frame(stations, ds: xr.Dataset) -> pd.DataFrame:
             else:
                 cols[name] = np.asarray(vals, dtype=float)
         else:
-            cols[name] = empty
+            cols[name] = np.full(n, empty, dtype=str if name in _TEXT else type(empty))
+    return cols
+
+
+def _known(cols: dict, ds: xr.Dataset) -> np.ndarray:
+    """Which stations the dataset names (their coords may override the stored ones)."""
+    if "is_background" not in ds.coords:
+        return np.zeros(len(cols["name"]), dtype=bool)
+    return (cols["name"] != "") | (cols["city"] != "") | (cols["province"] != "")
+
+
+def _frame(stations, cols: dict) -> pd.DataFrame:
     return _norm_coords(pd.DataFrame(cols, index=pd.Index(np.asarray(stations, dtype=str), name="station")))
 
 
@@ -215,6 +229,7 @@ class Incoming:
     values: tuple             # six (S, L) float64 planes (the input's own arrays when already so)
     coords: pd.DataFrame      # index station: name, city, province, lon, lat, is_background
     known: np.ndarray         # (S,) bool: the dataset names the station (its coords may override)
+    coord_arrays: dict        # the coords as arrays (:func:`coord_arrays`)
 
     @classmethod
     def from_dataset(cls, ds: xr.Dataset) -> Incoming:
@@ -280,12 +295,9 @@ class Incoming:
             values.append(arr)
         values = tuple(values)
         stations, times = stations[s_order], times[t_order]
-        station_coords = ds.coords.to_dataset()   # not the data variables (their copy is *values*)
-        coords = _coords_frame(stations, station_coords if s_sorted else station_coords.isel(station=s_order))
-        known = ((coords["name"] != "") | (coords["city"] != "") | (coords["province"] != "")).to_numpy()
-        if "is_background" not in ds.coords:
-            known[:] = False
-        return cls(stations, times, values, coords, known)
+        station_coords = ds.coords.to_dataset()   # not the data variables
+        cols = coord_arrays(stations, station_coords if s_sorted else station_coords.isel(station=s_order))
+        return cls(stations, times, values, _frame(stations, cols), _known(cols, ds), cols)
 
     def months(self) -> list[tuple[str, slice]]:
         """``(YYYY-MM, slice of labels)`` for each month of natural days present (labels are sorted)."""
@@ -320,7 +332,7 @@ class Planes:
     stations: np.ndarray
     labels: np.ndarray
     arrays: tuple
-    coords: pd.DataFrame
+    coord_arrays: dict
     known: np.ndarray
 
     @classmethod
@@ -351,11 +363,8 @@ class Planes:
         stations = stations.astype(str)
         if stations.size == 0 or (stations[1:] <= stations[:-1]).any() or (stations == "").any():
             return None
-        coords = _coords_frame(stations, ds)
-        known = ((coords["name"] != "") | (coords["city"] != "") | (coords["province"] != "")).to_numpy()
-        if "is_background" not in ds.coords:
-            known[:] = False
-        return cls(stations, times, tuple(arrays), coords, known)
+        cols = coord_arrays(stations, ds)
+        return cls(stations, times, tuple(arrays), cols, _known(cols, ds))
 
     def months(self) -> list[tuple[str, slice]]:
         return _months(self.labels)

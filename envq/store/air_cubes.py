@@ -56,7 +56,11 @@ def input_digest(inc: _air.Incoming | _air.Planes, sel: slice, month: str) -> st
     h.update(np.ascontiguousarray(inc.labels[sel]).view(np.int64).tobytes())
     for digest in planes:
         h.update(digest)
-    h.update(pd.util.hash_pandas_object(inc.coords.reset_index(), index=False).to_numpy().tobytes())
+    c = inc.coord_arrays
+    for name in ("name", "city", "province"):
+        h.update("\0".join(c[name].tolist()).encode("utf-8") + b"\1")
+    for name in ("lon", "lat", "is_background"):
+        h.update(np.ascontiguousarray(c[name]).tobytes())
     h.update(np.asarray(inc.known, dtype=bool).tobytes())
     return f"{DIGEST_KIND}:{h.hexdigest()}"
 
