@@ -154,3 +154,27 @@ def test_statistics_of_periods_are_those_of_each_period_bit_for_bit(hunan_city_d
                 assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), (p, v)
     jan = statistics_of_periods(days, ["2019-01"], rounded=True).sel(city="长沙市").isel(period=0)
     assert int(jan.n_days_pm10) == int(days.pm10_24h.sel(city="长沙市").isel(date=slice(0, 31)).notnull().sum())
+
+
+def test_rates_of_many_periods_are_those_of_each_period(hunan_city_days):
+    # the run's rates of all its periods at once: the very rows good_day_rates gives period by
+    # period (values, dtypes, column order), whatever the periods (a budget for those from
+    # 1 January only, a period without data left out) and the grouping
+    from envq.air.rates import good_day_rates_of_periods
+    from envq.errors import NoDataError
+    from envq.targets import AIR, Target, Targets
+
+    periods = ["2019-02", "2019-01", "2019-Q1", "2019", "2019-01-01..2019-08-31", "2018-12", "2019-03-05..2019-03-20"]
+    targets = Targets().with_rows([Target(AIR, "city", "长沙市", 2019, 90.0, "test")])
+    for kw in ({"by": "both"}, {"by": "province", "province_method": "pooled"}, {"by": "city", "targets": targets}):
+        rows = []
+        for p in periods:
+            try:
+                rows.append(good_day_rates(hunan_city_days, p, **kw))
+            except NoDataError:
+                continue
+        one_by_one = pd.concat(rows, ignore_index=True)
+        at_once = good_day_rates_of_periods(hunan_city_days, periods, **kw)
+        pd.testing.assert_frame_equal(at_once, one_by_one, check_exact=True)
+        assert list(at_once.dtypes.astype(str)) == list(one_by_one.dtypes.astype(str))
+    assert at_once.set_index(["name", "period"]).loc[("长沙市", "2019"), "target"] == 90.0

@@ -175,7 +175,8 @@ def count_days(sel: xr.Dataset, edition_day: dt.date) -> pd.DataFrame:
 
     *edition_day* picks the HJ 633 edition whose categories name the ``days_<category>`` columns.
     """
-    return _count_days(_day_flags(sel), sel["city"].values.astype(str), None, edition_day)
+    # built once: a column added at a time costs more than the counting
+    return pd.DataFrame(_count_days(_day_flags(sel), sel["city"].values.astype(str), None, edition_day))
 
 
 def _day_flags(days: xr.Dataset) -> dict:
@@ -196,8 +197,9 @@ def _day_flags(days: xr.Dataset) -> dict:
     return flags
 
 
-def _count_days(flags: dict, names: np.ndarray, at, edition_day: dt.date) -> pd.DataFrame:
-    """:func:`count_days` of the dates *at* (positions; None: all) of :func:`_day_flags`."""
+def _count_days(flags: dict, names: np.ndarray, at, edition_day: dt.date) -> dict[str, np.ndarray]:
+    """The columns of :func:`count_days` of the dates *at* (positions; None: all) of
+    :func:`_day_flags`."""
     from envq.air.aqi import category_table
 
     def take(a):
@@ -221,7 +223,7 @@ def _count_days(flags: dict, names: np.ndarray, at, edition_day: dt.date) -> pd.
         # exceedance days (超标天数) by primary pollutant, as the bulletins count them
         for name, hit in hits.items():
             cols[f"exceed_{name}"] = (hit & ~good).sum(axis=1)
-    return pd.DataFrame(cols)   # built once: a column added at a time costs more than the counting
+    return cols
 
 
 def ratios(counts: pd.DataFrame, *, by: str = "city", province_method: str = "mean_of_cities",
@@ -342,12 +344,13 @@ def good_day_rates_of_periods(city_days: xr.Dataset, periods, *, by: str = "city
                               province_name: str = "湖南省", scope: str = "city") -> pd.DataFrame:
     """:func:`good_day_rates` of each of *periods* with data (the others are left out), stacked:
     the days' flags (valid, good, category, primary pollutants) are found once for all the
-    periods, each period's counts are sums over its dates."""
+    periods, each period's counts are sums over its dates, and the ratios, targets, verdicts and
+    budgets of all the periods are computed at once (:func:`_stacked_rates`)."""
     _check_by(by, province_method)
     dates = pd.DatetimeIndex(city_days["date"].values)
     names = city_days["city"].values.astype(str)
     flags = None
-    out = []
+    parts = []
     for period in periods:
         try:
             p, sel, through = resolve_period(city_days, period)
@@ -355,10 +358,88 @@ def good_day_rates_of_periods(city_days: xr.Dataset, periods, *, by: str = "city
             continue
         if flags is None:
             flags = _day_flags(city_days)
-        counts = _count_days(flags, names, np.flatnonzero(p.contains(dates.values)), p.start)
-        out.append(_rates(counts, p, through, by=by, province_method=province_method, targets=targets,
-                          province_name=province_name, scope=scope))
-    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+        parts.append((_count_days(flags, names, np.flatnonzero(p.contains(dates.values)), p.start), p, through))
+    if not parts:
+        return pd.DataFrame()
+    kw = dict(by=by, province_method=province_method, targets=targets, province_name=province_name, scope=scope)
+    if len(names) and len({tuple(c) for c, _, _ in parts}) == 1:
+        return _stacked_rates(parts, **kw)
+    return pd.concat([_rates(pd.DataFrame(c), p, th, **kw) for c, p, th in parts], ignore_index=True)
+
+
+def _stacked_rates(parts: list, *, by, province_method, targets, province_name, scope) -> pd.DataFrame:
+    """The rows of :func:`_rates` of each ``(counts, period, through)`` of *parts* (counts: the
+    same columns, at least one unit), stacked as their concatenation: the same ratios
+    (:func:`ratios`), labels and judgement (:func:`judge_rates`) computed on all the periods'
+    rows at once, with the same columns, dtypes and order (a period's units, then its province)."""
+    targets = targets or Targets()
+    cols = list(parts[0][0])
+    sizes = np.array([len(c["name"]) for c, _, _ in parts])
+    bounds = np.r_[0, np.cumsum(sizes)]
+    counts = {c: np.concatenate([part[0][c] for part in parts]) for c in cols}
+    ratio = _pct(counts["good_days"], counts["valid_days"])
+    ratio_strict = _pct(counts["good_days_all_six"], counts["valid_days_all_six"])
+    units = pd.DataFrame(counts)
+    units["good_day_ratio"] = round_gbt8170(ratio, 1)
+    units["good_day_ratio_all_six"] = round_gbt8170(ratio_strict, 1)
+    units.insert(0, "scope", "unit")
+    frames, key = [units], [np.repeat(np.arange(len(parts)), sizes)]
+    if by in ("province", "both"):   # the province row of each period, as ratios() makes it
+        rows = []
+        for k in range(len(parts)):
+            sl = slice(bounds[k], bounds[k + 1])
+            num = {c: int(counts[c][sl].sum()) for c in cols if c != "name"}
+            prov = {"scope": "province", "name": province_name, **num}
+            r, rs = ratio[sl], ratio_strict[sl]
+            mean = np.nanmean(r) if np.isfinite(r).any() else np.nan
+            mean_strict = np.nanmean(rs) if np.isfinite(rs).any() else np.nan
+            pooled = province_method == "pooled"
+            prov["good_day_ratio"] = float(round_gbt8170(_pct(num["good_days"], num["valid_days"]) if pooled else mean, 1))
+            prov["good_day_ratio_all_six"] = float(round_gbt8170(
+                _pct(num["good_days_all_six"], num["valid_days_all_six"]) if pooled else mean_strict, 1))
+            prov["province_method"] = province_method
+            prov["n_cities"] = int(np.isfinite(r).sum())
+            if province_name == "湖南省" and prov["n_cities"] != 14:
+                warnings.warn(f"the 湖南省 figure averages {prov['n_cities']} cities, not 14", stacklevel=3)
+            rows.append(prov)
+        frames.append(pd.DataFrame(rows))
+        key.append(np.arange(len(parts)))
+    out = pd.concat(frames, ignore_index=True)
+    key = np.concatenate(key)
+    order = np.argsort(key, kind="stable")   # a period's units, then its province
+    if by == "province":   # (after the concatenation with the units, as ratios() does: the same dtypes)
+        order = order[(out["scope"].to_numpy() == "province")[order]]
+    out, key = out.iloc[order].reset_index(drop=True), key[order]
+    out["scope"] = out["scope"].replace("unit", scope)
+    ps = [p for _, p, _ in parts]
+    labels = (("period", [p.label for p in ps]), ("through", [th.isoformat() for _, _, th in parts]),
+              ("start", [p.start.isoformat() for p in ps]), ("end", [p.end.isoformat() for p in ps]))
+    for i, (col, values) in enumerate(labels):
+        out.insert(2 + i, col, np.asarray(values, dtype=object)[key])
+    out.insert(6, "calendar_days", np.array([p.days for p in ps], dtype=np.int64)[key])
+    tail = [c for c in ("province_method", "n_cities") if c in out]
+    out = out[[c for c in out.columns if c not in tail] + tail]
+
+    # judge (judge_rates), each row by its period
+    year = np.array([p.year for p in ps], dtype=object)[key]
+    out["target"] = targets.lookup(AIR, out["scope"], out["name"], year)
+    out["target_met"] = judge(out["good_day_ratio"].to_numpy(float), out["target"].to_numpy(float))
+    eligible = np.array([p.start == dt.date(p.year, 1, 1) and p.end <= dt.date(p.year, 12, 31) for p in ps])
+    if eligible.any():
+        remaining = np.array([(dt.date(p.year, 12, 31) - p.end).days for p in ps], dtype=np.int64)[key]
+        n = out["n_cities"].fillna(1).astype(int).to_numpy() if "n_cities" in out else np.ones(len(out), int)
+        t = out["target"].to_numpy(float)
+        rows = eligible[key]
+        has = np.isfinite(t) & rows
+        budget = np.full(len(out), np.nan)
+        budget[has] = _budgets(out["good_days"].to_numpy()[has], out["valid_days"].to_numpy()[has],
+                               (remaining * n)[has], t[has])
+        # int64 as each period's list of ints made it when every period has one for every row
+        out["budget_non_good_days"] = budget.astype(np.int64) if has.all() else budget
+        basis = np.where(out["scope"] == "province", "pooled city-days of its cities", "the city's days").astype(object)
+        basis[~rows] = np.nan
+        out["budget_basis"] = basis
+    return out
 
 
 def _check_by(by: str, province_method: str) -> None:
