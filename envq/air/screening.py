@@ -237,10 +237,10 @@ class Spike(Rule):
         if variable not in self.jumps:
             return out
         jump = self.jumps[variable]
-        candidate = values > jump  # x - ref > jump with ref >= 0
-        if not candidate.any():
+        at = np.flatnonzero(values > jump)  # x - ref > jump with ref >= 0
+        if not at.size:
             return out
-        s, t = np.nonzero(candidate)
+        s, t = np.divmod(at, values.shape[1])   # np.nonzero's order: station, then time
         x = values[s, t]
 
         # the references of the candidates only (a few values in millions), not of every cell
@@ -646,6 +646,28 @@ def _long_runs(values: np.ndarray, time: np.ndarray, hours: int, minimum: float)
     cand = values >= minimum
     if hours <= 1 or values.size == 0:
         return cand
+    # n >= hours consecutive positions hold at least k = hours // c multiples of c = hours // 4,
+    # consecutive ones: a run's values there are all equal (and >= minimum, as the run). Only
+    # stations with k such samples in a row can hold a run (a quarter of the values is read).
+    c = max(hours // 4, 1)
+    k = hours // c
+    if c > 1 and k >= 2 and values.shape[1] >= c * k:
+        v = values[:, ::c]
+        eq = (v[:, 1:] == v[:, :-1]) & cand[:, ::c][:, 1:]
+        run = eq[:, : eq.shape[1] - (k - 2)].copy()
+        for j in range(1, k - 1):   # k samples in a row: k - 1 equal pairs in a row
+            run &= eq[:, j: eq.shape[1] - (k - 2) + j]
+        rows = np.flatnonzero(run.any(axis=1))
+        out = np.zeros(values.shape, dtype=bool)
+        if rows.size:
+            out[rows] = _long_runs(values[rows], time, hours, minimum) if rows.size < values.shape[0] \
+                else _long_runs_all(values, cand, time, hours)
+        return out
+    return _long_runs_all(values, cand, time, hours)
+
+
+def _long_runs_all(values: np.ndarray, cand: np.ndarray, time: np.ndarray, hours: int) -> np.ndarray:
+    """:func:`_long_runs` measured on every station (*cand*: ``values >= minimum``)."""
     # same[:, i]: value i equals value i - 1, both >= minimum, one hour apart
     same = values[:, 1:] == values[:, :-1]
     same &= cand[:, 1:]
