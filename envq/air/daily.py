@@ -153,10 +153,14 @@ def _codes(n_hours, ok):
 def _daily_mean_kernel(x, *, min_hours):
     # NumPy sums a contiguous last axis pairwise and a strided one in sequence, which can differ
     # in the last bit (CO's decimals): sum the 24 hours the same way whatever the array's layout
-    x = np.ascontiguousarray(x)
-    valid = ~np.isnan(x)
-    n = valid.sum(axis=-1, dtype=np.int16)
-    total = np.where(valid, x, 0.0).sum(axis=-1)
+    contiguous = np.ascontiguousarray(x)
+    missing = np.isnan(contiguous)
+    n = (x.shape[-1] - missing.sum(axis=-1, dtype=np.int16)).astype(np.int16)
+    if contiguous is x:
+        total = np.where(missing, 0.0, x).sum(axis=-1)
+    else:   # our own copy: the missing hours set to 0 in place (the same array np.where makes)
+        np.copyto(contiguous, 0.0, where=missing)
+        total = contiguous.sum(axis=-1)
     ok = (n >= min_hours) & (n > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(ok, total / np.maximum(n, 1), np.nan)
