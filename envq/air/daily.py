@@ -11,8 +11,12 @@ small integer code (:class:`Invalid`, decoded by :func:`explain_invalid`), next 
 valid hours (and 8-hour windows) it had.
 
 The work is vectorised: the hourly series is put on a complete hourly axis, folded into
-``(date, hour)`` and reduced along ``hour`` with NumPy kernels through :func:`xarray.apply_ufunc`
-(``dask="parallelized"``), one pollutant at a time to keep memory low.
+``(station, date, hour)`` and reduced along ``hour`` with NumPy kernels (:func:`daily_arrays`),
+one pollutant at a time to keep memory low; a dask-backed input goes through
+:func:`xarray.apply_ufunc` (``dask="parallelized"``) with the same kernels. :func:`daily_dataset`
+makes the result dataset (every variable saying what it is, the rules in the attrs), so that
+:func:`envq.air.pipeline.station_daily_by_month` can run the kernels on a month's arrays and make
+the dataset once.
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ __all__ = [
     "Invalid",
     "natural_day",
     "station_daily",
+    "daily_rules",
+    "daily_arrays",
+    "daily_dataset",
     "explain_invalid",
 ]
 

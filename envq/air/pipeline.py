@@ -159,12 +159,14 @@ def station_daily_by_month(hourly: xr.Dataset, *, screen: bool = True, screening
     """Screen *hourly* and compute the station daily values, a month of natural days at a time.
 
     Each month is taken with the hours around it that the screening rules look at
-    (:func:`envq.air.screening.context_hours`, 26 h for the defaults), screened
-    (:class:`envq.air.screening.PieceScreening`), put on the complete hourly axis of its days and
-    reduced by :func:`envq.air.daily.station_daily`; the months' daily values are then put end
-    to end. Verdicts, log, values and every NaN's reason are exactly those of one pass over the
-    whole series (``tests/test_air_pipeline.py``); the work arrays are a month's. A dask-backed
-    *hourly* is computed a month at a time.
+    (:func:`envq.air.screening.context_hours`, 26 h for the defaults), screened as NumPy arrays
+    (:meth:`envq.air.screening.PieceScreening.screen_values`), put on the complete hourly axis of
+    its days and reduced by the kernels of :func:`envq.air.daily.station_daily`
+    (:func:`envq.air.daily.daily_arrays`); the months' daily values are then put end to end and
+    made a dataset once (:func:`envq.air.daily.daily_dataset`). Two months are worked on at once,
+    on two threads (NumPy's loops release the GIL). Verdicts, log, values and every NaN's reason
+    are exactly those of one pass over the whole series (``tests/test_air_by_month.py``); the
+    work arrays are two months'. A dask-backed *hourly* is computed a month at a time.
 
     One pass is used instead when the series holds a single month, when its time axis is not
     strictly increasing whole-hour labels (one pass raises the checks' errors), or when a rule
