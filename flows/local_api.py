@@ -102,4 +102,23 @@ def local_api(timeout_s: float = 120.0):
             yield url
     finally:
         _TEMPORARY.discard(url)
+        _drain_prefect_workers()
         stop_process(proc, timeout_s=10)
+
+
+def _drain_prefect_workers(timeout_s: float = 30.0) -> None:
+    """Send the run's last logs and events to the temporary server while it still answers.
+
+    Prefect ships log records and events from background workers; stopped before they are sent,
+    the workers retried against the stopped server at interpreter exit for about 70 s ("Error
+    logging to API ... All connection attempts failed") and the run's last log lines were lost
+    (the nightly's process lived 77 s past its flow's end in ``bench/pipeline.py``). This is what
+    Prefect's own test harness does before stopping its server."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        try:
+            worker.drain_all(timeout=timeout_s)
+        except Exception:  # noqa: BLE001 - a worker never started, or already stopped: nothing to send
+            pass

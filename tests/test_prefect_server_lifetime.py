@@ -85,3 +85,18 @@ def test_a_finished_run_stops_its_server_and_a_configured_api_is_reused():
             "        assert again == url and len(psutil.Process().children()) == 1  # reused, none started\n"
             "assert not psutil.pid_exists(kids[0].pid) or kids[0].status() == psutil.STATUS_ZOMBIE\n")
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, timeout=300)
+
+
+def test_a_run_sends_its_last_logs_before_its_server_stops(tmp_path):
+    """The temporary server is stopped only after Prefect's log and event workers have sent what
+    they hold: before, they retried against the stopped server at exit for about 70 s ("Error
+    logging to API ... All connection attempts failed") and the run's last log lines were lost."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env.update(PREFECT_HOME=str(tmp_path / ".prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    done = subprocess.run([sys.executable, "-m", "envq.cli", "run", "--date", "2019-07-15", "--parts", "air",
+                           "--no-maps", "--store", str(tmp_path / "store")],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out[-2000:]
+    assert "# envq nightly 2019-07-13..2019-07-15" in done.stdout   # the run's summary: it ran
+    assert "Error logging to API" not in out and "All connection attempts failed" not in out, out[-1500:]
