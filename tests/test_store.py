@@ -211,6 +211,26 @@ def test_air_pointer_of_an_older_digest_renewed(hourly, tmp_path, monkeypatch):
     assert int(quick["values_unchanged"].sum()) == int(first["values_new"].sum()) > 0
 
 
+def test_air_pointer_without_a_digest_never_means_unchanged(hourly, tmp_path):
+    # a pointer that keeps no digest (written before it, or damaged) compares with nothing: a
+    # changed input is merged, never taken for the input that made the month
+    sub = days(hourly, D(2019, 3, 10), D(2019, 3, 11))
+    store = Store(tmp_path / "s")
+    with store.lock(run_id="r1"):
+        store.upsert_air(sub, source="archive")
+    ptr_path = store.root / "air" / "hourly" / "2019-03.json"
+    ptr = json.loads(ptr_path.read_text())
+    ptr_path.write_text(json.dumps({k: v for k, v in ptr.items() if k not in ("input_digest", "input_counts")}))
+    changed = sub.copy(deep=True)
+    station = str(changed["station"].values[0])
+    changed["pm25"].loc[{"station": station, "time": "2019-03-10T05:00"}] = 777.0
+    with store.lock(run_id="r2"):
+        rev = store.upsert_air(changed, source="archive")
+    assert int(rev["values_changed"].sum()) + int(rev["values_new"].sum()) == 1
+    got = store.read_air(D(2019, 3, 10), D(2019, 3, 10))
+    assert float(got["pm25"].sel(station=station, time="2019-03-10T05:00")) == 777.0
+
+
 def test_air_revision_counted_exactly(hourly, tmp_path):
     sub = days(hourly, D(2019, 3, 10), D(2019, 3, 11))
     store = Store(tmp_path / "s")

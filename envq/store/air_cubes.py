@@ -161,11 +161,19 @@ class AirCubes:
         if same is not None:  # one append of the months' rows (the revisions file rewritten once)
             return self.revisions.record("air", pd.concat(same, ignore_index=True), source, run_id)
         inc = _air.Incoming.from_dataset(hourly)
+        with ThreadPoolExecutor(1) as background:
+            return self._upsert_months(inc, digests, background, source, run_id)
+
+    def _upsert_months(self, inc, digests: dict[str, str], background, source: str, run_id: str) -> pd.DataFrame:
         out = []
         for month, sel in inc.months():
             ptr = self.pointer(month)
-            digest = digests.get(month) or input_digest(inc, sel, month)
-            if ptr is not None and ptr.get("input_digest") == digest:
+            digest = pending = None
+            if month in digests or (ptr is not None and ptr.get("input_digest")):
+                digest = digests.get(month) or input_digest(inc, sel, month)
+            else:   # nothing to compare it with: hashed while the month is merged and written
+                pending = background.submit(input_digest, inc, sel, month)
+            if digest is not None and ptr is not None and ptr.get("input_digest") == digest:
                 # the very input that made this version: replacing its labels again is a no-op
                 # (an upsert is idempotent), so nothing is decompressed or compared
                 out.append(self.revisions.record("air", self._unchanged(ptr, inc, sel, month), source, run_id))
@@ -173,6 +181,7 @@ class AirCubes:
             old = _air.read_cube(self.backend.open_tree(f"{HOURLY}/{ptr['version']}"), month) if ptr else None
             cube, rev, changed = _air.merge(old, inc, sel, month)
             if not changed:
+                digest = digest or pending.result()
                 out.append(self.revisions.record("air", rev, source, run_id))
                 # recognise this input next time (a pointer of an older digest, or another
                 # input that changes nothing): the same version, the digest and counts renewed
@@ -183,6 +192,7 @@ class AirCubes:
             self.backend.write_tree(f"{HOURLY}/{name}", lambda target: _air.write_cube(target, cube),
                                     mid_arrays=_air.is_data_chunk)
             out.append(self.revisions.record("air", rev, source, run_id))
+            digest = digest or pending.result()
             fault("air:before-switch")
             pointer = {"format": "envq-store/air-month", "month": month, "version": name,
                        "days": cube.days_with_data(), "stations": int(cube.stations.size),
