@@ -226,6 +226,26 @@ def _count_days(flags: dict, names: np.ndarray, at, edition_day: dt.date) -> dic
     return cols
 
 
+def _province_row(num: dict, ratio, ratio_strict, province_name: str, province_method: str) -> dict:
+    """The province row of one period: the summed counts *num* and the ratio of the
+    ``province_method`` (:func:`good_day_rates`): the mean of the cities' ratios *ratio* (and
+    *ratio_strict*, all six pollutants) or the pooled city-days, rounded to 0.1 (GB/T 8170);
+    ``n_cities`` the cities with a ratio (>= 1 valid day). Warns when 湖南省 averages other than
+    its 14 cities. One home for :func:`ratios` and the many-period path."""
+    prov = {"scope": "province", "name": province_name, **num}
+    mean = np.nanmean(ratio) if np.isfinite(ratio).any() else np.nan
+    mean_strict = np.nanmean(ratio_strict) if np.isfinite(ratio_strict).any() else np.nan
+    pooled = province_method == "pooled"
+    prov["good_day_ratio"] = float(round_gbt8170(_pct(num["good_days"], num["valid_days"]) if pooled else mean, 1))
+    prov["good_day_ratio_all_six"] = float(round_gbt8170(
+        _pct(num["good_days_all_six"], num["valid_days_all_six"]) if pooled else mean_strict, 1))
+    prov["province_method"] = province_method
+    prov["n_cities"] = int(np.isfinite(ratio).sum())
+    if province_name == "湖南省" and prov["n_cities"] != 14:
+        warnings.warn(f"the 湖南省 figure averages {prov['n_cities']} cities, not 14", stacklevel=4)
+    return prov
+
+
 def ratios(counts: pd.DataFrame, *, by: str = "city", province_method: str = "mean_of_cities",
            province_name: str = "湖南省") -> pd.DataFrame:
     """Compute: the good-air-day ratios [%, published to one decimal] of each unit and, for
@@ -241,18 +261,8 @@ def ratios(counts: pd.DataFrame, *, by: str = "city", province_method: str = "me
     rows = [df]
     if by in ("province", "both") and len(df):
         num = counts.drop(columns=["name"]).sum()
-        prov = {"scope": "province", "name": province_name, **num.to_dict()}
-        mean = np.nanmean(ratio) if np.isfinite(ratio).any() else np.nan
-        mean_strict = np.nanmean(ratio_strict) if np.isfinite(ratio_strict).any() else np.nan
-        pooled = province_method == "pooled"
-        prov["good_day_ratio"] = float(round_gbt8170(_pct(num["good_days"], num["valid_days"]) if pooled else mean, 1))
-        prov["good_day_ratio_all_six"] = float(round_gbt8170(
-            _pct(num["good_days_all_six"], num["valid_days_all_six"]) if pooled else mean_strict, 1))
-        prov["province_method"] = province_method
-        prov["n_cities"] = int(np.isfinite(ratio).sum())  # cities with a ratio (>= 1 valid day)
-        if province_name == "湖南省" and prov["n_cities"] != 14:
-            warnings.warn(f"the 湖南省 figure averages {prov['n_cities']} cities, not 14", stacklevel=3)
-        rows.append(pd.DataFrame([prov]))
+        rows.append(pd.DataFrame([_province_row(num.to_dict(), ratio, ratio_strict, province_name,
+                                                province_method)]))
     out = pd.concat(rows, ignore_index=True)
     if by == "province":
         out = out[out["scope"] == "province"].reset_index(drop=True)
@@ -389,19 +399,7 @@ def _stacked_rates(parts: list, *, by, province_method, targets, province_name, 
         for k in range(len(parts)):
             sl = slice(bounds[k], bounds[k + 1])
             num = {c: int(counts[c][sl].sum()) for c in cols if c != "name"}
-            prov = {"scope": "province", "name": province_name, **num}
-            r, rs = ratio[sl], ratio_strict[sl]
-            mean = np.nanmean(r) if np.isfinite(r).any() else np.nan
-            mean_strict = np.nanmean(rs) if np.isfinite(rs).any() else np.nan
-            pooled = province_method == "pooled"
-            prov["good_day_ratio"] = float(round_gbt8170(_pct(num["good_days"], num["valid_days"]) if pooled else mean, 1))
-            prov["good_day_ratio_all_six"] = float(round_gbt8170(
-                _pct(num["good_days_all_six"], num["valid_days_all_six"]) if pooled else mean_strict, 1))
-            prov["province_method"] = province_method
-            prov["n_cities"] = int(np.isfinite(r).sum())
-            if province_name == "湖南省" and prov["n_cities"] != 14:
-                warnings.warn(f"the 湖南省 figure averages {prov['n_cities']} cities, not 14", stacklevel=3)
-            rows.append(prov)
+            rows.append(_province_row(num, ratio[sl], ratio_strict[sl], province_name, province_method))
         frames.append(pd.DataFrame(rows))
         key.append(np.arange(len(parts)))
     out = pd.concat(frames, ignore_index=True)

@@ -210,6 +210,25 @@ def _reduce(da: xr.DataArray, codes: np.ndarray, n: int, dim: str, how: str, **k
     return out.drop_vars("period").transpose(..., "period")
 
 
+def _check_daily(daily, dim: str, assessment):
+    """*daily* checked for :func:`period_statistics` / :func:`statistics_of_periods`: the rules of
+    *assessment*, the mean and percentile variables present, the dates (no duplicate)."""
+    if not isinstance(daily, xr.Dataset):
+        raise TypeError(f"daily must be an xarray.Dataset, got {type(daily).__name__}")
+    if dim not in daily.dims:
+        raise ValueError(f"daily has dims {tuple(daily.dims)}; expected a {dim!r} dimension")
+    rules = _rules(assessment)
+    mean_vars = [(p, f"{p}_24h") for p in rules["mean_pollutants"] if f"{p}_24h" in daily]
+    pct_vars = [(p, v, q) for p, v, q in rules["percentiles"] if v in daily]
+    if not mean_vars and not pct_vars:
+        wanted = sorted({v for _, v in mean_vars} | {v for _, v, _ in rules["percentiles"]})
+        raise ValueError(f"daily has none of the daily variables {', '.join(wanted)}")
+    dates = pd.DatetimeIndex(daily[dim].values)
+    if dates.has_duplicates:
+        raise ValueError(f"daily.{dim} has duplicate dates, first {dates[dates.duplicated()][0]}")
+    return rules, mean_vars, pct_vars, dates
+
+
 def period_statistics(
     daily: xr.Dataset,
     *,
@@ -289,19 +308,7 @@ def period_statistics(
     >>> float(period_statistics(daily, every=None, rounded=True).co_p95[0])
     1.3
     """
-    if not isinstance(daily, xr.Dataset):
-        raise TypeError(f"daily must be an xarray.Dataset, got {type(daily).__name__}")
-    if dim not in daily.dims:
-        raise ValueError(f"daily has dims {tuple(daily.dims)}; expected a {dim!r} dimension")
-    rules = _rules(assessment)
-    mean_vars = [(p, f"{p}_24h") for p in rules["mean_pollutants"] if f"{p}_24h" in daily]
-    pct_vars = [(p, v, q) for p, v, q in rules["percentiles"] if v in daily]
-    if not mean_vars and not pct_vars:
-        wanted = sorted({v for _, v in mean_vars} | {v for _, v, _ in rules["percentiles"]})
-        raise ValueError(f"daily has none of the daily variables {', '.join(wanted)}")
-    dates = pd.DatetimeIndex(daily[dim].values)
-    if dates.has_duplicates:
-        raise ValueError(f"daily.{dim} has duplicate dates, first {dates[dates.duplicated()][0]}")
+    rules, mean_vars, pct_vars, dates = _check_daily(daily, dim, assessment)
     periods = _periods_of(dates, every, period)
     # a complete daily axis over whole periods, so that counts per month and period are right
     start, end = pd.Timestamp(periods[0].start), pd.Timestamp(periods[-1].end)
@@ -414,19 +421,7 @@ def statistics_of_periods(
     """
     from envq.periods import calendar_periods, parse_period
 
-    if not isinstance(daily, xr.Dataset):
-        raise TypeError(f"daily must be an xarray.Dataset, got {type(daily).__name__}")
-    if dim not in daily.dims:
-        raise ValueError(f"daily has dims {tuple(daily.dims)}; expected a {dim!r} dimension")
-    rules = _rules(assessment)
-    mean_vars = [(p, f"{p}_24h") for p in rules["mean_pollutants"] if f"{p}_24h" in daily]
-    pct_vars = [(p, v, q) for p, v, q in rules["percentiles"] if v in daily]
-    if not mean_vars and not pct_vars:
-        wanted = sorted({v for _, v in mean_vars} | {v for _, v, _ in rules["percentiles"]})
-        raise ValueError(f"daily has none of the daily variables {', '.join(wanted)}")
-    dates = pd.DatetimeIndex(daily[dim].values)
-    if dates.has_duplicates:
-        raise ValueError(f"daily.{dim} has duplicate dates, first {dates[dates.duplicated()][0]}")
+    rules, mean_vars, pct_vars, dates = _check_daily(daily, dim, assessment)
     periods = [parse_period(p) for p in periods]
     if not periods:
         raise ValueError("no period given")
