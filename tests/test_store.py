@@ -231,6 +231,20 @@ def test_air_pointer_without_a_digest_never_means_unchanged(hourly, tmp_path):
     assert float(got["pm25"].sel(station=station, time="2019-03-10T05:00")) == 777.0
 
 
+def test_air_upsert_of_no_station_into_an_empty_month(hourly, tmp_path):
+    # a pull that names no station (none of the area's reported) changes nothing: zero counts
+    # per day, no month version, no pointer; as schema 1 did (the unchanged-pointer refresh of
+    # schema 2 raised TypeError on the month that has no pointer yet)
+    none = days(hourly, D(2019, 5, 1), D(2019, 5, 2)).isel(station=slice(0, 0))
+    assert none.sizes["station"] == 0 and none.sizes["time"] == 48
+    store = Store(tmp_path / "s")
+    with store.lock(run_id="r1"):
+        rev = store.upsert_air(none, source="archive")
+    assert rev["day"].tolist() == [D(2019, 5, 1), D(2019, 5, 2)]
+    assert rev["stations"].tolist() == [0, 0] and (rev[COUNTS].to_numpy() == 0).all()
+    assert store.air_days() == [] and not list((store.root / "air" / "hourly").glob("2019-05*"))
+
+
 def test_air_revision_counted_exactly(hourly, tmp_path):
     sub = days(hourly, D(2019, 3, 10), D(2019, 3, 11))
     store = Store(tmp_path / "s")

@@ -183,6 +183,8 @@ class AirCubes:
             if not changed:
                 digest = digest or pending.result()
                 out.append(self.revisions.record("air", rev, source, run_id))
+                if ptr is None:
+                    continue   # an empty month given no station: nothing stored, no pointer
                 # recognise this input next time (a pointer of an older digest, or another
                 # input that changes nothing): the same version, the digest and counts renewed
                 self.backend.put(f"{HOURLY}/{month}.json", json_bytes(
