@@ -610,6 +610,30 @@ def test_migration_runs_once(tmp_path, monkeypatch):
         Store(root)
 
 
+def as_schema_1(root, months) -> None:
+    """Rewrite the store at *root* as schema version 1 wrote it: each month of *months* a float64
+    cube with a chunk per day (version 7), ``store.json`` at version 1."""
+    import zarr
+
+    from envq.store import air as store_air
+
+    hourly_dir = root / "air" / "hourly"
+    for month in months:   # each month as schema version 1 wrote it
+        ptr = json.loads((hourly_dir / f"{month}.json").read_text())
+        with store_air.open_cube(hourly_dir / ptr["version"]) as cube:
+            old = cube.load()
+        old.attrs.pop(store_air.CUBE_FORMAT)
+        for v in P:
+            old[v].attrs = {"units": old[v].attrs["units"], "long_name": old[v].attrs["long_name"]}
+        n = old.sizes["station"]
+        enc = {v: {"chunks": (n, 24), "shards": (n, old.sizes["time"])} for v in P}
+        old.to_zarr(hourly_dir / f"{month}.v7.zarr", mode="w-", zarr_format=3, consolidated=False, encoding=enc)
+        (hourly_dir / f"{month}.json").write_text(json.dumps(ptr | {"version": f"{month}.v7.zarr"}))
+        assert zarr.open_group(hourly_dir / f"{month}.v7.zarr")["pm25"].dtype == np.float64
+    meta = json.loads((root / "store.json").read_text())
+    (root / "store.json").write_text(json.dumps(meta | {"schema_version": 1}))
+
+
 def test_migration_1_to_2_compacts_air_months(hourly, tmp_path):
     """A schema-1 store (float64 cubes, a chunk per day) is rewritten compact on opening: the
     same values bit for bit, new versions, no revision rows, the old versions removed."""
@@ -625,20 +649,7 @@ def test_migration_1_to_2_compacts_air_months(hourly, tmp_path):
     want = store.read_air(D(2019, 1, 30), D(2019, 2, 2))
     revisions = store.revisions()
     hourly_dir = root / "air" / "hourly"
-    for month in ("2019-01", "2019-02"):   # each month as schema version 1 wrote it
-        ptr = json.loads((hourly_dir / f"{month}.json").read_text())
-        with store_air.open_cube(hourly_dir / ptr["version"]) as cube:
-            old = cube.load()
-        old.attrs.pop(store_air.CUBE_FORMAT)
-        for v in P:
-            old[v].attrs = {"units": old[v].attrs["units"], "long_name": old[v].attrs["long_name"]}
-        n = old.sizes["station"]
-        enc = {v: {"chunks": (n, 24), "shards": (n, old.sizes["time"])} for v in P}
-        old.to_zarr(hourly_dir / f"{month}.v7.zarr", mode="w-", zarr_format=3, consolidated=False, encoding=enc)
-        (hourly_dir / f"{month}.json").write_text(json.dumps(ptr | {"version": f"{month}.v7.zarr"}))
-        assert zarr.open_group(hourly_dir / f"{month}.v7.zarr")["pm25"].dtype == np.float64
-    meta = json.loads((root / "store.json").read_text())
-    (root / "store.json").write_text(json.dumps(meta | {"schema_version": 1}))
+    as_schema_1(root, ("2019-01", "2019-02"))
 
     migrated = Store(root)
     assert migrated.schema_version == 2 == json.loads((root / "store.json").read_text())["schema_version"]
@@ -655,6 +666,44 @@ def test_migration_1_to_2_compacts_air_months(hourly, tmp_path):
     assert got.identical(want.assign_attrs(got.attrs))
     pd.testing.assert_frame_equal(migrated.revisions(), revisions)   # no value changed: no revision
     assert Store(root).compact_air() == []                            # nothing left to do
+
+
+def test_migration_1_to_2_killed_midway_is_refused_by_schema_1_and_resumed(hourly, tmp_path):
+    """A migration killed after the first month is rewritten: from its start, store.json names
+    schema version 2, so an envq of schema 1 (which would read the integers as values) refuses
+    the store; the next opening finishes it, with the very values."""
+    import zarr
+
+    from envq.store import air as store_air
+
+    root = tmp_path / "s"
+    store = Store(root)
+    with store.lock(run_id="r1"):
+        store.upsert_air(days(hourly, D(2019, 1, 30), D(2019, 2, 2)), source="archive")
+    want = store.read_air(D(2019, 1, 30), D(2019, 2, 2))
+    as_schema_1(root, ("2019-01", "2019-02"))
+    env = os.environ | {"ENVQ_STORE_FAULT": "air:after-switch"}   # killed once a month is switched
+    child = subprocess.run([sys.executable, "-c", "import sys; from envq.store import Store; Store(sys.argv[1])",
+                            str(root)], env=env, capture_output=True, text=True, timeout=300)
+    assert child.returncode == -9, child.stderr[-2000:]
+    hourly_dir = root / "air" / "hourly"
+    formats = {m: zarr.open_group(hourly_dir / json.loads((hourly_dir / f"{m}.json").read_text())["version"])
+               .attrs.get(store_air.CUBE_FORMAT, 1) for m in ("2019-01", "2019-02")}
+    assert formats == {"2019-01": 2, "2019-02": 1}                  # killed between the two months
+    meta = json.loads((root / "store.json").read_text())
+    assert meta["schema_version"] == 2                              # schema 1 refuses it (check_not_newer)
+
+    resumed = Store(root)
+    assert resumed.schema_version == 2
+    meta = json.loads((root / "store.json").read_text())
+    assert meta["schema_version"] == 2 and "migrated" in meta and set(meta) & {"migrating_from"} == set()
+    for month in ("2019-01", "2019-02"):
+        ptr = json.loads((hourly_dir / f"{month}.json").read_text())
+        assert zarr.open_group(hourly_dir / ptr["version"]).attrs[store_air.CUBE_FORMAT] == 2
+    got = resumed.read_air(D(2019, 1, 30), D(2019, 2, 2))
+    for v in P:   # the same float64 values, bit for bit (NaN where missing)
+        np.testing.assert_array_equal(got[v].values.view(np.int64), want[v].values.view(np.int64))
+    assert Store(root).compact_air() == []
 
 
 def test_non_store_directory_refused(tmp_path):

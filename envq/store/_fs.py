@@ -26,7 +26,7 @@ FAULT_ENV = "ENVQ_STORE_FAULT"
 FAULT_POINTS = (
     "air:mid-arrays",        # a new month version has some of its six arrays written
     "air:before-switch",     # the new version is complete (and revisions recorded), pointer not switched
-    "air:after-switch",      # the pointer is switched, the superseded version not yet cleaned
+    "air:after-switch",      # a pointer is switched (upsert, or a month of compact_air), the superseded version not yet cleaned
     "water:mid-write",       # half of the new month Parquet file is in its .envq.tmp
     "water:before-switch",   # the .envq.tmp is complete and synced, not yet renamed
     "revisions:mid-write",

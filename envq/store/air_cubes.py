@@ -221,6 +221,7 @@ class AirCubes:
             self.backend.write_tree(f"{HOURLY}/{name}", lambda target: _air.write_cube(target, cube),
                                     mid_arrays=_air.is_data_chunk)
             self.backend.put(f"{HOURLY}/{month}.json", json_bytes(ptr | {"version": name, "compacted": now_utc()}))
+            fault("air:after-switch")
             done.append(month)
         return done
 

@@ -14,7 +14,7 @@ from envq.store._fs import json_bytes
 from envq.store.dates import now_utc
 from envq.store.errors import StoreError
 
-__all__ = ["FORMAT", "SCHEMA_VERSION", "MIGRATIONS", "META_KEY", "read_meta", "check_not_newer", "open_schema",
+__all__ = ["FORMAT", "SCHEMA_VERSION", "MIGRATIONS", "META_KEY", "MIGRATING", "read_meta", "check_not_newer", "open_schema",
            "migrate"]
 
 #: The ``format`` field of ``store.json``.
@@ -32,12 +32,19 @@ def _compact_air(store) -> None:
 
 
 #: ``{from_version: function(store)}``: the migration from ``from_version`` to
-#: ``from_version + 1`` of the :class:`envq.store.Store` *store*. Each runs under the writer lock;
-#: ``store.json`` is bumped atomically after each step, so a migration interrupted by a crash is
-#: run again (write migrations so that running one twice is harmless).
+#: ``from_version + 1`` of the :class:`envq.store.Store` *store*. Each runs under the writer lock.
+#: ``store.json`` names the new version (and :data:`MIGRATING` the old one) before the step
+#: changes anything, so an envq that reads only the old version refuses the store from then on
+#: (it would misread what the step has already rewritten, e.g. 1 -> 2's integer cubes), and the
+#: version is final once the step ends; a migration interrupted by a crash is run again at the
+#: next opening. So write migrations that running twice is harmless and whose half-done store
+#: this envq reads correctly.
 MIGRATIONS: dict[int, Callable] = {1: _compact_air}
 
 META_KEY = "store.json"
+
+#: The ``store.json`` field naming the version a migration under way (or interrupted) started from.
+MIGRATING = "migrating_from"
 
 
 def _envq_version() -> str:
@@ -82,7 +89,7 @@ def open_schema(backend, create: bool) -> int | None:
     place holding something else."""
     if backend.remote:
         if backend.exists(META_KEY):
-            version = read_meta(backend)["schema_version"]
+            meta = read_meta(backend)
         elif backend.list(""):
             raise StoreError(f"{backend.root}: objects that are not an envq store (no store.json); refusing to "
                              "write there: choose an empty prefix")
@@ -97,7 +104,7 @@ def open_schema(backend, create: bool) -> int | None:
         if root.exists() and not root.is_dir():
             raise StoreError(f"{root}: exists and is not a directory, so it cannot be an envq store")
         if backend.where(META_KEY).exists():
-            version = read_meta(backend)["schema_version"]
+            meta = read_meta(backend)
         else:
             if root.is_dir() and any(not p.name.startswith(META_KEY) for p in root.iterdir()):
                 raise StoreError(f"{root}: a non-empty directory that is not an envq store (no store.json); "
@@ -107,7 +114,10 @@ def open_schema(backend, create: bool) -> int | None:
             root.mkdir(parents=True, exist_ok=True)
             backend.put(META_KEY, json_bytes(_new_meta()))
             return SCHEMA_VERSION
+    version = meta["schema_version"]
     check_not_newer(backend.root, version)
+    if MIGRATING in meta:
+        return None   # a migration was interrupted: run it again
     return version if version == SCHEMA_VERSION else None
 
 
@@ -117,16 +127,19 @@ def migrate(store) -> int:
     backend = store.backend
     with store.lock(run_id="schema-migration"):
         meta = read_meta(backend)   # another process may have migrated meanwhile
-        version = meta["schema_version"]
-        check_not_newer(backend.root, version)
+        check_not_newer(backend.root, meta["schema_version"])
+        version = meta.get(MIGRATING, meta["schema_version"])   # an interrupted migration is run again
         while version < SCHEMA_VERSION:
             step = MIGRATIONS.get(version)
             if step is None:
                 raise StoreError(f"{backend.root}: no migration from schema version {version} to {version + 1} "
                                  "in this envq")
+            # the new version named first: an envq of the old one refuses the store from now on
+            backend.put(META_KEY, json_bytes(meta | {"schema_version": version + 1, MIGRATING: version}))
             step(store)
             version += 1
-            meta = meta | {"schema_version": version, "migrated": now_utc(), "envq_version": _envq_version()}
+            meta = {k: v for k, v in meta.items() if k != MIGRATING} | {
+                "schema_version": version, "migrated": now_utc(), "envq_version": _envq_version()}
             backend.put(META_KEY, json_bytes(meta))
         store.schema_version = version
         store.clean_orphans()
