@@ -2,10 +2,10 @@
 
 One data directory (default ``./envq-data`` or ``$ENVQ_HOME``), or an S3 prefix::
 
-    store.json                    {"format": "envq-store", "schema_version": 1, ...}
+    store.json                    {"format": "envq-store", "schema_version": 2, ...}
     .lock, .lock.json             writer lock (fcntl.flock) and its holder (pid, host, started, run_id)
     air/hourly/YYYY-MM.json       pointer to the current version of the month cube
-    air/hourly/YYYY-MM.vN.zarr    hourly cube of the natural days of that month, chunked by day
+    air/hourly/YYYY-MM.vN.zarr    hourly cube of the natural days of that month, a chunk per pollutant
     water/readings/YYYY-MM.parquet
     results/<name>/<period>.parquet
     reports/<name>.md
