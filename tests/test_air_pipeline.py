@@ -178,3 +178,23 @@ def test_rates_of_many_periods_are_those_of_each_period(hunan_city_days):
         pd.testing.assert_frame_equal(at_once, one_by_one, check_exact=True)
         assert list(at_once.dtypes.astype(str)) == list(one_by_one.dtypes.astype(str))
     assert at_once.set_index(["name", "period"]).loc[("长沙市", "2019"), "target"] == 90.0
+
+
+def test_station_daily_of_the_csv_year_keeps_its_dims_whatever_the_path(data_dir):
+    """The Hunan 2019 file read as CSV carries an ``in_plan (station, pollutant)`` coord: the
+    station daily values stay (station, date) with the station coords, the same whether the
+    hourly values are NumPy arrays, dask arrays or taken a month at a time (before the NumPy
+    kernels path, every path gave that; it then added a ``pollutant`` dimension)."""
+    from envq.air.daily import station_daily
+    from envq.air.pipeline import station_daily_by_month
+    from envq.air.screening import screen
+
+    hourly = read_air(data_dir / "air" / "hunan_sites_2019_wide.csv.gz")
+    assert hourly["in_plan"].dims == ("station", "pollutant")
+    part = hourly.sel(time=slice("2019-01-01T01:00", "2019-03-01T00:00"))
+    numpy_path = station_daily(part)
+    assert numpy_path.sizes == {"station": 82, "date": 59}
+    xr.testing.assert_identical(numpy_path, station_daily(part.chunk({"time": 24 * 10})).compute())
+    by_month, _, _ = station_daily_by_month(part)
+    xr.testing.assert_identical(by_month, station_daily(screen(part)[0]))
+    assert by_month.sizes == {"station": 82, "date": 59}

@@ -41,6 +41,7 @@ __all__ = [
     "daily_rules",
     "daily_arrays",
     "daily_dataset",
+    "station_coords",
     "explain_invalid",
 ]
 
@@ -384,7 +385,7 @@ def station_daily(
                 break
             by_day[p] = da.values.reshape(da.shape[0], len(dates), _HOURS_PER_DAY)
         if by_day is not None:
-            coords = {k: c for k, c in hourly.coords.items() if "time" not in c.dims}
+            coords = station_coords(hourly)
             return daily_dataset(daily_arrays(by_day, rules, o3_1h_max_min_hours), coords, dates, rules,
                                  o3_1h_max_min_hours, assessment)
 
@@ -418,6 +419,18 @@ def station_daily(
             [np.float64, np.int16, np.int8, np.float64, np.int8, np.int16], **_o3_kw(rules, o3_1h_max_min_hours),
         )
     return daily_dataset(out, {}, dates, rules, o3_1h_max_min_hours, assessment)
+
+
+def station_coords(hourly: xr.Dataset) -> dict:
+    """The coordinates of *hourly* the daily values keep, as :func:`xarray.apply_ufunc` leaves
+    them on the dask path: those along ``station`` alone (and scalars), without their attributes
+    (another dimension, e.g. ``in_plan (station, pollutant)``, would become one of the result's)."""
+    out = {}
+    for k, c in hourly.coords.items():
+        if set(c.dims) <= {"station"}:
+            out[k] = c.variable.copy(deep=False)
+            out[k].attrs = {}
+    return out
 
 
 def daily_rules(assessment: str = "hj663_2013", **given) -> dict:

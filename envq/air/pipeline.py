@@ -177,7 +177,7 @@ def station_daily_by_month(hourly: xr.Dataset, *, screen: bool = True, screening
     (station_daily, screened, hourly_kept): the station daily values; the screening log; the
     screened hourly variables named in *keep_hourly* (a dataset, or None when none is asked).
     """
-    from envq.air.daily import POLLUTANTS, daily_arrays, daily_dataset, daily_rules, station_daily
+    from envq.air.daily import POLLUTANTS, daily_arrays, daily_dataset, daily_rules, station_coords, station_daily
     from envq.air.screening import DEFAULT_RULES, PieceScreening, context_hours, rule_variables, station_info
     from envq.air.screening import screen as run_screen
 
@@ -248,7 +248,7 @@ def station_daily_by_month(hourly: xr.Dataset, *, screen: bool = True, screening
                 _add_month(parts, days, kept, *done)
         for f in pending:
             _add_month(parts, days, kept, *f.result())
-    coords = {k: c for k, c in hourly.coords.items() if "time" not in c.dims}
+    coords = station_coords(hourly)
     sdaily = daily_dataset({k: np.concatenate(v, axis=1) for k, v in parts.items()}, coords,
                            pd.DatetimeIndex(np.concatenate(days)), drules, 20, assessment)
     if screening is not None:
