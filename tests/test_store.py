@@ -790,3 +790,22 @@ def test_library_does_not_import_prefect():
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             assert not any(n.split(".")[0] == "prefect" for n in names), f"{path.name} imports prefect"
+
+
+def test_read_air_of_a_damaged_month_leaves_no_thread(hourly, tmp_path):
+    # read_air opens the months on a thread pool: a month that cannot be read raises, and the
+    # pool is shut down all the same (no worker thread left behind in a long-running service)
+    import shutil
+    import threading
+
+    store = Store(tmp_path / "s")
+    with store.lock(run_id="r1"):
+        store.upsert_air(days(hourly, D(2019, 1, 30), D(2019, 2, 2)), source="archive")
+    ptr = json.loads((store.root / "air" / "hourly" / "2019-02.json").read_text())
+    shutil.rmtree(store.root / "air" / "hourly" / ptr["version"] / "city")   # a coordinate array gone
+    before = {t.ident for t in threading.enumerate()}
+    with pytest.raises(Exception, match="city"):
+        store.read_air(D(2019, 1, 30), D(2019, 2, 2))
+    left = [t.name for t in threading.enumerate() if t.ident not in before and t.is_alive()
+            and t.name.startswith("ThreadPoolExecutor")]
+    assert left == []

@@ -51,17 +51,22 @@ def input_digest(inc: _air.Incoming | _air.Planes, sel: slice, month: str) -> st
     with ThreadPoolExecutor(2) as pool:
         planes = list(pool.map(plane, range(len(_air.POLLUTANTS))))
     h = hashlib.sha256()
-    h.update(month.encode())
-    h.update("\0".join(inc.stations.tolist()).encode("utf-8"))
-    h.update(np.ascontiguousarray(inc.labels[sel]).view(np.int64).tobytes())
+
+    def part(data: bytes) -> None:   # each piece after its length: no two inputs give one stream
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+
+    part(month.encode())
+    part("\0".join(inc.stations.tolist()).encode("utf-8"))
+    part(np.ascontiguousarray(inc.labels[sel]).view(np.int64).tobytes())
     for digest in planes:
-        h.update(digest)
+        part(digest)
     c = inc.coord_arrays
     for name in ("name", "city", "province"):
-        h.update("\0".join(c[name].tolist()).encode("utf-8") + b"\1")
+        part("\0".join(c[name].tolist()).encode("utf-8"))
     for name in ("lon", "lat", "is_background"):
-        h.update(np.ascontiguousarray(c[name]).tobytes())
-    h.update(np.asarray(inc.known, dtype=bool).tobytes())
+        part(np.ascontiguousarray(c[name]).tobytes())
+    part(np.asarray(inc.known, dtype=bool).tobytes())
     return f"{DIGEST_KIND}:{h.hexdigest()}"
 
 
@@ -269,41 +274,41 @@ class AirCubes:
         if chunks is not None:
             return self._read_lazy(start, end, labels, chunks)
         held = [(month, ptr) for month in months_between(start, end) if (ptr := self.pointer(month)) is not None]
-        pool = ThreadPoolExecutor(min(len(_air.POLLUTANTS), os.cpu_count() or 1))
-        opened = pool.map(lambda mp: _air.MonthArrays.open(self.backend.open_tree(f"{HOURLY}/{mp[1]['version']}"),
-                                                           mp[0]), held)
-        months, versions = [], []
-        for (month, ptr), m in zip(held, opened):
-            # the month's labels within the span: positions in the month and in the result
-            lo, hi = np.searchsorted(m.labels, labels[[0, -1]])
-            hi = min(int(hi) + 1, m.labels.size)
-            if hi <= lo:
-                continue
-            months.append((m, slice(int(lo), hi), int(np.searchsorted(labels, m.labels[lo]))))
-            versions.append(ptr["version"])
-        union = np.unique(np.concatenate([m.stations for m, _, _ in months])).astype(str) if months \
-            else np.array([], dtype=str)
-        # each month decoded straight into its place (one copy of the span, written once); the
-        # six pollutants on threads (decoding and the first touch of the result's memory, which
-        # is most of a year's read, release the GIL)
-        covered = np.zeros(labels.size, dtype=bool)
-        for m, cols, at in months:
-            covered[at: at + cols.stop - cols.start] = True
-
-        def one(v: str) -> np.ndarray:
-            dst = np.empty((union.size, labels.size))
+        # one pool for opening the months and decoding them, shut down whatever happens
+        with ThreadPoolExecutor(min(len(_air.POLLUTANTS), os.cpu_count() or 1)) as pool:
+            opened = pool.map(lambda mp: _air.MonthArrays.open(self.backend.open_tree(f"{HOURLY}/{mp[1]['version']}"),
+                                                               mp[0]), held)
+            months, versions = [], []
+            for (month, ptr), m in zip(held, opened):
+                # the month's labels within the span: positions in the month and in the result
+                lo, hi = np.searchsorted(m.labels, labels[[0, -1]])
+                hi = min(int(hi) + 1, m.labels.size)
+                if hi <= lo:
+                    continue
+                months.append((m, slice(int(lo), hi), int(np.searchsorted(labels, m.labels[lo]))))
+                versions.append(ptr["version"])
+            union = np.unique(np.concatenate([m.stations for m, _, _ in months])).astype(str) if months \
+                else np.array([], dtype=str)
+            # each month decoded straight into its place (one copy of the span, written once); the
+            # six pollutants on threads (decoding and the first touch of the result's memory, which
+            # is most of a year's read, release the GIL)
+            covered = np.zeros(labels.size, dtype=bool)
             for m, cols, at in months:
-                place = dst[:, at: at + cols.stop - cols.start]
-                if m.stations.size == union.size:
-                    m.decode(v, cols, out=place)
-                else:
-                    place[...] = np.nan
-                    place[np.searchsorted(union, m.stations)] = m.decode(v, cols)
-            if not covered.all():
-                dst[:, ~covered] = np.nan
-            return dst
+                covered[at: at + cols.stop - cols.start] = True
 
-        with pool:
+            def one(v: str) -> np.ndarray:
+                dst = np.empty((union.size, labels.size))
+                for m, cols, at in months:
+                    place = dst[:, at: at + cols.stop - cols.start]
+                    if m.stations.size == union.size:
+                        m.decode(v, cols, out=place)
+                    else:
+                        place[...] = np.nan
+                        place[np.searchsorted(union, m.stations)] = m.decode(v, cols)
+                if not covered.all():
+                    dst[:, ~covered] = np.nan
+                return dst
+
             data = dict(zip(_air.POLLUTANTS, pool.map(one, _air.POLLUTANTS)))
         out = xr.Dataset({v: (("station", "time"), data.pop(v)) for v in _air.POLLUTANTS},
                          coords={"station": union, "time": labels})
