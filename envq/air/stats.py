@@ -210,6 +210,22 @@ def _reduce(da: xr.DataArray, codes: np.ndarray, n: int, dim: str, how: str, **k
     return out.drop_vars("period").transpose(..., "period")
 
 
+def _finish_statistics(ds, rules, assessment, periods, rounded: bool, require_every_month: bool):
+    """The attributes every statistics dataset carries (the assessment, its GB 3095 edition, the
+    periods, the completeness rules), then rounded when asked."""
+    ds.attrs.update(
+        assessment=assessment,
+        limits_standard=rules["gb3095"],
+        periods=",".join(p.label for p in periods),
+        rounded=int(rounded),
+        min_days_year=rules["min_days_year"],
+        min_days_month=rules["min_days_month"],
+        min_days_february=rules["min_days_february"],
+        require_every_month=int(require_every_month),
+    )
+    return round_statistics(ds) if rounded else ds
+
+
 def _check_daily(daily, dim: str, assessment):
     """*daily* checked for :func:`period_statistics` / :func:`statistics_of_periods`: the rules of
     *assessment*, the mean and percentile variables present, the dates (no duplicate)."""
@@ -351,17 +367,7 @@ def period_statistics(
         period_label=("period", np.array([p.label for p in periods], dtype=object)),
     )
     ds = ds.transpose(..., "period")
-    ds.attrs.update(
-        assessment=assessment,
-        limits_standard=rules["gb3095"],
-        periods=",".join(p.label for p in periods),
-        rounded=int(rounded),
-        min_days_year=rules["min_days_year"],
-        min_days_month=rules["min_days_month"],
-        min_days_february=rules["min_days_february"],
-        require_every_month=int(require_every_month),
-    )
-    return round_statistics(ds) if rounded else ds
+    return _finish_statistics(ds, rules, assessment, periods, rounded, require_every_month)
 
 
 def _mean_valid(da, codes, periods, dim, rules, require_every_month) -> xr.DataArray:
@@ -496,17 +502,7 @@ def statistics_of_periods(
         period_end=("period", pd.DatetimeIndex([pd.Timestamp(p.end) for p in periods]).as_unit("ns").values),
         period_label=("period", np.array([p.label for p in periods], dtype=object)),
     )
-    ds.attrs.update(
-        assessment=assessment,
-        limits_standard=rules["gb3095"],
-        periods=",".join(p.label for p in periods),
-        rounded=int(rounded),
-        min_days_year=rules["min_days_year"],
-        min_days_month=rules["min_days_month"],
-        min_days_february=rules["min_days_february"],
-        require_every_month=int(require_every_month),
-    )
-    return round_statistics(ds) if rounded else ds
+    return _finish_statistics(ds, rules, assessment, periods, rounded, require_every_month)
 
 
 def round_statistics(stats: xr.Dataset) -> xr.Dataset:
